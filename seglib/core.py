@@ -1,0 +1,130 @@
+"""``segment()``: the one entry point that runs any registered method."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from .imaging import as_float, check_image, resize_image, resize_labels, working_shape
+from .pipeline import POSTPROCESS_PARAMS, PREPROCESS_PARAMS, is_identity, postprocess, preprocess, resolve_postprocess, resolve_preprocess
+from .registry import Method, method as get_method
+from .result import Segmentation
+
+DEFAULT_WORKING_SIZE = 1024
+
+
+def segment(
+    image,
+    method: str | Method,
+    *,
+    working_size: int | None = DEFAULT_WORKING_SIZE,
+    preprocess_options: dict | None = None,
+    postprocess_options: dict | None = None,
+    **params,
+) -> Segmentation:
+    """Segment ``image`` with a registered method.
+
+    Parameters
+    ----------
+    image : ndarray, (H, W) or (H, W, 3)
+        uint8, or float with values in [0, 1]. Never mutated.
+    method : str or Method
+        A slug from :func:`seglib.methods` such as ``"otsu"``.
+    working_size : int or None, default 1024
+        Longest side the method runs at. Larger images are downscaled
+        (anti-aliased) and the labels are mapped back to full size with
+        nearest-neighbour interpolation. ``None`` runs at full size.
+    preprocess_options, postprocess_options : dict, optional
+        Options of :mod:`seglib.pipeline` (colour space, blur, denoise;
+        opening, closing, fill holes, minimum size).
+    **params
+        The method's parameters; missing ones take their defaults.
+
+    Returns
+    -------
+    Segmentation
+        Labels at the input's size, with ``params``, ``stages`` and
+        ``elapsed_s`` filled.
+
+    Raises
+    ------
+    KeyError
+        For an unknown method slug (listing the valid ones).
+    ValueError
+        For a malformed image or a parameter outside its spec.
+    """
+    spec = get_method(method)
+    check_image(image)
+    resolved = spec.resolve(params)
+    pre = resolve_preprocess(preprocess_options)
+    post = resolve_postprocess(postprocess_options)
+    if working_size is not None and (not isinstance(working_size, (int, np.integer)) or working_size < 16):
+        raise ValueError(f"working_size={working_size!r} is not allowed: expected an integer >= 16 or None")
+
+    start = time.perf_counter()
+    full_shape = np.shape(image)[:2]
+    work = as_float(image)
+    small = working_shape(full_shape, working_size)
+    work = resize_image(work, small)
+    if not is_identity(pre, PREPROCESS_PARAMS):
+        work = preprocess(work, pre)
+    work.setflags(write=False)  # lets cached stages fingerprint it once
+
+    result = spec.func(work, **resolved)
+    if not isinstance(result, Segmentation):
+        raise TypeError(f"method {spec.name!r} returned {type(result).__name__}, expected Segmentation")
+    labels = result.labels
+    if labels.shape != tuple(small):
+        raise RuntimeError(f"method {spec.name!r} returned labels of shape {labels.shape}, expected {tuple(small)}")
+    kind = result.kind or spec.kind
+    if not is_identity(post, POSTPROCESS_PARAMS):
+        labels = postprocess(labels, kind, post)
+    scores = result.scores
+    if tuple(small) != tuple(full_shape):
+        labels = resize_labels(labels, full_shape)
+        if scores is not None:
+            scores = resize_image(np.asarray(scores, dtype=np.float64), full_shape)
+    elapsed = time.perf_counter() - start
+
+    all_params = dict(resolved)
+    if not is_identity(pre, PREPROCESS_PARAMS):
+        all_params["preprocess_options"] = pre
+    if not is_identity(post, POSTPROCESS_PARAMS):
+        all_params["postprocess_options"] = post
+    if working_size != DEFAULT_WORKING_SIZE:
+        all_params["working_size"] = working_size
+    return dataclasses.replace(
+        result,
+        labels=labels,
+        kind=kind,
+        scores=scores,
+        params=all_params,
+        elapsed_s=elapsed,
+        working_shape=tuple(small),
+    )
+
+
+def snippet(method: str | Method, params: dict, image_expr: str = "image") -> str:
+    """Python code that reproduces a result with seglib.
+
+    Parameters
+    ----------
+    method : str or Method
+    params : dict
+        Parameters as stored in ``Segmentation.params``; defaults are left out.
+    image_expr : str
+        Expression naming the image in the generated code.
+    """
+    spec = get_method(method)
+    defaults = spec.defaults()
+    args = [f"{k}={v!r}" for k, v in params.items() if k not in defaults or defaults[k] != v]
+    call = ", ".join([image_expr, repr(spec.name)] + args)
+    return (
+        "import seglib\n"
+        "from seglib.io import load_image\n\n"
+        f"{image_expr} = load_image(\"your_image.png\")\n"
+        f"result = seglib.segment({call})\n"
+        "labels = result.labels  # (H, W) int32\n"
+    )

@@ -1,0 +1,90 @@
+"""Small array helpers shared by every method: dtype, colour and size."""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage.color import rgb2gray
+from skimage.transform import resize
+
+
+def check_image(image, name: str = "image") -> np.ndarray:
+    """Validate an image array and return it as an ndarray (no copy).
+
+    Accepts (H, W) or (H, W, 3), uint8 or float with values in [0, 1]
+    (bool and other integer types are accepted and rescaled by
+    :func:`as_float`).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument, its shape/dtype and what is accepted.
+    """
+    array = np.asarray(image)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
+        raise ValueError(f"`{name}` has shape {array.shape}; expected (H, W) grayscale or (H, W, 3) RGB")
+    if array.shape[0] < 2 or array.shape[1] < 2:
+        raise ValueError(f"`{name}` has shape {array.shape}; it must be at least 2 x 2 pixels")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ValueError(f"`{name}` has dtype {array.dtype}; expected uint8 or float in [0, 1]")
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"`{name}` contains NaN or infinite values")
+        low, high = float(array.min()), float(array.max())
+        if low < 0 or high > 1:
+            raise ValueError(f"`{name}` is float with values in [{low:.3g}, {high:.3g}]; float images must lie in [0, 1]")
+    return array
+
+
+def as_float(image) -> np.ndarray:
+    """Return a float64 copy of ``image`` scaled to [0, 1] (input never mutated)."""
+    array = check_image(image)
+    if array.dtype == bool:
+        return array.astype(np.float64)
+    if np.issubdtype(array.dtype, np.integer):
+        info = np.iinfo(array.dtype)
+        return (array.astype(np.float64) - info.min) / (info.max - info.min)
+    return array.astype(np.float64, copy=True)
+
+
+def as_uint8(image) -> np.ndarray:
+    """Return ``image`` as uint8 (floats in [0, 1] scaled by 255, rounded)."""
+    array = np.asarray(image)
+    if array.dtype == np.uint8:
+        return array
+    return np.clip(np.round(as_float(array) * 255), 0, 255).astype(np.uint8)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Luminance of an RGB float image (ITU-R 709 weights); gray passes through."""
+    return rgb2gray(image) if image.ndim == 3 else image
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """Stack a gray image to three channels; RGB passes through."""
+    return np.stack([image] * 3, axis=-1) if image.ndim == 2 else image
+
+
+def working_shape(shape: tuple[int, ...], working_size: int | None) -> tuple[int, int]:
+    """(H, W) scaled so the longest side is at most ``working_size``."""
+    h, w = shape[:2]
+    if working_size is None or max(h, w) <= working_size:
+        return h, w
+    scale = working_size / max(h, w)
+    return max(2, round(h * scale)), max(2, round(w * scale))
+
+
+def resize_image(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Anti-aliased bilinear resize of a float image to (H, W)."""
+    if image.shape[:2] == tuple(shape):
+        return image
+    return resize(image, tuple(shape) + image.shape[2:], order=1, anti_aliasing=True, preserve_range=True)
+
+
+def resize_labels(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of a label map (labels are never blended)."""
+    if labels.shape[:2] == tuple(shape):
+        return labels
+    h, w = labels.shape[:2]
+    rows = np.minimum(((np.arange(shape[0]) + 0.5) * h / shape[0]).astype(np.intp), h - 1)
+    cols = np.minimum(((np.arange(shape[1]) + 0.5) * w / shape[1]).astype(np.intp), w - 1)
+    return labels[rows[:, None], cols[None, :]]

@@ -1,0 +1,3 @@
+"""Imports every module that registers methods, in the order pages list them."""
+
+from .traditional import threshold  # noqa: F401

@@ -1,0 +1,255 @@
+"""Thresholding: global (manual, Otsu, multi-Otsu, Li, Yen, triangle, ISODATA) and local (adaptive, Sauvola).
+
+Every method works on the luminance of the image and returns a binary mask
+(``multi-otsu`` returns ``classes`` semantic levels). Stages show the gray
+image, the histogram with the chosen threshold(s) and, for local methods,
+the threshold surface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from skimage import filters
+
+from ..imaging import to_gray
+from ..registry import Param, register
+from ..result import Curve, Segmentation
+
+_BINS = 256
+
+POLARITY = Param(
+    "polarity", "bright", choices=("bright", "dark"),
+    help="Which side of the threshold is foreground: bright objects on a dark background, or dark "
+         "objects (text, cells under brightfield) on a bright one.",
+)
+
+
+def _histogram(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    counts, edges = np.histogram(gray, bins=_BINS, range=(0.0, 1.0))
+    return (edges[:-1] + edges[1:]) / 2, counts
+
+
+def between_class_variance(centres: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Otsu's between-class variance for a split after each histogram bin.
+
+    Parameters
+    ----------
+    centres, counts : ndarray, (N,)
+        Histogram bin centres and counts.
+
+    Returns
+    -------
+    ndarray, (N,)
+        ``w0 * w1 * (mu0 - mu1) ** 2`` for a threshold at each bin centre; the
+        maximum is Otsu's threshold.
+    """
+    p = counts / max(counts.sum(), 1)
+    w0 = np.cumsum(p)
+    w1 = 1.0 - w0
+    m = np.cumsum(p * centres)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu0 = m / w0
+        mu1 = (m[-1] - m) / w1
+        var = w0 * w1 * (mu0 - mu1) ** 2
+    return np.nan_to_num(var)
+
+
+def _foreground(gray: np.ndarray, threshold, polarity: str) -> np.ndarray:
+    return gray > threshold if polarity == "bright" else gray <= threshold
+
+
+def _global(image, threshold: float, polarity: str, *, extra: dict | None = None) -> Segmentation:
+    gray = to_gray(image)
+    centres, counts = _histogram(gray)
+    series = {"pixels": counts.astype(np.float64)}
+    series.update(extra(centres, counts) if extra else {})
+    mask = _foreground(gray, threshold, polarity)
+    return Segmentation(
+        labels=mask.astype(np.int32),
+        stages={
+            "gray": gray,
+            "histogram": Curve(centres, series, {"threshold": float(threshold)}, "intensity", "pixels"),
+            "mask": mask,
+        },
+    )
+
+
+def _flat_guard(gray: np.ndarray) -> bool:
+    return float(gray.max()) == float(gray.min())
+
+
+@register(
+    "global-threshold",
+    title="Global threshold",
+    family="threshold",
+    kind="binary",
+    params=(
+        Param("threshold", 0.5, low=0.0, high=1.0, step=0.005,
+              help="Intensity (0 = black, 1 = white) that separates foreground from background. "
+                   "Look for the valley between the histogram's peaks."),
+        POLARITY,
+    ),
+    description="Every pixel brighter than one fixed intensity is foreground. The simplest "
+                "segmentation there is: it works when objects and background have distinct, "
+                "evenly lit intensities, which the histogram shows as two separated peaks.",
+    references=("Gonzalez & Woods, Digital Image Processing, 4th ed., section 10.3.",),
+)
+def global_threshold(image, *, threshold, polarity):
+    return _global(image, threshold, polarity)
+
+
+def _auto(name: str, title: str, func, description: str, reference: str, with_variance=False):
+    """Register an automatic global threshold computed by ``func(gray)``."""
+
+    def run(image, *, polarity):
+        gray = to_gray(image)
+        value = float(gray.min()) if _flat_guard(gray) else float(func(gray))
+        extra = (lambda c, n: {"between-class variance": _rescale(between_class_variance(c, n), n)}) if with_variance else None
+        result = _global(image, value, polarity, extra=extra)
+        result.notes.append(f"{title} chose threshold {value:.4f}.")
+        return result
+
+    run.__name__ = run.__qualname__ = name.replace("-", "_")
+    register(name, title=title, family="threshold", kind="binary", params=(POLARITY,),
+             description=description, references=(reference,))(run)
+    return run
+
+
+def _rescale(curve: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Scale ``curve`` to the histogram's height so both share one axis."""
+    top = curve.max()
+    return curve * (counts.max() / top) if top > 0 else curve
+
+
+otsu = _auto(
+    "otsu", "Otsu threshold", filters.threshold_otsu,
+    "Chooses the threshold that maximises the variance between the two classes of pixels it "
+    "creates (equivalently, minimises the variance within each). Excellent when the histogram is "
+    "bimodal; it fails when one class is tiny or lighting is uneven.",
+    "N. Otsu, A threshold selection method from gray-level histograms, IEEE Trans. SMC 9(1), 1979.",
+    with_variance=True,
+)
+li = _auto(
+    "li", "Li threshold", filters.threshold_li,
+    "Minimises the cross-entropy between the image and its two-level version, iterating to a fixed "
+    "point. Often better than Otsu when the object is small relative to the background.",
+    "C. H. Li & P. K. S. Tam, An iterative algorithm for minimum cross entropy thresholding, Pattern Recognition Letters 19(8), 1998.",
+)
+yen = _auto(
+    "yen", "Yen threshold", filters.threshold_yen,
+    "Maximises the entropic correlation of the two classes. Tends to pick a higher threshold, "
+    "keeping only clearly bright structures.",
+    "J.-C. Yen, F.-J. Chang & S. Chang, A new criterion for automatic multilevel thresholding, IEEE Trans. Image Processing 4(3), 1995.",
+)
+triangle = _auto(
+    "triangle", "Triangle threshold", filters.threshold_triangle,
+    "Draws a line from the histogram's peak to its far end and thresholds where the histogram lies "
+    "farthest below that line. Suited to one dominant background peak with a faint tail of objects.",
+    "G. W. Zack, W. E. Rogers & S. A. Latt, Automatic measurement of sister chromatid exchange frequency, J. Histochem. Cytochem. 25(7), 1977.",
+)
+isodata = _auto(
+    "isodata", "ISODATA threshold", filters.threshold_isodata,
+    "Iterates until the threshold lies midway between the mean intensities of the two classes it "
+    "separates (Ridler-Calvard). Close to Otsu on bimodal histograms.",
+    "T. W. Ridler & S. Calvard, Picture thresholding using an iterative selection method, IEEE Trans. SMC 8(8), 1978.",
+)
+
+
+@register(
+    "multi-otsu",
+    title="Multi-Otsu threshold",
+    family="threshold",
+    kind="semantic",
+    params=(
+        Param("classes", 3, low=2, high=5,
+              help="Number of intensity classes. Each extra class adds a threshold; 3 separates "
+                   "dark, mid and bright. Runtime grows quickly beyond 4."),
+    ),
+    description="Generalises Otsu to several thresholds that together maximise the between-class "
+                "variance, splitting the image into intensity bands (class 0 darkest).",
+    references=("P.-S. Liao, T.-S. Chen & P.-C. Chung, A fast algorithm for multilevel thresholding, J. Inf. Sci. Eng. 17(5), 2001.",),
+)
+def multi_otsu(image, *, classes):
+    gray = to_gray(image)
+    centres, counts = _histogram(gray)
+    if np.unique(gray).size < classes:
+        thresholds = np.linspace(gray.min(), gray.max(), classes + 1)[1:-1]
+    else:
+        thresholds = filters.threshold_multiotsu(gray, classes=classes)
+    labels = np.digitize(gray, bins=thresholds).astype(np.int32)
+    markers = {f"threshold {i + 1}": float(t) for i, t in enumerate(thresholds)}
+    return Segmentation(
+        labels=labels,
+        class_names=[f"level {i}" for i in range(classes)],
+        stages={
+            "gray": gray,
+            "histogram": Curve(centres, {"pixels": counts.astype(np.float64)}, markers, "intensity", "pixels"),
+        },
+    )
+
+
+def _odd(value: int) -> int:
+    return value if value % 2 else value + 1
+
+
+@register(
+    "adaptive-threshold",
+    title="Adaptive (local) threshold",
+    family="threshold",
+    kind="binary",
+    params=(
+        Param("block_size", 35, low=3, high=301, step=2,
+              help="Side of the neighbourhood (pixels, odd) whose statistic sets each pixel's "
+                   "threshold. Make it larger than the objects; too small and it picks up texture."),
+        Param("offset", 0.0, low=-0.3, high=0.3, step=0.005,
+              help="Subtracted from the local statistic. Positive values keep only pixels clearly "
+                   "brighter than their surroundings."),
+        Param("method", "gaussian", choices=("gaussian", "mean", "median"),
+              help="Local statistic: a Gaussian-weighted mean (smooth), a plain mean, or the median "
+                   "(robust to outliers, slower)."),
+        POLARITY,
+    ),
+    description="Each pixel gets its own threshold from a statistic of its neighbourhood, so uneven "
+                "illumination and shading no longer matter. The classic choice for scanned "
+                "documents and microscopy with a vignette.",
+    references=("Gonzalez & Woods, Digital Image Processing, 4th ed., section 10.3.7 (variable thresholding).",),
+)
+def adaptive_threshold(image, *, block_size, offset, method, polarity):
+    gray = to_gray(image)
+    surface = filters.threshold_local(gray, block_size=_odd(block_size), method=method, offset=offset)
+    return _local(gray, surface, polarity)
+
+
+def _local(gray, surface, polarity):
+    mask = _foreground(gray, surface, polarity)
+    return Segmentation(
+        labels=mask.astype(np.int32),
+        stages={"gray": gray, "threshold surface": surface, "mask": mask},
+    )
+
+
+@register(
+    "sauvola",
+    title="Sauvola threshold",
+    family="threshold",
+    kind="binary",
+    params=(
+        Param("window_size", 25, low=3, high=201, step=2,
+              help="Side of the local window (pixels, odd). About the height of a line of text works "
+                   "well for documents."),
+        Param("k", 0.2, low=0.0, high=1.0, step=0.01,
+              help="How strongly local contrast lowers the threshold; 0.2-0.5 is typical. Larger "
+                   "values keep less foreground."),
+        replace(POLARITY, default="dark"),
+    ),
+    description="A local threshold designed for documents: the local mean adjusted by the local "
+                "standard deviation, T = m * (1 + k * (s / R - 1)). Text stays crisp on stained, "
+                "unevenly lit paper.",
+    references=("J. Sauvola & M. Pietikäinen, Adaptive document image binarization, Pattern Recognition 33(2), 2000.",),
+)
+def sauvola(image, *, window_size, k, polarity):
+    gray = to_gray(image)
+    surface = filters.threshold_sauvola(gray, window_size=_odd(window_size), k=k)
+    return _local(gray, surface, polarity)
