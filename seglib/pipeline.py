@@ -113,9 +113,9 @@ def preprocess(image: np.ndarray, options: dict | None = None) -> np.ndarray:
 
 def _clean_mask(mask: np.ndarray, opts: dict) -> np.ndarray:
     if opts["opening"]:
-        mask = morphology.binary_opening(mask, morphology.disk(opts["opening"]))
+        mask = morphology.opening(mask, morphology.disk(opts["opening"]))
     if opts["closing"]:
-        mask = morphology.binary_closing(mask, morphology.disk(opts["closing"]))
+        mask = morphology.closing(mask, morphology.disk(opts["closing"]))
     if opts["fill_holes"]:
         mask = ndi.binary_fill_holes(mask)
     return mask

@@ -177,7 +177,10 @@ def multi_otsu(image, *, classes):
     if np.unique(gray).size < classes:
         thresholds = np.linspace(gray.min(), gray.max(), classes + 1)[1:-1]
     else:
-        thresholds = filters.threshold_multiotsu(gray, classes=classes)
+        # scikit-image reports each threshold at the centre of the last histogram bin
+        # of the lower class; move it to that bin's upper edge so the whole bin stays below.
+        half_bin = (float(gray.max()) - float(gray.min())) / (2 * _BINS)
+        thresholds = filters.threshold_multiotsu(gray, classes=classes, nbins=_BINS) + half_bin
     labels = np.digitize(gray, bins=thresholds).astype(np.int32)
     markers = {f"threshold {i + 1}": float(t) for i, t in enumerate(thresholds)}
     return Segmentation(

@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+
+import seglib
+from seglib import cache
+from seglib.imaging import resize_labels
+
+
+def test_segment_fills_timing_params_and_kind(quadrant_gray):
+    image, truth = quadrant_gray
+    result = seglib.segment(image, "global-threshold", threshold=0.4)
+    assert result.kind == "binary"
+    assert result.params == {"threshold": 0.4, "polarity": "bright"}
+    assert result.elapsed_s > 0
+    np.testing.assert_array_equal(result.labels, (truth >= 2).astype(np.int32))
+
+
+def test_method_object_is_callable(quadrant_gray):
+    image, _ = quadrant_gray
+    a = seglib.method("otsu")(image)
+    b = seglib.segment(image, "otsu")
+    np.testing.assert_array_equal(a.labels, b.labels)
+
+
+def test_large_image_runs_at_working_size_and_maps_back():
+    rng = np.random.default_rng(0)
+    image = np.zeros((300, 200), np.uint8)
+    image[:, 100:] = 200
+    image += rng.integers(0, 20, image.shape, dtype=np.uint8)
+    result = seglib.segment(image, "otsu", working_size=100)
+    assert result.working_shape == (100, 67)
+    assert result.stages["gray"].shape == (100, 67)
+    assert result.labels.shape == (300, 200)
+    # The boundary moves by at most one working pixel (3 full pixels).
+    assert result.labels[:, :97].max() == 0 and result.labels[:, 103:].min() == 1
+
+
+def test_working_size_none_runs_full_size(quadrant_gray):
+    image, _ = quadrant_gray
+    assert seglib.segment(image, "otsu", working_size=None).working_shape == (16, 16)
+    with pytest.raises(ValueError, match="working_size=8"):
+        seglib.segment(image, "otsu", working_size=8)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros((4, 4, 2)), r"shape \(4, 4, 2\)"),
+        (np.zeros((1, 9)), "at least 2 x 2"),
+        (np.full((4, 4), 2.0), "must lie in"),
+        (np.full((4, 4), np.nan), "NaN"),
+        (np.array([["a", "b"], ["c", "d"]]), "dtype"),
+    ],
+)
+def test_segment_rejects_bad_images(bad, match):
+    with pytest.raises(ValueError, match=match):
+        seglib.segment(bad, "otsu")
+
+
+def test_float_and_uint8_inputs_agree(quadrant_rgb):
+    image, _ = quadrant_rgb
+    a = seglib.segment(image, "otsu").labels
+    b = seglib.segment(image / 255.0, "otsu").labels
+    np.testing.assert_array_equal(a, b)
+
+
+def test_pre_and_post_processing_are_recorded(quadrant_rgb):
+    image, _ = quadrant_rgb
+    result = seglib.segment(image, "otsu", preprocess_options={"colour_space": "gray"},
+                            postprocess_options={"min_size": 3})
+    assert result.params["preprocess_options"]["colour_space"] == "gray"
+    assert result.params["postprocess_options"]["min_size"] == 3
+    with pytest.raises(ValueError, match="unknown preprocess option 'hue'"):
+        seglib.segment(image, "otsu", preprocess_options={"hue": 1})
+
+
+def test_snippet_reproduces_result(quadrant_gray):
+    image, _ = quadrant_gray
+    result = seglib.segment(image, "global-threshold", threshold=0.3)
+    code = seglib.snippet("global-threshold", result.params)
+    assert "threshold=0.3" in code and "polarity" not in code
+    namespace = {}
+    exec(code.replace('load_image("your_image.png")', "source"), {"source": image}, namespace)
+    np.testing.assert_array_equal(namespace["labels"], result.labels)
+
+
+def test_resize_labels_is_nearest():
+    labels = np.array([[1, 2], [3, 4]])
+    out = resize_labels(labels, (4, 6))
+    assert set(np.unique(out)) == {1, 2, 3, 4}
+    np.testing.assert_array_equal(out[:2, :3], 1)
+    np.testing.assert_array_equal(out[2:, 3:], 4)
+
+
+def test_cached_stage_reuses_work_on_same_content():
+    calls = []
+
+    @cache.cached_stage
+    def expensive(array, sigma):
+        calls.append(sigma)
+        return array * sigma
+
+    data = np.arange(12.0).reshape(3, 4)
+    first = expensive(data, 2)
+    again = expensive(data.copy(), 2)  # same content, different object
+    assert calls == [2]
+    np.testing.assert_array_equal(first, again)
+    assert not again.flags.writeable
+    expensive(data, 3)
+    data2 = data.copy()
+    data2[0, 0] = 99
+    expensive(data2, 2)
+    assert calls == [2, 3, 2]
+
+
+def test_fingerprint_of_read_only_array_is_remembered():
+    data = np.random.default_rng(1).random((50, 50))
+    data.setflags(write=False)
+    assert cache.fingerprint(data) == cache.fingerprint(data)
+    assert cache.fingerprint(data) == cache.fingerprint(data.copy())
+    assert cache.fingerprint(data) != cache.fingerprint(data.T)

@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from seglib import pipeline
+
+
+def test_identity_options_leave_image_untouched():
+    image = np.random.default_rng(0).random((8, 8, 3))
+    assert pipeline.preprocess(image, {}) is image
+
+
+@pytest.mark.parametrize("space, channels", [("gray", None), ("hsv", 3), ("lab", 3), ("rgb", 3)])
+def test_colour_spaces_stay_in_unit_range(space, channels):
+    image = np.random.default_rng(0).random((8, 8, 3))
+    out = pipeline.preprocess(image, {"colour_space": space, "blur_sigma": 1.0})
+    assert out.shape == ((8, 8) if channels is None else (8, 8, 3))
+    assert out.min() >= 0 and out.max() <= 1
+
+
+@pytest.mark.parametrize("denoise", ["median", "bilateral", "tv"])
+def test_denoisers_reduce_noise(denoise):
+    rng = np.random.default_rng(0)
+    clean = np.full((32, 32), 0.3)
+    clean[:, 16:] = 0.7
+    noisy = np.clip(clean + rng.normal(0, 0.1, clean.shape), 0, 1)
+    out = pipeline.preprocess(noisy, {"denoise": denoise})
+    assert np.abs(out - clean).mean() < np.abs(noisy - clean).mean()
+
+
+def test_postprocess_binary_fill_holes_and_min_size():
+    mask = np.zeros((20, 20), int)
+    mask[2:12, 2:12] = 1
+    mask[6, 6] = 0          # a hole
+    mask[16, 16] = 1        # a speck
+    out = pipeline.postprocess(mask, "binary", {"fill_holes": True, "min_size": 5})
+    assert out[6, 6] == 1 and out[16, 16] == 0 and out.sum() == 100
+
+
+def test_postprocess_opening_removes_thin_bridge():
+    mask = np.zeros((20, 30), int)
+    mask[5:15, 2:12] = 1
+    mask[5:15, 18:28] = 1
+    mask[9, 12:18] = 1  # one-pixel bridge
+    out = pipeline.postprocess(mask, "binary", {"opening": 1})
+    assert out[9, 14] == 0 and out[10, 6] == 1
+
+
+def test_postprocess_labels_keeps_ids_and_drops_small_pieces():
+    labels = np.zeros((10, 10), int)
+    labels[:, :5] = 3
+    labels[:, 5:] = 7
+    labels[0, 0] = 9  # single-pixel segment
+    out = pipeline.postprocess(labels, "regions", {"min_size": 2})
+    assert out[0, 0] == 0
+    assert set(np.unique(out)) == {0, 3, 7}
+
+
+def test_bad_option_names_value_and_range():
+    with pytest.raises(ValueError, match=r"blur_sigma=-1 is not allowed"):
+        pipeline.preprocess(np.zeros((4, 4)), {"blur_sigma": -1})
+    with pytest.raises(ValueError, match="unknown postprocess option 'erode'"):
+        pipeline.postprocess(np.zeros((4, 4), int), "binary", {"erode": 1})

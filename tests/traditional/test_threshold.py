@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+from skimage import data, filters
+from skimage.color import rgb2gray
+
+import seglib
+from seglib.traditional.threshold import between_class_variance
+
+
+@pytest.mark.parametrize("name", ["camera", "coins", "astronaut"])
+def test_otsu_agrees_with_scikit_image(name):
+    image = getattr(data, name)()
+    gray = rgb2gray(image) if image.ndim == 3 else image / 255.0
+    result = seglib.segment(image, "otsu", working_size=None)
+    expected = gray > filters.threshold_otsu(gray)
+    np.testing.assert_array_equal(result.labels, expected.astype(np.int32))
+    assert result.stages["histogram"].markers["threshold"] == pytest.approx(filters.threshold_otsu(gray))
+
+
+@pytest.mark.parametrize("slug, func", [("li", filters.threshold_li), ("yen", filters.threshold_yen),
+                                        ("triangle", filters.threshold_triangle), ("isodata", filters.threshold_isodata)])
+def test_automatic_thresholds_agree_with_scikit_image(slug, func):
+    gray = data.coins() / 255.0
+    result = seglib.segment(data.coins(), slug, working_size=None)
+    np.testing.assert_array_equal(result.labels, (gray > func(gray)).astype(np.int32))
+
+
+def test_between_class_variance_peaks_at_otsu():
+    gray = data.camera() / 255.0
+    counts, edges = np.histogram(gray, bins=256, range=(0, 1))
+    centres = (edges[:-1] + edges[1:]) / 2
+    best = centres[np.argmax(between_class_variance(centres, counts))]
+    assert abs(best - filters.threshold_otsu(gray, nbins=256)) <= 1 / 256
+
+
+def test_polarity_dark_selects_dark_pixels(quadrant_gray):
+    image, truth = quadrant_gray
+    bright = seglib.segment(image, "global-threshold", threshold=0.5).labels
+    dark = seglib.segment(image, "global-threshold", threshold=0.5, polarity="dark").labels
+    np.testing.assert_array_equal(bright, 1 - dark)
+    np.testing.assert_array_equal(dark, (truth <= 1).astype(np.int32))
+
+
+def test_multi_otsu_separates_quadrant_levels(quadrant_gray):
+    image, truth = quadrant_gray
+    result = seglib.segment(image, "multi-otsu", classes=4)
+    np.testing.assert_array_equal(result.labels, truth)
+    assert result.class_names == ["level 0", "level 1", "level 2", "level 3"]
+    assert len(result.stages["histogram"].markers) == 3
+
+
+def test_multi_otsu_with_fewer_levels_than_classes_does_not_crash():
+    image = np.zeros((8, 8), np.uint8)
+    image[:, 4:] = 255
+    result = seglib.segment(image, "multi-otsu", classes=4)
+    assert result.labels[:, :4].max() < result.labels[:, 4:].min()
+
+
+def test_local_thresholds_beat_global_under_illumination_gradient():
+    # Dark text-like bars on paper whose brightness ramps from 0.2 to 1.0.
+    ramp = np.tile(np.linspace(0.2, 1.0, 200), (100, 1))
+    truth = np.zeros_like(ramp, dtype=bool)
+    truth[20:80, 10:190:20] = True
+    truth[20:80, 11:190:20] = True
+    truth[20:80, 12:190:20] = True
+    image = np.where(truth, ramp * 0.5, ramp)
+    otsu = seglib.segment(image, "otsu", polarity="dark").labels.astype(bool)
+    for slug, params in [("sauvola", {}), ("adaptive-threshold", {"polarity": "dark", "offset": 0.02})]:
+        local = seglib.segment(image, slug, **params).labels.astype(bool)
+        assert (local == truth).mean() > 0.98, slug
+        assert (local == truth).mean() > (otsu == truth).mean(), slug
+
+
+def test_adaptive_threshold_accepts_even_block_size():
+    image = np.random.default_rng(0).random((20, 20))
+    result = seglib.segment(image, "adaptive-threshold", block_size=4 + 1)
+    assert result.stages["threshold surface"].shape == (20, 20)
+
+
+def test_constant_image_gives_empty_foreground():
+    result = seglib.segment(np.full((10, 10), 0.5), "otsu")
+    assert result.labels.sum() == 0
