@@ -65,9 +65,11 @@ def segment(
 
     start = time.perf_counter()
     full_shape = np.shape(image)[:2]
-    work = as_float(image)
     small = working_shape(full_shape, working_size)
-    work = resize_image(work, small)
+    work = np.asarray(image)
+    if work.dtype != np.uint8:
+        work = as_float(work)
+    work = as_float(resize_image(work, small))  # shrink first: cheaper on huge uploads
     if not is_identity(pre, PREPROCESS_PARAMS):
         work = preprocess(work, pre)
     work.setflags(write=False)  # lets cached stages fingerprint it once

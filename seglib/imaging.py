@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from skimage.color import rgb2gray
-from skimage.transform import resize
+from PIL import Image
 
 
 def check_image(image, name: str = "image") -> np.ndarray:
@@ -74,10 +74,20 @@ def working_shape(shape: tuple[int, ...], working_size: int | None) -> tuple[int
 
 
 def resize_image(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Anti-aliased bilinear resize of a float image to (H, W)."""
-    if image.shape[:2] == tuple(shape):
+    """Resize an image to (H, W) with bilinear interpolation, anti-aliased when shrinking.
+
+    uint8 images stay uint8 (resized by Pillow as one RGB or L image); other
+    dtypes are resized channel by channel in float32 and returned as float64.
+    """
+    h, w = shape
+    if image.shape[:2] == (h, w):
         return image
-    return resize(image, tuple(shape) + image.shape[2:], order=1, anti_aliasing=True, preserve_range=True)
+    if image.dtype == np.uint8:
+        return np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize((w, h), Image.Resampling.BILINEAR))
+    channels = [image] if image.ndim == 2 else [image[..., c] for c in range(image.shape[2])]
+    out = [np.asarray(Image.fromarray(np.ascontiguousarray(c, dtype=np.float32)).resize((w, h), Image.Resampling.BILINEAR))
+           for c in channels]
+    return (out[0] if image.ndim == 2 else np.stack(out, axis=-1)).astype(np.float64)
 
 
 def resize_labels(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
