@@ -48,7 +48,7 @@ class Sample:
         """The image as (H, W, 3) uint8 RGB."""
         image = np.asarray(self.loader())
         if image.dtype == bool:
-            image = (~image).astype(np.uint8) * 255  # horse: dark silhouette on white
+            image = image.astype(np.uint8) * 255  # horse: True is the white background
         if image.ndim == 3 and image.shape[2] == 4:
             image = image[..., :3]
         return np.ascontiguousarray(to_rgb(as_uint8(image)))
