@@ -1,3 +1,4 @@
 """Imports every module that registers methods, in the order pages list them."""
 
 from .traditional import threshold  # noqa: F401
+from .traditional import region  # noqa: F401
