@@ -282,7 +282,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
         ``max_pixels`` or the data cannot be decoded.
     """
     with _open(data, max_pixels) as picture:
-        fmt = _accepted_format(picture, data)
+        fmt = _accepted_format(picture)
         _check_pixels(picture.size, max_pixels)
         notices = _frame_notices(picture, fmt)
         stored_mode, stored_size = picture.mode, (picture.height, picture.width)
@@ -331,7 +331,7 @@ def describe_content(data: bytes) -> str:
     return f"unrecognised data (starting with {data[:8]!r})"
 
 
-def _accepted_format(picture: Image.Image, data: bytes) -> str:
+def _accepted_format(picture: Image.Image) -> str:
     fmt = _FORMAT_ALIASES.get(picture.format, picture.format)
     if fmt not in ACCEPTED_FORMATS:  # only reachable if Pillow maps an accepted plugin to a new name
         raise ValueError(f"the content is a {picture.format} image; expected {_ACCEPTED_TEXT}")
@@ -404,7 +404,8 @@ def to_rgb_uint8(picture: Image.Image, notices: list[str] | None = None) -> np.n
     if mode == "CMYK":
         notices.append("CMYK colours were converted to RGB without a colour profile")
     try:
-        return np.array(picture.convert("RGB"), dtype=np.uint8)
+        rgb = picture if mode == "RGB" else picture.convert("RGB")  # skip a 12 MP copy when possible
+        return np.array(rgb, dtype=np.uint8)
     except (ValueError, OSError) as exc:
         raise ValueError(f"pixel mode {mode!r} cannot be converted to RGB ({exc}); "
                          "expected gray, palette, RGB(A), CMYK or 16-bit/float gray pixels") from exc
