@@ -271,6 +271,11 @@ def _greedy_unions(sums: list, totals: list, candidates: np.ndarray, threshold: 
     return np.array(parent)
 
 
+def _group_sums(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Column sums of the rows of ``values`` (n, C) in each group ``groups`` (n,) numbered from 0."""
+    return np.stack([np.bincount(groups, weights=values[:, k]) for k in range(values.shape[1])], axis=1)
+
+
 def merge_regions(means: np.ndarray, counts: np.ndarray, pairs: np.ndarray, threshold: float) -> np.ndarray:
     """Greedily merge adjacent regions whose mean colours differ by less than ``threshold``.
 
@@ -311,7 +316,7 @@ def merge_regions(means: np.ndarray, counts: np.ndarray, pairs: np.ndarray, thre
         roots = _flatten(_greedy_unions(sums.tolist(), totals.tolist(), candidates, threshold))
         compact = np.unique(roots, return_inverse=True)[1]
         region = compact[region]
-        sums = np.stack([np.bincount(compact, weights=sums[:, k]) for k in range(sums.shape[1])], axis=1)
+        sums = _group_sums(compact, sums)
         totals = np.bincount(compact, weights=totals)
         pairs = _unique_pairs(compact[pairs[:, 0]], compact[pairs[:, 1]])
     return region
@@ -344,12 +349,18 @@ def merge_regions(means: np.ndarray, counts: np.ndarray, pairs: np.ndarray, thre
     ),
 )
 def split_merge(image, *, split_threshold, min_block, merge_threshold):
+    """Quadtree split-and-merge; labels from 1.
+
+    Stages: ``quadtree`` (leaf outlines over the image), ``blocks`` (each
+    leaf painted with its mean colour) and ``merged`` (each final region
+    painted with its mean colour). The split is cached, so changing only
+    ``merge_threshold`` reruns just the merge.
+    """
     tree = quadtree_split(image, split_threshold, min_block)
     region_of_leaf = merge_regions(tree.means, tree.counts, tree.pairs, merge_threshold)
     labels = region_of_leaf[tree.leaves]
     n_regions = int(region_of_leaf.max()) + 1
-    region_means = np.zeros((n_regions, tree.means.shape[1]))
-    np.add.at(region_means, region_of_leaf, tree.means * tree.counts[:, None])
+    region_means = _group_sums(region_of_leaf, tree.means * tree.counts[:, None])
     region_means /= np.bincount(region_of_leaf, weights=tree.counts)[:, None]
     return Segmentation(
         labels=labels + 1,
@@ -414,7 +425,7 @@ def grow_region(image: np.ndarray, seed: tuple[int, int], tolerance: float, *, a
     -------
     region : ndarray of bool, (H, W)
     distance : ndarray, (H, W)
-        Distance of every pixel to the final reference colour.
+        Distance of every pixel to the reference colour of the last round.
     sizes : list of int
         Region size after each round.
     """
@@ -466,6 +477,13 @@ def grow_region(image: np.ndarray, seed: tuple[int, int], tolerance: float, *, a
     ),
 )
 def region_growing(image, *, seed_x, seed_y, tolerance, reference, connectivity):
+    """Seeded region growing (see :func:`grow_region`); label 1 is the grown region.
+
+    Stages: ``seed`` (the image with the seed marked), ``distance to seed``
+    (RMS colour distance to the reference of the last round: the seed's
+    colour, or the region mean), ``growth`` (region size per round) and
+    ``region``.
+    """
     seed = _seed_pixel(image.shape[:2], seed_x, seed_y)
     adaptive = reference == "region mean"
     region, distance, sizes = grow_region(image, seed, tolerance, adaptive=adaptive, connectivity=int(connectivity))
@@ -650,6 +668,14 @@ def _show_markers(markers: np.ndarray) -> np.ndarray:
     ),
 )
 def watershed(image, *, landscape, markers, h, min_distance, n_markers, compactness, polarity):
+    """Marker-controlled watershed; labels from 1, and 0 for background with ``landscape="distance"``.
+
+    Stages: ``landscape`` (the surface flooded, scaled to [0, 1]: the
+    gradient, or the inverted distance transform), ``markers`` (the seeds,
+    dilated for visibility), ``watershed lines`` and ``regions``. The
+    landscape and the markers are cached, so changing only ``compactness``
+    reruns just the flooding.
+    """
     amount = {"local-minima": h, "regular-grid": n_markers, "peaks of distance": min_distance}[markers]
     surface, mask = _surface(image, landscape, polarity)
     seeds = find_markers(image, landscape, polarity, markers, amount)
