@@ -1,0 +1,77 @@
+"""Building blocks shared by the bundled architectures.
+
+Every network here is a :class:`SegmentationNet`: ``forward(x)`` returns
+per-pixel class logits at the input's size, and ``forward_features(x)``
+returns an ordered dict of named intermediate tensors (ending with
+``"logits"``) that the dashboard shows as the model's glass box.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, *, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    """3x3 convolution, batch normalisation and ReLU (the workhorse of all three nets).
+
+    The padding equals the dilation, so a stride-1 block keeps the spatial size
+    whatever its dilation (an atrous convolution sees a wider window, not a
+    smaller output).
+    """
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+def double_conv(in_channels: int, out_channels: int, *, dilation: int = 1) -> nn.Sequential:
+    """Two :func:`conv_bn_relu` blocks: one U-Net / SegNet stage."""
+    return nn.Sequential(
+        conv_bn_relu(in_channels, out_channels, dilation=dilation),
+        conv_bn_relu(out_channels, out_channels, dilation=dilation),
+    )
+
+
+def check_config(name: str, value: int, low: int, high: int) -> int:
+    """Validate an integer architecture setting (``ValueError`` naming it)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name}={value!r} is not allowed: expected an integer in [{low}, {high}]")
+    return value
+
+
+def normalise(x: Tensor) -> Tensor:
+    """Map an RGB batch with values in [0, 1] to roughly zero mean and unit range."""
+    return x * 2.0 - 1.0
+
+
+class SegmentationNet(nn.Module):
+    """Base class: a network mapping (N, C, H, W) images in [0, 1] to (N, K, H, W) logits.
+
+    Subclasses implement :meth:`forward_features` and store their constructor
+    arguments in :attr:`config`, so a model card can rebuild them.
+    """
+
+    arch: str = ""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self.config = dict(config)
+
+    def forward_features(self, x: Tensor) -> dict[str, Tensor]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_features(x)["logits"]
+
+    def glass_box_layers(self) -> list[str]:
+        """Names of :meth:`forward_features` maps worth showing a student (a few, input to output)."""
+        return []
+
+    @property
+    def n_classes(self) -> int:
+        return self.config["n_classes"]
+
+    def n_parameters(self) -> int:
+        """Number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)

@@ -1,0 +1,230 @@
+"""Safe reading, checking and writing of model weights.
+
+Weights are read as safetensors (pure data, never code) or, for files made
+with ``torch.save``, through ``torch.load(weights_only=True)``, which refuses
+any pickle that would build objects other than tensors and plain
+containers. A malicious pickle, a truncated file, something that is not a
+checkpoint at all, or a state dict that does not fit the network all give a
+``ValueError`` that says what is wrong; nothing in the file is ever run.
+
+>>> from seglib.deep.models import build_model
+>>> net = build_model("unet", n_classes=4, width=4, depth=1)
+>>> state = load_state_dict(state_dict_bytes(net), expected=net)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import re
+import struct
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import save as save_safetensors_bytes
+from torch import nn
+
+Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+
+# Keys under which training scripts (ours and common ones) nest the model's state dict.
+_NESTED_KEYS = ("model", "state_dict", "model_state_dict")
+
+
+def _read_bytes(source: Source) -> tuple[bytes, str]:
+    """The raw bytes of ``source`` and a name for error messages."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), "the given bytes"
+    if hasattr(source, "read"):
+        return source.read(), getattr(source, "name", "the given file object")
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"weights file {str(path)!r} does not exist (or is not a file)")
+        return path.read_bytes(), repr(str(path))
+    raise TypeError(f"weights source of type {type(source).__name__} is not supported: "
+                    "expected a path, bytes or a binary file object")
+
+
+def _looks_like_safetensors(data: bytes) -> bool:
+    # An 8-byte little-endian header length, then a JSON object.
+    return len(data) >= 10 and data[8:9] == b"{" and struct.unpack("<Q", data[:8])[0] > 0
+
+
+def _read_safetensors(data: bytes, name: str) -> dict:
+    try:
+        return load_safetensors_bytes(data)
+    except (SafetensorError, ValueError, RuntimeError) as error:
+        raise ValueError(f"{name} is not a valid safetensors file (truncated or corrupt?): {error}") from None
+
+
+def _read_torch(data: bytes, name: str) -> object:
+    try:
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the error below says what matters
+            warnings.simplefilter("ignore")
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        found = re.search(r"GLOBAL ([\w.]+)", str(error))
+        if found is None:  # not a pickle of anything: garbage or another file type
+            detail = re.search(r"Unsupported operand \d+|Unsupported class \S+", str(error))
+            raise ValueError(f"{name} is not a readable torch checkpoint (truncated or corrupt?): "
+                             f"{detail.group(0) if detail else 'invalid pickle data'}") from None
+        raise ValueError(
+            f"refusing to load {name}: it is a pickle that would build Python objects other than tensors "
+            f"(it references {found.group(1)}, which could run code); only plain state dicts are accepted. "
+            "Save weights with safetensors or torch.save(model.state_dict(), path).") from None
+    except Exception as error:  # torch raises many types for junk input (KeyError, RuntimeError, EOFError...)
+        raise ValueError(f"{name} is not a readable torch checkpoint (truncated or corrupt?): "
+                         f"{type(error).__name__}: {error}") from None
+
+
+def _as_state_dict(obj: object, name: str) -> dict[str, torch.Tensor]:
+    """Unwrap ``{"model": state_dict, ...}`` checkpoints and check every value is a tensor."""
+    if isinstance(obj, Mapping):
+        for key in _NESTED_KEYS:
+            if isinstance(obj.get(key), Mapping):
+                obj = obj[key]
+                break
+    if not isinstance(obj, Mapping) or not obj:
+        raise ValueError(f"{name} does not contain a state dict: expected a mapping of parameter names to "
+                         f"tensors, got {type(obj).__name__}{' (empty)' if isinstance(obj, Mapping) else ''}")
+    bad = [str(k) for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise ValueError(f"{name} is not a state dict: the entries {', '.join(bad[:5])} are not tensors")
+    return dict(obj)
+
+
+def read_weights(source: Source) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Read a state dict and its metadata from a safetensors or ``torch.save`` file, safely.
+
+    Parameters
+    ----------
+    source : path, bytes or binary file object
+        The format is recognised from the content, not the file name. A torch
+        checkpoint may nest the state dict under ``"model"`` or ``"state_dict"``.
+
+    Returns
+    -------
+    state : dict of str to Tensor
+    metadata : dict of str to str
+        The safetensors header's ``__metadata__`` (empty for torch files).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a path does not exist.
+    ValueError
+        For a pickle with code, a truncated or corrupt file, or a file that
+        does not hold a state dict.
+    """
+    data, name = _read_bytes(source)
+    if not data:
+        raise ValueError(f"{name} is empty: expected a safetensors or torch.save weights file")
+    if _looks_like_safetensors(data):
+        return _as_state_dict(_read_safetensors(data, name), name), _safetensors_metadata(data)
+    return _as_state_dict(_read_torch(data, name), name), {}
+
+
+def _safetensors_metadata(data: bytes) -> dict[str, str]:
+    # Only called after the file parsed as safetensors, so the header is valid JSON.
+    length = struct.unpack("<Q", data[:8])[0]
+    return dict(json.loads(data[8:8 + length]).get("__metadata__") or {})
+
+
+def read_state_dict(source: Source) -> dict[str, torch.Tensor]:
+    """Read a state dict safely (see :func:`read_weights`, which also returns metadata)."""
+    return read_weights(source)[0]
+
+
+def check_state_dict(state: Mapping[str, torch.Tensor], expected: nn.Module, name: str = "the weights") -> dict:
+    """Check that ``state`` fits ``expected`` exactly; return it cast to the module's dtypes.
+
+    Raises
+    ------
+    ValueError
+        Listing missing keys, unexpected keys and shape mismatches.
+    """
+    target = expected.state_dict()
+    problems = []
+    missing = [k for k in target if k not in state]
+    unexpected = [k for k in state if k not in target]
+    if missing:
+        problems.append(f"missing keys: {_few(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys: {_few(unexpected)}")
+    for key in target:
+        if key in state and tuple(state[key].shape) != tuple(target[key].shape):
+            problems.append(f"shape mismatch for key {key!r}: expected {tuple(target[key].shape)}, "
+                            f"got {tuple(state[key].shape)}")
+    if problems:
+        raise ValueError(f"{name} do not fit {type(expected).__name__}: " + "; ".join(problems))
+    return {k: state[k].to(dtype=target[k].dtype) for k in target}
+
+
+def _few(keys: list[str], n: int = 6) -> str:
+    shown = ", ".join(repr(k) for k in keys[:n])
+    return shown + (f" and {len(keys) - n} more" if len(keys) > n else "")
+
+
+def load_state_dict(source: Source, *, expected: nn.Module) -> dict[str, torch.Tensor]:
+    """Read weights safely and check they fit ``expected`` (which is not modified).
+
+    Parameters
+    ----------
+    source : path, bytes or binary file object
+        safetensors, or a state dict saved with ``torch.save``.
+    expected : nn.Module
+        A network of the intended architecture and size.
+
+    Returns
+    -------
+    dict of str to Tensor
+        Ready for ``expected.load_state_dict(state)``.
+
+    Raises
+    ------
+    ValueError
+        See :func:`read_state_dict` and :func:`check_state_dict`.
+    """
+    return check_state_dict(read_state_dict(source), expected, name=f"weights from {_describe(source)}")
+
+
+def _describe(source: Source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return repr(str(source))
+    return "the given bytes" if isinstance(source, (bytes, bytearray, memoryview)) else "the given file"
+
+
+def load_weights(model: nn.Module, source: Source) -> nn.Module:
+    """Load checked weights from ``source`` into ``model`` and return it.
+
+    ``model`` is only changed when the weights are valid and fit it: a failing
+    load leaves it untouched.
+    """
+    model.load_state_dict(load_state_dict(source, expected=model))
+    return model
+
+
+def state_dict_bytes(model: nn.Module, *, half: bool = False, metadata: dict[str, str] | None = None) -> bytes:
+    """The model's state dict serialised as safetensors (``half`` stores float tensors as float16)."""
+    state = {}
+    for key, value in model.state_dict().items():
+        value = value.detach().cpu().contiguous()
+        if half and value.is_floating_point():
+            value = value.half()
+        state[key] = value
+    return save_safetensors_bytes(state, metadata=metadata)
+
+
+def save_weights(model: nn.Module, path: str | os.PathLike, **kwargs) -> Path:
+    """Write the model's weights to ``path`` as safetensors (see :func:`state_dict_bytes`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(state_dict_bytes(model, **kwargs))
+    return path
