@@ -1,0 +1,11 @@
+"""Segmentation dashboard: ``streamlit run app.py``.
+
+The page list lives in :mod:`ui.pages`; each page is a script under ``pages/``.
+"""
+
+import streamlit as st
+
+from ui.pages import PAGES
+
+st.set_page_config(page_title="Segmentation Dashboard", page_icon=":material/grid_view:", layout="wide")
+st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in PAGES]).run()

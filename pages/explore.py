@@ -1,0 +1,114 @@
+"""Explore: one method on one picture, with every intermediate stage.
+
+Thin page: read widgets, call seglib through ui/, draw. Every registered
+method appears here with widgets built from its Param specs.
+"""
+
+import streamlit as st
+
+import seglib
+from seglib.registry import FAMILIES
+from ui import views
+from ui.image_picker import image_picker, select_sample
+from ui.params import method_widgets, pipeline_widgets, set_value
+from ui.run import run_method
+from ui.share import encode_query, parse_query, sync_query
+
+FAMILY_KEY = "explore.family"
+QUERY_DONE_KEY = "explore.query_done"
+FAMILY_HELP = {
+    "threshold": "Split pixels by intensity.",
+    "region": "Grow, split or flood regions of similar pixels.",
+    "graph": "Cut a graph of neighbouring pixels.",
+    "edge": "Find boundaries where intensity changes fast.",
+    "clustering": "Group pixels by colour (and position).",
+    "deep": "Trained neural networks.",
+    "interactive": "You give hints (clicks, strokes); the method does the rest.",
+}
+
+
+def method_key(family: str) -> str:
+    return f"explore.method.{family}"
+
+
+def restore_from_url() -> list[str]:
+    """On the session's first run, load method, parameters and sample from the URL."""
+    state = st.session_state
+    if state.get(QUERY_DONE_KEY):
+        return []
+    state[QUERY_DONE_KEY] = True
+    view = parse_query(st.query_params.to_dict())
+    if view.sample:
+        select_sample(view.sample)
+    if view.method is not None:
+        state[FAMILY_KEY] = view.method.family
+        state[method_key(view.method.family)] = view.method.name
+    for scope, spec, value in view.values:
+        set_value(scope, spec, value)
+    return view.warnings
+
+
+def choose_method() -> seglib.Method:
+    """Family pills and a method box; returns the chosen method."""
+    state = st.session_state
+    families = [f for f in FAMILIES if seglib.methods(f)]
+    if state.get(FAMILY_KEY) not in families:
+        state[FAMILY_KEY] = families[0]
+    family = st.pills("Family", families, required=True, key=FAMILY_KEY, persist_state="session", wrap=True,
+                      format_func=str.capitalize,
+                      help="Kinds of segmentation. " + " ".join(f"**{f.capitalize()}**: {FAMILY_HELP.get(f, '')}"
+                                                                for f in families))
+    slugs = [m.name for m in seglib.methods(family)]
+    key = method_key(family)
+    if state.get(key) not in slugs:
+        state[key] = slugs[0]
+    slug = st.selectbox("Method", slugs, key=key, persist_state="session",
+                        format_func=lambda s: seglib.method(s).title,
+                        help="The methods of this family. Each one lists its idea, stages and references below.")
+    return seglib.method(slug)
+
+
+@st.fragment
+def result_panel(picked, method, result) -> None:
+    # A fragment: moving the view controls redraws only this panel.
+    opacity, mode, side = views.view_controls()
+    views.result_images(picked, result, opacity, mode, side)
+    views.result_numbers(result)
+    views.result_notes(result)
+    with st.expander("Download and reuse", icon=":material/download:"):
+        views.downloads(picked, method, result, opacity, mode)
+
+
+warnings = restore_from_url()
+picked, working_size = image_picker()
+
+st.header("Explore", divider="gray",
+          help="Pick a family and a method, move its sliders, and see the result with every intermediate stage.")
+for warning in warnings:
+    st.warning(warning, icon=":material/link_off:")
+
+controls, main = st.columns([1, 2.8], gap="large")
+with controls:
+    method = choose_method()
+    st.caption(method.description)
+    params = method_widgets(method)
+    pre, post = pipeline_widgets()
+with main:
+    result = run_method(picked, method, params, pre=pre, post=post, working_size=working_size)
+    if result is not None:
+        result_panel(picked, method, result)
+
+if result is not None:
+    st.subheader("Stages: how the method got there", divider="gray")
+    views.stage_grid(result, key=f"stages.{method.name}")
+
+query = encode_query(method, params, pre, post, picked)
+about_tab, python_tab, share_tab = st.tabs(["About this method", "Copy as Python", "Share"])
+with about_tab:
+    views.about(method)
+with python_tab:
+    if result is not None:
+        views.python_snippet(method, result)
+with share_tab:
+    views.share_link(query)
+sync_query(query)

@@ -1,0 +1,442 @@
+"""Pictures of segmentations: label colours, overlays and plotly figures of stages.
+
+Pure functions of numpy arrays (no Streamlit), usable from a notebook:
+
+>>> import seglib, seglib.viz as viz
+>>> result = seglib.segment(image, "otsu")                          # doctest: +SKIP
+>>> rgb = viz.overlay(image, result.labels, result.kind, opacity=0.6)  # doctest: +SKIP
+>>> viz.stage_figure("histogram", result.stages["histogram"]).show()   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+from PIL import Image
+from scipy import ndimage as ndi
+from skimage.color import hsv2rgb
+from skimage.segmentation import find_boundaries
+
+from .imaging import as_uint8, resize_image, resize_labels, to_rgb
+from .result import Curve, Points, Segmentation
+
+# Sasha Trubetskoy's "20 simple, distinct colours", ordered for contrast.
+_PALETTE = np.array([
+    [230, 25, 75], [60, 180, 75], [255, 225, 25], [67, 99, 216], [245, 130, 49],
+    [145, 30, 180], [66, 212, 244], [240, 50, 230], [191, 239, 69], [250, 190, 212],
+    [70, 153, 144], [220, 190, 255], [154, 99, 36], [255, 250, 200], [128, 0, 0],
+    [170, 255, 195], [128, 128, 0], [255, 216, 177], [0, 0, 117], [169, 169, 169],
+], dtype=np.uint8)
+EDGE_COLOUR = (255, 225, 25)
+BOUNDARY_COLOUR = (255, 225, 25)
+MODES = ("filled", "contour")
+# Label maps with more segments than this get one boundary colour in contour mode.
+_MAX_COLOURED_CONTOURS = 32
+# Longest side of the images drawn inside plotly figures.
+FIGURE_MAX_SIDE = 720
+_FIGURE_MARGIN = dict(l=4, r=4, t=30, b=4)
+_GOLDEN = 0.618033988749895
+
+
+@functools.lru_cache(maxsize=16)
+def _label_colours(n: int) -> np.ndarray:
+    colours = np.zeros((n, 3), dtype=np.uint8)
+    fixed = min(n - 1, len(_PALETTE))
+    colours[1:fixed + 1] = _PALETTE[:fixed]
+    extra = n - 1 - fixed
+    if extra > 0:
+        i = np.arange(extra)
+        hsv = np.stack([(0.11 + i * _GOLDEN) % 1.0, 0.55 + 0.4 * ((i * 7) % 5) / 4, 0.7 + 0.3 * ((i * 3) % 4) / 3], -1)
+        colours[fixed + 1:] = np.round(hsv2rgb(hsv[None])[0] * 255).astype(np.uint8)
+    colours.setflags(write=False)
+    return colours
+
+
+def label_colours(n: int) -> np.ndarray:
+    """Distinct colours for labels ``0 .. n - 1``.
+
+    Label 0 (background, unlabelled) is black; labels 1 to 20 take a fixed
+    palette of well-separated colours; further labels get hues spread by the
+    golden ratio, so every call with the same ``n`` gives the same colours and
+    a longer list extends a shorter one.
+
+    Parameters
+    ----------
+    n : int
+        Number of colours (at least 1).
+
+    Returns
+    -------
+    ndarray of uint8, (n, 3)
+        Read-only RGB colours.
+
+    Examples
+    --------
+    >>> label_colours(3)
+    array([[  0,   0,   0],
+           [230,  25,  75],
+           [ 60, 180,  75]], dtype=uint8)
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n={n!r} is not allowed: expected an integer >= 1")
+    return _label_colours(int(n))
+
+
+def _check_labels(labels, name: str = "labels") -> np.ndarray:
+    array = np.asarray(labels)
+    if array.ndim != 2:
+        raise ValueError(f"`{name}` has shape {array.shape}; expected a 2-D (H, W) label map")
+    if array.dtype == bool:
+        return array.astype(np.int32)
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"`{name}` has dtype {array.dtype}; expected integer labels")
+    return array
+
+
+def _colour_index(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    """Map labels to palette rows: small non-negative ids index directly, others are ranked."""
+    if labels.size and labels.min() >= 0 and labels.max() < 1 << 16:
+        return labels, int(labels.max()) + 1 if labels.size else 1
+    values, inverse = np.unique(labels, return_inverse=True)
+    offset = 0 if values[0] == 0 else 1  # keep 0 as background when present
+    return inverse.reshape(labels.shape) + offset, len(values) + offset
+
+
+def _lut(labels: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    index, n = _colour_index(labels)
+    lut = label_colours(max(n, 2))
+    if kind == "edges":
+        lut = lut.copy()
+        lut[1:] = EDGE_COLOUR
+    return index, lut
+
+
+def colourise(labels, kind: str = "regions") -> np.ndarray:
+    """Colour a label map: each label its own colour, 0 black.
+
+    Parameters
+    ----------
+    labels : ndarray of int or bool, (H, W)
+    kind : str
+        The segmentation kind; ``"edges"`` maps are drawn in one bright colour.
+
+    Returns
+    -------
+    ndarray of uint8, (H, W, 3)
+    """
+    labels = _check_labels(labels)
+    index, lut = _lut(labels, kind)
+    return lut[index]
+
+
+def _rgb_uint8(image, name: str = "image") -> np.ndarray:
+    array = np.asarray(image)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
+        raise ValueError(f"`{name}` has shape {array.shape}; expected (H, W) grayscale or (H, W, 3) RGB")
+    return to_rgb(as_uint8(array))
+
+
+def overlay(image, labels, kind: str = "regions", opacity: float = 0.5, mode: str = "filled",
+            contour_colour=None) -> np.ndarray:
+    """Draw a label map over an image.
+
+    Parameters
+    ----------
+    image : ndarray, (H, W) or (H, W, 3)
+        uint8, or float in [0, 1]. Not modified.
+    labels : ndarray of int, (H, W)
+        Label 0 stays transparent.
+    kind : str
+        The segmentation kind (``"edges"`` maps are drawn in one bright colour).
+    opacity : float in [0, 1]
+        Weight of the label colours in ``"filled"`` mode.
+    mode : {"filled", "contour"}
+        ``"filled"`` blends each segment's colour over it; ``"contour"`` draws
+        segment boundaries solid and leaves the image visible inside them.
+    contour_colour : tuple of 3 ints, optional
+        One colour for every boundary. By default boundaries take their
+        segment's colour, or yellow when there are more than 32 segments.
+
+    Returns
+    -------
+    ndarray of uint8, (H, W, 3)
+    """
+    rgb = _rgb_uint8(image)
+    labels = _check_labels(labels)
+    if labels.shape != rgb.shape[:2]:
+        raise ValueError(f"`labels` (shape {labels.shape}) must have the same (H, W) as `image` (shape {rgb.shape})")
+    if not 0.0 <= float(opacity) <= 1.0:
+        raise ValueError(f"opacity={opacity!r} is not allowed: expected a number in [0, 1]")
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} is not allowed: expected one of {', '.join(MODES)}")
+    index, lut = _lut(labels, kind)
+    colours = lut[index]
+    if mode == "filled":
+        painted = labels != 0
+        alpha = float(opacity)
+    else:
+        painted = labels != 0 if kind == "edges" else find_boundaries(labels, mode="thick")
+        alpha = 1.0
+        n_segments = len(np.unique(labels))
+        if contour_colour is None and kind == "regions" and n_segments > _MAX_COLOURED_CONTOURS:
+            contour_colour = BOUNDARY_COLOUR
+        if contour_colour is not None:
+            colours = np.broadcast_to(np.asarray(contour_colour, dtype=np.uint8), colours.shape)
+        else:
+            # A boundary pixel on the background side takes its neighbour's colour.
+            nearest = ndi.maximum_filter(index, size=3)
+            colours = np.where((labels == 0)[..., None], lut[nearest], colours)
+    out = rgb.astype(np.float32)
+    out[painted] = (1 - alpha) * out[painted] + alpha * colours[painted]
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def fit(image, labels=None, max_side: int = 1200):
+    """Shrink an image (bilinear) and its label map (nearest) so the longest side is at most ``max_side``.
+
+    Returns ``(image, labels)`` (``labels`` stays None when not given);
+    smaller inputs come back unchanged.
+    """
+    rgb = _rgb_uint8(image)
+    h, w = rgb.shape[:2]
+    if labels is not None:
+        labels = _check_labels(labels)
+        if labels.shape != (h, w):
+            raise ValueError(f"`labels` (shape {labels.shape}) must have the same (H, W) as `image` (shape {rgb.shape})")
+    if max(h, w) <= max_side:
+        return rgb, labels
+    scale = max_side / max(h, w)
+    shape = (max(2, round(h * scale)), max(2, round(w * scale)))
+    return resize_image(rgb, shape), (None if labels is None else resize_labels(labels, shape))
+
+
+def summary(result: Segmentation) -> dict[str, str]:
+    """A few headline numbers for a result, as display strings.
+
+    Binary masks report the foreground share and the connected objects, edge
+    maps the share of edge pixels, other kinds the number of segments and
+    the share of labelled pixels.
+    """
+    labels = result.labels
+    share = f"{100.0 * np.count_nonzero(labels) / max(labels.size, 1):.1f}%"
+    if result.kind == "binary":
+        _, objects = ndi.label(labels > 0)
+        return {"Objects": str(objects), "Foreground": share}
+    if result.kind == "edges":
+        return {"Edge pixels": share}
+    return {"Segments": str(result.n_segments), "Labelled": share}
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _shrink(array: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """Downscale for display; returns the array and the pixel size in input pixels."""
+    h, w = array.shape[:2]
+    scale = max(h, w) / max_side
+    if scale <= 1:
+        return array, 1.0
+    shape = (max(1, round(h / scale)), max(1, round(w / scale)))
+    if array.dtype == np.uint8:
+        return resize_image(array, shape), w / shape[1]
+    return resize_labels(array, shape), w / shape[1]
+
+
+def _png_uri(rgb: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+_GRAY_SCALE = [[0.0, "rgb(0,0,0)"], [1.0, "rgb(255,255,255)"]]
+
+
+@functools.lru_cache(maxsize=4)
+def _colourmap(name: str) -> np.ndarray:
+    """256-entry RGB lookup table of a plotly colour scale (``"gray"`` is linear black to white)."""
+    if name == "gray":
+        return np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
+    colours = sample_colorscale(name, list(np.linspace(0.0, 1.0, 256)))
+    return np.array([[int(float(c)) for c in s[s.index("(") + 1:-1].split(",")] for s in colours], dtype=np.uint8)
+
+
+def _scalar_to_rgb(array: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Float map -> RGB: min-max gray, or red-blue symmetric around zero for signed values."""
+    low, high = float(array.min()), float(array.max())
+    if low < 0 < high:
+        name, bound = "RdBu_r", max(-low, high)
+        low, high, scale = -bound, bound, "RdBu_r"
+    else:
+        name, scale = "gray", _GRAY_SCALE
+    span = high - low
+    scaled = (array - low) / span if span > 0 else np.full(array.shape, 0.5)
+    index = np.clip(np.round(scaled * 255), 0, 255).astype(np.intp)
+    return _colourmap(name)[index], {"colorscale": scale, "cmin": low, "cmax": high if span > 0 else low + 1}
+
+
+def _stage_rgb(value: np.ndarray) -> tuple[np.ndarray, dict | None]:
+    """An RGB uint8 picture of a stage array and, for scalar maps, its colour scale."""
+    if value.ndim == 3:
+        if value.dtype == np.uint8:
+            return value, None
+        return as_uint8(np.clip(np.nan_to_num(value.astype(np.float64)), 0, 1)), None
+    if value.dtype == bool or (np.issubdtype(value.dtype, np.integer) and value.size and value.min() >= 0 and value.max() <= 1):
+        return np.repeat((value.astype(np.uint8) * 255)[..., None], 3, axis=-1), None
+    if np.issubdtype(value.dtype, np.integer):
+        return colourise(value), None
+    return _scalar_to_rgb(np.nan_to_num(value.astype(np.float64)))
+
+
+def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(title=dict(text=title, font=dict(size=13), x=0.01, y=0.98, yanchor="top"),
+                      margin=_FIGURE_MARGIN, height=height)
+    return fig
+
+
+def image_figure(value: np.ndarray, title: str = "", height: int | None = None) -> go.Figure:
+    """A plotly figure of a 2-D or RGB array (labels coloured, scalar maps with a colour bar).
+
+    Hover shows coordinates in the array's own pixels even when the picture
+    is downscaled for display. ``height`` defaults to one that suits the
+    aspect ratio in a column about 400 pixels wide.
+    """
+    value = np.asarray(value)
+    if value.ndim not in (2, 3) or (value.ndim == 3 and value.shape[2] != 3):
+        raise ValueError(f"`value` has shape {value.shape}; expected (H, W) or (H, W, 3)")
+    h, w = value.shape[:2]
+    if height is None:
+        height = int(np.clip(_FIGURE_MARGIN["t"] + 380 * h / w, 160, 480))
+    small, pixel = _shrink(value, FIGURE_MAX_SIDE)
+    rgb, scale = _stage_rgb(small)
+    fig = go.Figure(go.Image(source=_png_uri(np.ascontiguousarray(rgb)), dx=pixel, dy=pixel,
+                             x0=(pixel - 1) / 2, y0=(pixel - 1) / 2, hoverinfo="x+y"))
+    if scale is not None:
+        # An invisible point carries the colour bar of the scalar map.
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                                 marker=dict(size=0, color=[scale["cmin"]], showscale=True,
+                                             colorbar=dict(thickness=10, len=0.9, outlinewidth=0,
+                                                           tickfont=dict(size=10)), **scale)))
+    fig.add_shape(type="rect", x0=-0.5, y0=-0.5, x1=w - 0.5, y1=h - 0.5, line=dict(color="#c5ccd6", width=1))
+    fig.update_xaxes(visible=False, range=[-0.5, w - 0.5], constrain="domain")
+    fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain")
+    fig.update_layout(plot_bgcolor="rgba(0,0,0,0)")
+    return _base_layout(fig, title, height)
+
+
+def curve_figure(curve: Curve, title: str = "", height: int = 300) -> go.Figure:
+    """Lines of a :class:`~seglib.result.Curve`, its markers as labelled vertical lines."""
+    fig = go.Figure()
+    top = 0.0
+    for i, (name, y) in enumerate(curve.series.items()):
+        y = np.asarray(y, dtype=np.float64)
+        colour = "#%02x%02x%02x" % tuple(_PALETTE[(i + 3) % len(_PALETTE)])
+        fig.add_trace(go.Scatter(x=np.asarray(curve.x), y=y, name=name, mode="lines", line=dict(color=colour, width=1.5),
+                                 fill="tozeroy" if i == 0 else None))
+        if y.size:
+            top = max(top, float(np.nanmax(y)))
+    for i, (name, x) in enumerate(curve.markers.items()):
+        colour = "#%02x%02x%02x" % tuple(_PALETTE[i % len(_PALETTE)])
+        fig.add_trace(go.Scatter(x=[x, x], y=[0, top or 1], mode="lines", name=f"{name} = {x:.4g}",
+                                 line=dict(color=colour, width=2, dash="dash")))
+    fig.update_xaxes(title=dict(text=curve.x_label, standoff=4), showgrid=False)
+    fig.update_yaxes(title=dict(text=curve.y_label, standoff=4), rangemode="tozero")
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0, font=dict(size=11)),
+                      hovermode="x unified")
+    fig = _base_layout(fig, title, height)
+    fig.update_layout(margin=dict(_FIGURE_MARGIN, l=8))
+    return fig
+
+
+def _cluster_colours(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique point labels and their colours, matching :func:`colourise` for 1-based ids."""
+    values = np.unique(labels)
+    shift = 1 if values.size and values.min() == 0 else 0  # 0-based cluster indices -> label map ids
+    index = (values + shift) % (1 << 16)
+    return values, label_colours(int(index.max()) + 1)[index]
+
+
+def points_figure(points: Points, title: str = "", height: int = 380) -> go.Figure:
+    """Scatter of a :class:`~seglib.result.Points` cloud (2-D or 3-D), coloured by cluster, centres as big markers."""
+    xyz = np.asarray(points.points, dtype=np.float64)
+    if xyz.ndim != 2 or xyz.shape[1] not in (2, 3):
+        raise ValueError(f"`points.points` has shape {xyz.shape}; expected (N, 2) or (N, 3)")
+    labels = np.asarray(points.labels).reshape(-1)
+    three = xyz.shape[1] == 3
+    names = tuple(points.axis_names) + ("x", "y", "z")[len(points.axis_names):]
+    trace = go.Scatter3d if three else go.Scattergl
+    fig = go.Figure()
+    values, colours = _cluster_colours(labels)
+    for value, colour in zip(values, colours):
+        sel = labels == value
+        coords = {axis: xyz[sel, i] for i, axis in enumerate("xyz"[:xyz.shape[1]])}
+        fig.add_trace(trace(**coords, mode="markers", name=f"cluster {value}", showlegend=len(values) <= 12,
+                            marker=dict(size=2.5 if three else 4, color="rgb(%d,%d,%d)" % tuple(colour), opacity=0.7)))
+    if points.centres is not None and len(points.centres):
+        centres = np.asarray(points.centres, dtype=np.float64)
+        coords = {axis: centres[:, i] for i, axis in enumerate("xyz"[:centres.shape[1]])}
+        fig.add_trace(trace(**coords, mode="markers", name="centres",
+                            marker=dict(size=8 if three else 14, color="white", symbol="diamond",
+                                        line=dict(color="black", width=2))))
+    if three:
+        axis = dict(title=dict(font=dict(size=11)), tickfont=dict(size=9))
+        fig.update_layout(scene=dict(xaxis=dict(axis, title_text=names[0]), yaxis=dict(axis, title_text=names[1]),
+                                     zaxis=dict(axis, title_text=names[2]), aspectmode="cube",
+                                     domain=dict(x=[0, 1], y=[0, 1])),
+                          scene_camera=dict(eye=dict(x=1.35, y=1.35, z=0.9)))
+    else:
+        fig.update_xaxes(title=names[0])
+        fig.update_yaxes(title=names[1])
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=0.0, x=0.0, font=dict(size=10),
+                                  itemsizing="constant"))
+    return _base_layout(fig, title, height)
+
+
+def stage_figure(name: str, value) -> go.Figure:
+    """A compact plotly figure for one ``Segmentation.stages`` entry.
+
+    Parameters
+    ----------
+    name : str
+        The stage name, used as the figure title.
+    value : ndarray, Curve or Points
+        2-D or RGB arrays become pictures: booleans and 0/1 maps black and
+        white, other integer maps coloured by label, float maps in gray (or
+        red-blue around zero when signed) with a colour bar. A
+        :class:`~seglib.result.Curve` becomes lines with vertical markers; a
+        :class:`~seglib.result.Points` cloud a 3-D (or 2-D) scatter.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    if isinstance(value, Curve):
+        return curve_figure(value, name)
+    if isinstance(value, Points):
+        return points_figure(value, name)
+    array = np.asarray(value)
+    if array.ndim in (2, 3) and array.dtype != object:
+        return image_figure(array, name)
+    raise ValueError(f"stage {name!r} is a {type(value).__name__} of shape {array.shape}; expected a 2-D or RGB "
+                     "array, a Curve or a Points cloud")
+
+
+def describe_stage(value) -> str:
+    """A one-line caption for a stage: its shape and value range."""
+    if isinstance(value, Curve):
+        marks = ", ".join(f"{k} = {v:.4g}" for k, v in value.markers.items())
+        return f"{len(np.asarray(value.x))} points" + (f"; {marks}" if marks else "")
+    if isinstance(value, Points):
+        n_clusters = len(np.unique(np.asarray(value.labels)))
+        return f"{len(np.asarray(value.points))} sampled points, {n_clusters} clusters"
+    array = np.asarray(value)
+    size = f"{array.shape[1]} x {array.shape[0]}"
+    if array.dtype == bool:
+        return f"{size} mask, {100.0 * array.mean():.1f}% set"
+    if np.issubdtype(array.dtype, np.integer) and array.ndim == 2:
+        return f"{size} labels, {len(np.unique(array))} distinct"
+    return f"{size}, values {float(array.min()):.3g} to {float(array.max()):.3g}"

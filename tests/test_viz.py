@@ -1,0 +1,214 @@
+"""seglib.viz: label colours, overlays, summaries and stage figures."""
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+import seglib
+from seglib import viz
+from seglib.result import Curve, Points, Segmentation
+
+from helpers import quadrants
+
+
+def test_label_colours_background_black_and_distinct():
+    colours = viz.label_colours(300)
+    assert colours.shape == (300, 3) and colours.dtype == np.uint8
+    np.testing.assert_array_equal(colours[0], [0, 0, 0])
+    assert len({tuple(c) for c in colours[1:21]}) == 20  # the fixed palette
+    assert len({tuple(c) for c in colours}) > 250  # generated colours barely repeat
+    # A longer list extends a shorter one, so a label keeps its colour.
+    np.testing.assert_array_equal(viz.label_colours(5), colours[:5])
+
+
+def test_label_colours_is_read_only():
+    with pytest.raises(ValueError):
+        viz.label_colours(4)[1] = 0
+
+
+@pytest.mark.parametrize("n", [0, -3, 2.5, True])
+def test_label_colours_rejects_bad_n(n):
+    with pytest.raises(ValueError, match="n="):
+        viz.label_colours(n)
+
+
+def test_colourise_maps_each_label_to_its_colour():
+    _, truth = quadrants(8)
+    rgb = viz.colourise(truth)
+    assert rgb.shape == (8, 8, 3) and rgb.dtype == np.uint8
+    np.testing.assert_array_equal(rgb[0, 0], [0, 0, 0])  # label 0 is black
+    for label in range(1, 4):
+        np.testing.assert_array_equal(rgb[truth == label], np.broadcast_to(viz.label_colours(4)[label], (16, 3)))
+
+
+def test_colourise_handles_huge_and_negative_ids():
+    labels = np.array([[0, 5000], [3001, -2]] * 2)
+    rgb = viz.colourise(labels)
+    assert len({tuple(c) for c in rgb.reshape(-1, 3)}) == 4
+
+
+def test_colourise_edges_are_one_bright_colour():
+    labels = np.eye(6, dtype=np.int32)
+    rgb = viz.colourise(labels, "edges")
+    np.testing.assert_array_equal(rgb[labels == 1], np.broadcast_to(viz.EDGE_COLOUR, (6, 3)))
+
+
+def test_colourise_rejects_bad_labels():
+    with pytest.raises(ValueError, match="labels"):
+        viz.colourise(np.zeros((4, 4, 3), int))
+    with pytest.raises(ValueError, match="dtype"):
+        viz.colourise(np.zeros((4, 4), float))
+
+
+def test_overlay_filled_blends_and_keeps_background():
+    image, truth = quadrants(8)
+    before = image.copy()
+    out = viz.overlay(image, truth, "regions", opacity=0.5)
+    np.testing.assert_array_equal(image, before)  # not mutated
+    np.testing.assert_array_equal(out[truth == 0], image[truth == 0])
+    colour = viz.label_colours(4)[2].astype(float)
+    expected = np.round(0.5 * image[truth == 2] + 0.5 * colour)
+    np.testing.assert_allclose(out[truth == 2], expected, atol=1)
+
+
+def test_overlay_opacity_extremes():
+    image, truth = quadrants(8)
+    np.testing.assert_array_equal(viz.overlay(image, truth, opacity=0.0), image)
+    full = viz.overlay(image, truth, opacity=1.0)
+    np.testing.assert_array_equal(full[truth > 0], viz.colourise(truth)[truth > 0])
+
+
+def test_overlay_contour_draws_only_boundaries():
+    image = np.full((20, 20, 3), 100, np.uint8)
+    labels = np.zeros((20, 20), int)
+    labels[5:15, 5:15] = 1
+    out = viz.overlay(image, labels, "binary", mode="contour")
+    changed = np.any(out != image, axis=-1)
+    assert changed[5, 10] and changed[4, 10]  # both sides of the boundary (thick)
+    assert not changed[10, 10] and not changed[0, 0]  # interior and far background untouched
+    np.testing.assert_array_equal(out[5, 10], viz.label_colours(2)[1])  # solid colour
+
+
+def test_overlay_contour_of_many_regions_is_yellow():
+    labels = np.arange(128).reshape(8, 16) // 2 + 1  # 64 segments of 2 pixels: all boundary
+    out = viz.overlay(np.zeros((8, 16), np.uint8), labels, "regions", mode="contour")
+    assert {tuple(c) for c in out.reshape(-1, 3)} == {viz.BOUNDARY_COLOUR}
+
+
+def test_overlay_accepts_gray_float_image():
+    image = np.linspace(0, 1, 64).reshape(8, 8)
+    out = viz.overlay(image, np.zeros((8, 8), int))
+    assert out.shape == (8, 8, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[..., 0], np.round(image * 255))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(labels=np.zeros((4, 5), int)), "same"),
+    (dict(opacity=1.5), "opacity"),
+    (dict(mode="outline"), "mode"),
+])
+def test_overlay_errors_name_the_argument(kwargs, match):
+    args = dict(image=np.zeros((4, 4, 3), np.uint8), labels=np.zeros((4, 4), int)) | kwargs
+    with pytest.raises(ValueError, match=match):
+        viz.overlay(**args)
+
+
+def test_fit_shrinks_image_and_labels_together():
+    image = np.zeros((300, 600, 3), np.uint8)
+    labels = np.zeros((300, 600), np.int32)
+    labels[:, 300:] = 7
+    small, small_labels = viz.fit(image, labels, max_side=200)
+    assert small.shape == (100, 200, 3) and small_labels.shape == (100, 200)
+    assert set(np.unique(small_labels)) == {0, 7}  # labels never blended
+    same, same_labels = viz.fit(image[:50, :50], labels[:50, :50], max_side=200)
+    assert same.shape == (50, 50, 3) and same_labels is not None
+
+
+def test_summary_depends_on_kind():
+    labels = np.zeros((10, 10), np.int32)
+    labels[1:3, 1:3] = 1
+    labels[6:9, 6:9] = 1
+    assert viz.summary(Segmentation(labels, kind="binary")) == {"Objects": "2", "Foreground": "13.0%"}
+    assert viz.summary(Segmentation(labels, kind="edges")) == {"Edge pixels": "13.0%"}
+    labels[6:9, 6:9] = 5
+    assert viz.summary(Segmentation(labels, kind="regions"))["Segments"] == "2"
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _image_trace(fig):
+    return next(t for t in fig.data if isinstance(t, go.Image))
+
+
+@pytest.mark.parametrize("value", [
+    np.random.default_rng(0).random((30, 40)),
+    np.random.default_rng(0).random((30, 40, 3)),
+    np.random.default_rng(0).random((30, 40)) > 0.5,
+    np.arange(1200).reshape(30, 40) % 7,
+    np.zeros((30, 40)),  # constant: no division by zero
+])
+def test_image_stages_become_image_figures(value):
+    fig = viz.stage_figure("stage", value)
+    image = _image_trace(fig)
+    assert image.source.startswith("data:image/png;base64,")
+    assert fig.layout.title.text == "stage"
+    assert list(fig.layout.xaxis.range) == [-0.5, 39.5]  # coordinates of the array itself
+
+
+def test_float_stage_has_colour_bar_and_signed_maps_are_symmetric():
+    fig = viz.stage_figure("log", np.linspace(-2, 1, 100).reshape(10, 10))
+    bars = [t for t in fig.data if isinstance(t, go.Scatter) and t.marker.showscale]
+    assert len(bars) == 1
+    assert bars[0].marker.cmin == -2 and bars[0].marker.cmax == 2
+
+
+def test_large_stage_is_downscaled_but_keeps_its_coordinates():
+    fig = viz.stage_figure("big", np.zeros((1500, 3000)))
+    image = _image_trace(fig)
+    assert image.dx == pytest.approx(3000 / viz.FIGURE_MAX_SIDE)
+    assert list(fig.layout.xaxis.range) == [-0.5, 2999.5]
+
+
+def test_curve_stage_has_lines_and_markers():
+    x = np.linspace(0, 1, 11)
+    curve = Curve(x, {"pixels": x * 10, "variance": x}, {"threshold": 0.4}, "intensity", "pixels")
+    fig = viz.stage_figure("histogram", curve)
+    names = [t.name for t in fig.data]
+    assert names == ["pixels", "variance", "threshold = 0.4"]
+    marker = fig.data[-1]
+    assert list(marker.x) == [0.4, 0.4] and marker.y[1] == pytest.approx(10)
+    assert fig.layout.xaxis.title.text == "intensity"
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_points_stage_colours_clusters_like_the_label_map(dims):
+    rng = np.random.default_rng(1)
+    points = Points(rng.random((90, dims)), np.repeat([1, 2, 3], 30), rng.random((3, dims)), ("R", "G", "B")[:dims])
+    fig = viz.stage_figure("cloud", points)
+    clusters = [t for t in fig.data if t.name.startswith("cluster")]
+    assert len(clusters) == 3
+    expected = viz.label_colours(4)[2]
+    assert clusters[1].marker.color == "rgb(%d,%d,%d)" % tuple(expected)
+    assert fig.data[-1].name == "centres" and len(fig.data[-1].x) == 3
+    assert isinstance(fig.data[0], go.Scatter3d if dims == 3 else go.Scattergl)
+
+
+def test_stage_figure_rejects_other_values():
+    with pytest.raises(ValueError, match="stage 'odd'"):
+        viz.stage_figure("odd", {"a": 1})
+    with pytest.raises(ValueError, match="shape"):
+        viz.stage_figure("odd", np.zeros(5))
+
+
+def test_describe_stage():
+    assert viz.describe_stage(np.ones((3, 4), bool)) == "4 x 3 mask, 100.0% set"
+    assert "2 distinct" in viz.describe_stage(np.array([[1, 2], [2, 2]]))
+    assert "threshold = 0.5" in viz.describe_stage(Curve(np.arange(3), {"a": np.arange(3)}, {"threshold": 0.5}))
+
+
+def test_every_stage_of_a_real_method_draws():
+    image, _ = quadrants(32)
+    result = seglib.segment(image, "otsu")
+    for name, value in result.stages.items():
+        assert isinstance(viz.stage_figure(name, value), go.Figure)

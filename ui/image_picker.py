@@ -1,0 +1,243 @@
+"""The sidebar image picker every page uses: samples, upload, camera, working resolution.
+
+The chosen image lives in ``st.session_state`` as a :class:`PickedImage`
+(the array plus its content hash, computed once), so it stays selected
+across pages and widget changes never rehash it. A page opened with no
+state gets :data:`seglib.samples.DEFAULT_SAMPLE`.
+
+The state changes are plain functions of a mapping (:func:`accept_upload`,
+:func:`select_sample`, :func:`current_image`) so tests can drive them with
+a dict; the widgets call them from their ``on_change`` callbacks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from seglib.core import DEFAULT_WORKING_SIZE
+from seglib.io.images import load_image_with_info
+from seglib.samples import DEFAULT_SAMPLE, SAMPLES, sample as get_sample
+
+IMAGE_KEY = "picker.image"
+ERROR_KEY = "picker.error"
+SAMPLE_KEY = "picker.sample"
+UPLOAD_KEY = "picker.upload"
+CAMERA_ON_KEY = "picker.camera_on"
+CAMERA_KEY = "picker.camera"
+WORKING_SIZE_KEY = "picker.working_size"
+
+UPLOAD_TYPES = ("png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "gif")
+FULL_SIZE = 0  # working-size option meaning "no downscaling"
+WORKING_SIZES = (256, 384, 512, 768, 1024, 1536, 2048, FULL_SIZE)
+_THUMBNAIL_SIDE = 320
+
+
+@dataclass(frozen=True)
+class PickedImage:
+    """The image a page works on.
+
+    Attributes
+    ----------
+    image : ndarray of uint8, (H, W, 3)
+        Read-only RGB pixels.
+    name : str
+        What to call it (sample title or file name).
+    key : str
+        Content hash of the pixels; caches key on it.
+    origin : str
+        ``"sample"``, ``"upload"`` or ``"camera"``.
+    sample : str or None
+        The sample slug when ``origin == "sample"``.
+    notices : tuple of str
+        What loading changed (first frame used, EXIF rotation...).
+    """
+
+    image: np.ndarray
+    name: str
+    key: str
+    origin: str
+    sample: str | None = None
+    notices: tuple[str, ...] = ()
+
+    @property
+    def file_stem(self) -> str:
+        """A file-name-safe version of :attr:`name` without extension."""
+        stem = self.name.rsplit(".", 1)[0] if self.origin != "sample" else (self.sample or self.name)
+        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem).strip("-")
+        return safe or "image"
+
+
+def image_hash(image: np.ndarray) -> str:
+    """Content hash of an image: shape, dtype and pixel bytes."""
+    array = np.ascontiguousarray(image)
+    digest = hashlib.blake2b(f"{array.shape}{array.dtype}".encode(), digest_size=16)
+    digest.update(array.data)
+    return digest.hexdigest()
+
+
+def _picked(image: np.ndarray, name: str, origin: str, **extra) -> PickedImage:
+    image = np.array(image, dtype=np.uint8, copy=True)
+    image.setflags(write=False)
+    return PickedImage(image=image, name=name, key=image_hash(image), origin=origin, **extra)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _sample_picked(name: str) -> PickedImage:
+    # Shared across sessions: the array is read-only, so sharing is safe.
+    spec = get_sample(name)
+    return _picked(spec.load(), spec.title, "sample", sample=name)
+
+
+def _state(state: MutableMapping | None) -> MutableMapping:
+    return st.session_state if state is None else state
+
+
+def select_sample(name: str, state: MutableMapping | None = None) -> PickedImage:
+    """Make the bundled sample ``name`` the current image (``KeyError`` for an unknown name)."""
+    state = _state(state)
+    picked = _sample_picked(name)
+    state[IMAGE_KEY] = picked
+    state.pop(ERROR_KEY, None)
+    if state.get(SAMPLE_KEY) != name:
+        state[SAMPLE_KEY] = name  # keeps the sample box in step (before it is drawn)
+    return picked
+
+
+def accept_upload(uploaded_file, state: MutableMapping | None = None, origin: str = "upload") -> bool:
+    """Load an uploaded (or camera) file and make it the current image.
+
+    Parameters
+    ----------
+    uploaded_file : file-like or None
+        Streamlit's ``UploadedFile`` or any binary file object with ``read()``
+        (its ``name`` attribute, if any, names the image). ``None`` (the user
+        removed the file) changes nothing.
+    state : mapping, optional
+        Where to keep the choice; ``st.session_state`` by default.
+    origin : {"upload", "camera"}
+        Recorded on the :class:`PickedImage`.
+
+    Returns
+    -------
+    bool
+        True when the image was accepted. On a bad file the previous image
+        stays and ``state[ERROR_KEY]`` holds :func:`seglib.io.load_image`'s
+        message.
+    """
+    state = _state(state)
+    if uploaded_file is None:
+        return False
+    name = str(getattr(uploaded_file, "name", "") or ("camera photo" if origin == "camera" else "upload"))
+    try:
+        loaded = load_image_with_info(uploaded_file)
+    except (ValueError, TypeError) as error:
+        state[ERROR_KEY] = f"Could not use {name!r}: {error}"
+        return False
+    state[IMAGE_KEY] = _picked(loaded.image, name, origin, notices=tuple(loaded.notices))
+    state.pop(ERROR_KEY, None)
+    return True
+
+
+def current_image(state: MutableMapping | None = None) -> PickedImage:
+    """The current image; the default sample when nothing was chosen yet."""
+    state = _state(state)
+    picked = state.get(IMAGE_KEY)
+    return picked if isinstance(picked, PickedImage) else select_sample(DEFAULT_SAMPLE, state)
+
+
+def working_size_value(option: int) -> int | None:
+    """The ``working_size`` argument of :func:`seglib.segment` for a picker option."""
+    return None if option == FULL_SIZE else int(option)
+
+
+# ---------------------------------------------------------------- widgets
+
+
+def _on_sample() -> None:
+    select_sample(st.session_state[SAMPLE_KEY])
+
+
+def _on_upload() -> None:
+    accept_upload(st.session_state.get(UPLOAD_KEY))
+
+
+def _on_camera() -> None:
+    accept_upload(st.session_state.get(CAMERA_KEY), origin="camera")
+
+
+def _sample_label(name: str) -> str:
+    spec = get_sample(name)
+    return f"{spec.title} ({spec.application})"
+
+
+def _sample_controls() -> None:
+    names = [s.name for s in SAMPLES]
+    if SAMPLE_KEY not in st.session_state:
+        picked = st.session_state.get(IMAGE_KEY)
+        st.session_state[SAMPLE_KEY] = picked.sample if getattr(picked, "sample", None) in names else DEFAULT_SAMPLE
+    chosen = st.selectbox("Sample image", names, format_func=_sample_label, key=SAMPLE_KEY, on_change=_on_sample,
+                          persist_state="session",
+                          help="Bundled pictures from scikit-image covering photos, documents, medicine, "
+                               "biology and astronomy. Each one shows off different methods.")
+    spec = get_sample(chosen)
+    st.caption(f"{spec.hint}  \nSource: {spec.source}. Licence: {spec.licence}.")
+    if current_image().sample != chosen:
+        st.button(f"Use {spec.title}", on_click=select_sample, args=(chosen,), icon=":material/image:",
+                  help="Go back to this sample instead of your upload.")
+
+
+def _upload_controls() -> None:
+    st.file_uploader("Upload an image", type=list(UPLOAD_TYPES), key=UPLOAD_KEY, on_change=_on_upload,
+                     help="PNG, JPEG, TIFF, BMP, WebP or GIF, up to 50 MB and 40 megapixels. The file is "
+                          "checked by its content; a damaged file keeps the current image.")
+    if st.toggle("Use the camera", key=CAMERA_ON_KEY, persist_state="session",
+                 help="Shows a camera preview. Your browser asks for permission only once this is on."):
+        st.camera_input("Take a picture", key=CAMERA_KEY, on_change=_on_camera,
+                        help="The photo becomes the current image; nothing leaves this app.")
+
+
+def _working_size_control() -> int | None:
+    if WORKING_SIZE_KEY not in st.session_state:
+        st.session_state[WORKING_SIZE_KEY] = DEFAULT_WORKING_SIZE
+    option = st.select_slider(
+        "Working resolution (longest side)", WORKING_SIZES, key=WORKING_SIZE_KEY, persist_state="session",
+        format_func=lambda v: "full size" if v == FULL_SIZE else f"{v} px",
+        help="Methods run on the image shrunk to this longest side; labels are mapped back to full "
+             "size. Smaller is faster; full size keeps the finest detail but slow methods get slower.")
+    return working_size_value(option)
+
+
+def _show_current(picked: PickedImage) -> None:
+    h, w = picked.image.shape[:2]
+    scale = max(1, max(h, w) // _THUMBNAIL_SIDE)
+    st.image(picked.image[::scale, ::scale], caption=f"{picked.name}: {w} x {h} px", width="stretch")
+    for notice in picked.notices:
+        st.info(notice, icon=":material/info:")
+
+
+def image_picker() -> tuple[PickedImage, int | None]:
+    """Draw the picker in the sidebar and return the current image and working size.
+
+    Returns
+    -------
+    picked : PickedImage
+    working_size : int or None
+        The ``working_size`` for :func:`seglib.segment` (``None`` = full size).
+    """
+    with st.sidebar:
+        st.header("Image", divider="gray")
+        picked = current_image()
+        _sample_controls()
+        _upload_controls()
+        error = st.session_state.get(ERROR_KEY)
+        if error:
+            st.error(error, icon=":material/error:")
+        picked = current_image()
+        _show_current(picked)
+        working_size = _working_size_control()
+    return picked, working_size

@@ -1,0 +1,154 @@
+"""Shareable URLs: the method, its parameters and the sample live in the query string.
+
+``?method=canny&sample=coins&p.sigma=2.5&pre.blur_sigma=1`` restores a view:
+``method`` is a slug, ``sample`` a bundled sample, ``p.<name>`` a method
+parameter and ``pre.<name>`` / ``post.<name>`` a pipeline option. Only
+values that differ from their defaults are written. Incoming values are
+checked against the :class:`~seglib.Param` specs; anything invalid is
+ignored with a warning that says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+import seglib
+from seglib.pipeline import POSTPROCESS_PARAMS, PREPROCESS_PARAMS
+from seglib.registry import Method, Param
+from seglib.samples import SAMPLES
+
+from .image_picker import PickedImage
+from .params import format_value, parse_value
+
+METHOD = "method"
+SAMPLE = "sample"
+PARAM_PREFIX = "p."
+PIPELINE = {"pre": PREPROCESS_PARAMS, "post": POSTPROCESS_PARAMS}
+
+
+@dataclass
+class SharedView:
+    """What a query string asks for, after validation.
+
+    Attributes
+    ----------
+    method : Method or None
+    sample : str or None
+    values : list of (scope, Param, value)
+        Valid parameter values; the scope is the method slug, ``"pre"`` or ``"post"``.
+    warnings : list of str
+        One line per ignored entry.
+    """
+
+    method: Method | None = None
+    sample: str | None = None
+    values: list[tuple[str, Param, object]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _text(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return str(value[-1]) if value else ""
+    return str(value)
+
+
+def _parse_method(text: str, view: SharedView, default: Method | None) -> None:
+    try:
+        view.method = seglib.method(text)
+    except KeyError:
+        valid = ", ".join(m.name for m in seglib.methods())
+        view.warnings.append(f"Ignored method={text!r}: no such method (valid: {valid}).")
+        view.method = default
+
+
+def _parse_sample(text: str, view: SharedView) -> None:
+    names = [s.name for s in SAMPLES]
+    if text in names:
+        view.sample = text
+    else:
+        view.warnings.append(f"Ignored sample={text!r}: valid samples are {', '.join(names)}.")
+
+
+def _parse_param(key: str, text: str, view: SharedView) -> None:
+    scope, _, name = key.partition(".")
+    if key.startswith(PARAM_PREFIX):
+        if view.method is None:
+            view.warnings.append(f"Ignored {key}={text!r}: no method given.")
+            return
+        specs, scope = view.method.params, view.method.name
+    else:
+        specs = PIPELINE[scope]
+    spec = next((p for p in specs if p.name == name), None)
+    if spec is None:
+        owner = view.method.title if key.startswith(PARAM_PREFIX) else f"{scope}-processing"
+        view.warnings.append(f"Ignored {key}: {owner} has no parameter {name!r}.")
+        return
+    try:
+        view.values.append((scope, spec, parse_value(spec, text)))
+    except ValueError as error:
+        view.warnings.append(f"Ignored {key}: {error}.")
+
+
+def parse_query(query: Mapping, default_method: Method | None = None) -> SharedView:
+    """Validate a query mapping (values: strings or lists of strings).
+
+    Parameters
+    ----------
+    query : mapping
+        Such as ``st.query_params.to_dict()``.
+    default_method : Method, optional
+        Used for ``p.*`` entries when ``method`` is missing or invalid.
+
+    Returns
+    -------
+    SharedView
+    """
+    view = SharedView(method=default_method)
+    if METHOD in query:
+        _parse_method(_text(query[METHOD]), view, default_method)
+    if SAMPLE in query:
+        _parse_sample(_text(query[SAMPLE]), view)
+    for key, value in query.items():
+        if key in (METHOD, SAMPLE):
+            continue
+        if key.startswith(PARAM_PREFIX) or key.partition(".")[0] in PIPELINE:
+            _parse_param(key, _text(value), view)
+        else:
+            view.warnings.append(f"Ignored {key!r}: not a setting of this page.")
+    return view
+
+
+def _changed(specs, values: dict | None, prefix: str) -> dict[str, str]:
+    out = {}
+    for spec in specs:
+        if values and spec.name in values and values[spec.name] != spec.default:
+            out[prefix + spec.name] = format_value(spec, values[spec.name])
+    return out
+
+
+def encode_query(method: Method, params: dict, pre: dict | None = None, post: dict | None = None,
+                 picked: PickedImage | None = None) -> dict[str, str]:
+    """The query string (as a dict) for a view; defaults are left out."""
+    query = {METHOD: method.name}
+    if picked is not None and picked.origin == "sample" and picked.sample:
+        query[SAMPLE] = picked.sample
+    query.update(_changed(method.params, params, PARAM_PREFIX))
+    query.update(_changed(PREPROCESS_PARAMS, pre, "pre."))
+    query.update(_changed(POSTPROCESS_PARAMS, post, "post."))
+    return query
+
+
+def sync_query(desired: dict[str, str]) -> None:
+    """Make ``st.query_params`` equal ``desired`` (written only when it differs)."""
+    if st.query_params.to_dict() != desired:
+        st.query_params.from_dict(desired)
+
+
+def query_string(query: dict[str, str]) -> str:
+    """``?key=value&...`` with URL escaping."""
+    from urllib.parse import urlencode
+
+    return "?" + urlencode(query)

@@ -1,0 +1,170 @@
+"""Views of one result shared by the pages: overlay, headline numbers, stages, exports.
+
+Pages pass a :class:`~seglib.result.Segmentation` (from :func:`ui.run.run_method`)
+and these functions draw it; figures come from :mod:`seglib.viz`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+import seglib
+from seglib import viz
+from seglib.io.export import coco_json, label_png_bytes, overlay_png_bytes
+from seglib.registry import Method
+from seglib.result import Segmentation
+
+from .image_picker import PickedImage
+from .share import query_string
+
+OPACITY_KEY = "view.opacity"
+MODE_KEY = "view.mode"
+SIDE_KEY = "view.side"
+SIDES = ("Original", "Label colours")
+DISPLAY_MAX_SIDE = 1200
+STAGE_COLUMNS = 3
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+
+
+def format_seconds(seconds: float) -> str:
+    """``0.0234`` -> ``"23 ms"``, ``1.5`` -> ``"1.50 s"``."""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _default(key: str, value) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def view_controls() -> tuple[float, str, str]:
+    """Opacity, overlay mode and what to show beside the overlay."""
+    _default(OPACITY_KEY, 0.6)
+    _default(MODE_KEY, "filled")
+    _default(SIDE_KEY, SIDES[0])
+    opacity_col, mode_col, side_col = st.columns([2, 1.2, 1.6], vertical_alignment="bottom")
+    opacity = opacity_col.slider("Overlay opacity", 0.0, 1.0, step=0.05, key=OPACITY_KEY, persist_state="session",
+                                 help="How strongly segment colours cover the picture in filled mode "
+                                      "(contours are always drawn solid).")
+    mode = mode_col.segmented_control("Overlay", viz.MODES, required=True, key=MODE_KEY, persist_state="session",
+                                      format_func=str.capitalize,
+                                      help="Filled colours every segment; contour draws only the boundaries "
+                                           "so the picture stays visible.")
+    side = side_col.segmented_control("Beside it", SIDES, required=True, key=SIDE_KEY, persist_state="session",
+                                      help="Compare with the original picture, or look at the label map "
+                                           "alone (each label its own colour, 0 black).")
+    return opacity, mode or "filled", side or SIDES[0]
+
+
+def result_images(picked: PickedImage, result: Segmentation, opacity: float, mode: str, side: str) -> None:
+    """The overlay and, beside it, the original or the label colours (shrunk for display)."""
+    image, labels = viz.fit(picked.image, result.labels, DISPLAY_MAX_SIDE)
+    left, right = st.columns(2, gap="small")
+    left.image(viz.overlay(image, labels, result.kind, opacity=opacity, mode=mode), width="stretch",
+               caption=f"{mode.capitalize()} overlay ({result.kind})")
+    if side == SIDES[0]:
+        right.image(image, width="stretch", caption="Original")
+    else:
+        right.image(viz.colourise(labels, result.kind), width="stretch", caption="Label colours")
+
+
+def result_numbers(result: Segmentation) -> None:
+    """Headline numbers: segments (or objects, edge pixels), time, working resolution."""
+    row = st.container(horizontal=True, gap="medium")
+    for name, value in viz.summary(result).items():
+        row.metric(name, value, border=True, help=_NUMBER_HELP.get(name))
+    row.metric("Time", format_seconds(result.elapsed_s), border=True,
+               help="Wall time of the method at the working resolution (cached results show the first run).")
+    if result.working_shape:
+        h, w = result.working_shape
+        row.metric("Ran at", f"{w} x {h}", border=True, help="The working resolution the method saw.")
+
+
+_NUMBER_HELP = {
+    "Segments": "Distinct non-zero labels in the result.",
+    "Labelled": "Share of pixels with a non-zero label.",
+    "Objects": "Connected pieces of foreground (8-connected pixels count as one piece).",
+    "Foreground": "Share of pixels labelled foreground.",
+    "Edge pixels": "Share of pixels on an edge.",
+}
+
+
+def result_notes(result: Segmentation) -> None:
+    """The method's own remarks about this run."""
+    for note in result.notes:
+        st.caption(f":material/info: {note}")
+
+
+def stage_grid(result: Segmentation, key: str = "stages", columns: int = STAGE_COLUMNS) -> None:
+    """Every stage of the result as a captioned plotly figure, in a grid."""
+    items = list(result.stages.items())
+    if not items:
+        st.caption("This method reports no intermediate stages.")
+        return
+    for start in range(0, len(items), columns):
+        for column, (name, value) in zip(st.columns(columns, gap="medium"), items[start:start + columns]):
+            with column:
+                _stage(name, value, f"{key}.{start}.{name}")
+
+
+def _stage(name: str, value, key: str) -> None:
+    try:
+        figure = viz.stage_figure(name, value)
+    except Exception as error:  # noqa: BLE001 - one odd stage must not hide the others
+        st.warning(f"Stage {name!r} cannot be drawn: {error}")
+        return
+    st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, width="stretch")
+    st.caption(viz.describe_stage(value))
+
+
+def about(method: Method) -> None:
+    """Description and references of a method."""
+    st.markdown(method.description)
+    if method.references:
+        st.markdown("**References**\n" + "\n".join(f"1. {ref}" for ref in method.references))
+    st.caption(f"Family: {method.family}. Output: {method.kind}. Slug: `{method.name}`.")
+
+
+def downloads(picked: PickedImage, method: Method, result: Segmentation, opacity: float, mode: str,
+              key: str = "download") -> None:
+    """Buttons for the label map PNG, the overlay PNG and COCO JSON, all at the image's full size.
+
+    The files are made only when a button is clicked.
+    """
+    stem = f"{picked.file_stem}-{method.name}"
+    labels, kind, image = result.labels, result.kind, picked.image
+    row = st.container(horizontal=True)
+    label_ok = labels.min() >= 0 and labels.max() <= 65535
+    row.download_button("Label map (PNG)", (lambda: label_png_bytes(labels)) if label_ok else b"",
+                        file_name=f"{stem}-labels.png", mime="image/png", key=f"{key}.labels",
+                        icon=":material/download:", disabled=not label_ok, on_click="ignore",
+                        help="Lossless PNG whose pixel values are the labels (8 or 16 bit). It looks almost "
+                             "black in a viewer: it is data for your own code.")
+    row.download_button("Overlay (PNG)", lambda: overlay_png_bytes(viz.overlay(image, labels, kind, opacity, mode)),
+                        file_name=f"{stem}-overlay.png", mime="image/png", key=f"{key}.overlay",
+                        icon=":material/download:", on_click="ignore",
+                        help="The coloured overlay as shown, at the image's full size.")
+    row.download_button("COCO JSON", lambda: json.dumps(coco_json(labels, kind=kind, class_names=result.class_names,
+                                                                  file_name=picked.name)),
+                        file_name=f"{stem}-coco.json", mime="application/json", key=f"{key}.coco",
+                        icon=":material/download:", on_click="ignore",
+                        help="The segments as COCO annotations with RLE masks, for annotation tools.")
+
+
+def python_snippet(method: Method, result: Segmentation) -> None:
+    """``seglib`` code that reproduces the result."""
+    st.code(seglib.snippet(method, result.params), language="python")
+
+
+def share_link(query: dict[str, str]) -> None:
+    """The URL that restores this view."""
+    base = ""
+    try:
+        base = (st.context.url or "").split("?", 1)[0]
+    except Exception:  # noqa: BLE001 - no browser context (tests, bare mode)
+        base = ""
+    st.code(base + query_string(query), language="text", wrap_lines=True)
+    st.caption("The address bar always holds this link: bookmark it or send it to restore the method, "
+               "its parameters and the sample. Uploaded pictures are not part of the link.")
+
