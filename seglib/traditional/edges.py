@@ -180,7 +180,8 @@ def _magnitude_histogram(magnitude: np.ndarray, markers: dict) -> Curve:
     top = max(float(values.max()) if values.size else 0.0, *markers.values(), 1e-6)
     counts, bin_edges = np.histogram(values, bins=_HISTOGRAM_BINS, range=(0.0, top))
     centres = (bin_edges[:-1] + bin_edges[1:]) / 2
-    return Curve(centres, {"log10(1 + pixels)": np.log10(1.0 + counts)}, dict(markers), "magnitude", "log10(1 + pixels)")
+    counts_axis = "log10(1 + pixels)"
+    return Curve(centres, {counts_axis: np.log10(1.0 + counts)}, dict(markers), "magnitude", counts_axis)
 
 
 # --------------------------------------------------------------------------- Canny

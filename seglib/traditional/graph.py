@@ -24,8 +24,9 @@ from ..result import Segmentation
 SIMILARITY_SCALE = 1.0 / 255.0
 # Self-loop weight of every node, as in skimage.graph.cut_normalized (max_edge).
 _SELF_WEIGHT = 1.0
-# Edges lighter than this count as absent: a cut through them alone has a normalized
-# cut below 1e-9, far under the smallest allowed ``thresh``, so it is always made.
+# Edges lighter than this count as absent: a cut through only such edges has a
+# normalized cut of order 1e-9, far below the smallest allowed ``thresh`` (1e-6),
+# so the recursion would make it anyway.
 _NEGLIGIBLE = 1e-12
 
 
@@ -151,9 +152,10 @@ def adjacent_pairs(labels: np.ndarray) -> np.ndarray:
 def similarity_graph(image: np.ndarray, labels: np.ndarray, scale: float = SIMILARITY_SCALE):
     """Mean colours, adjacent pairs and similarity weights of a label map.
 
-    Node ``k - 1`` is the region labelled ``k``. The same graph as ``skimage.graph.rag_mean_color(image, labels,
-    connectivity=2, mode="similarity", sigma=scale)``, built with array
-    operations instead of a Python loop over pixels.
+    Node ``k - 1`` is the region labelled ``k``. The same graph as
+    ``skimage.graph.rag_mean_color(image, labels, connectivity=2,
+    mode="similarity", sigma=scale)``, built with array operations instead of
+    a Python loop over pixels (seconds at 1024 x 768).
 
     Parameters
     ----------
