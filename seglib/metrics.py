@@ -242,6 +242,7 @@ def pixel_accuracy(pred, gt, num_classes=None, ignore_index=IGNORE_INDEX, *, zer
 
 
 _OVERLAP_DOC = """
+
     Parameters
     ----------
     pred, gt : array of int or bool, same shape
@@ -265,30 +266,31 @@ _OVERLAP_DOC = """
 
 
 def iou(pred, gt, num_classes=None, ignore_index=IGNORE_INDEX, *, zero_division=1.0):
+    """Intersection over union (Jaccard index): ``tp / (tp + fp + fn)``."""
     zd = _check_zero_division(zero_division)
     tp, fp, fn = (np.asarray(c) for c in _overlap_counts(pred, gt, num_classes, ignore_index))
     return _divide(tp, tp + fp + fn, zd)
 
 
 def dice(pred, gt, num_classes=None, ignore_index=IGNORE_INDEX, *, zero_division=1.0):
+    """Dice coefficient (F1 of the pixels): ``2 tp / (2 tp + fp + fn)`` = ``2 iou / (1 + iou)``."""
     zd = _check_zero_division(zero_division)
     tp, fp, fn = (np.asarray(c) for c in _overlap_counts(pred, gt, num_classes, ignore_index))
     return _divide(2 * tp, 2 * tp + fp + fn, zd)
 
 
-iou.__doc__ = ("Intersection over union (Jaccard index): ``tp / (tp + fp + fn)``.\n" + _OVERLAP_DOC + """
+iou.__doc__ += _OVERLAP_DOC + """
     Examples
     --------
     >>> float(iou([[0, 1, 1, 1]], [[0, 0, 1, 1]]))
     0.6666666666666666
-""")
-dice.__doc__ = ("Dice coefficient (F1 of the pixels): ``2 tp / (2 tp + fp + fn)`` = ``2 iou / (1 + iou)``.\n"
-                + _OVERLAP_DOC + """
+"""
+dice.__doc__ += _OVERLAP_DOC + """
     Examples
     --------
     >>> float(dice([[0, 1, 1, 1]], [[0, 0, 1, 1]]))
     0.8
-""")
+"""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from numbers import Integral, Real
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NoReturn
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -132,7 +132,7 @@ class _Shape:
 
 # ----------------------------------------------------------------------------- options
 
-def _reject(name: str, value, allowed: str):
+def _reject(name: str, value, allowed: str) -> NoReturn:
     raise ValueError(f"{name}={value!r} is not allowed: expected {allowed}")
 
 
@@ -143,7 +143,9 @@ def _number(name: str, value) -> float:
     return float(value)
 
 
-def _int_range(name: str, value, low: float, high: float, kind=Integral) -> tuple:
+def _bounds(name: str, value, low: float, high: float, *, integer: bool = True) -> tuple:
+    """A number or (low, high) pair within [low, high], returned as a pair."""
+    kind = Integral if integer else Real
     pair = (value, value) if isinstance(value, Real) else value
     try:
         lo, hi = pair
@@ -190,13 +192,15 @@ def _resolve(difficulty, frame, given: dict) -> dict:
         opts[name] = bool(_choice(name, opts[name], (True, False)))
     if opts["allow_overlap"] and not opts["allow_touching"]:
         raise ValueError("allow_overlap=True with allow_touching=False is not allowed: overlapping objects touch")
-    if opts["jpeg_quality"] is not None:
-        opts["jpeg_quality"] = _int_range("jpeg_quality", opts["jpeg_quality"], 5, 95)[0]
-    opts["n_objects"] = _int_range("n_objects", opts["n_objects"], 0, PANOPTIC_DIVISOR - 1)
+    quality = opts["jpeg_quality"]
+    if quality is not None and (isinstance(quality, bool) or not isinstance(quality, Integral)
+                                or not 5 <= quality <= 95):
+        _reject("jpeg_quality", quality, "None (no JPEG) or an integer in [5, 95]")
+    opts["n_objects"] = _bounds("n_objects", opts["n_objects"], 0, PANOPTIC_DIVISOR - 1)
     side = min(frame)
     default_radius = (max(2.0, 0.06 * side), max(2.0, 0.18 * side))  # 15-46 px at 256
     radius = default_radius if opts["radius"] is None else opts["radius"]
-    opts["radius"] = tuple(float(r) for r in _int_range("radius", radius, 2, side / 2 - 1, kind=Real))
+    opts["radius"] = tuple(float(r) for r in _bounds("radius", radius, 2, side / 2 - 1, integer=False))
     opts["shape_types"] = _shape_types(opts["shape_types"])
     return opts
 
@@ -365,6 +369,16 @@ def _ramp(rng: np.random.Generator, frame) -> np.ndarray:
     return (ramp / max(2 * float(np.abs(ramp).max()), 1e-9)).astype(np.float32)
 
 
+def _quantise(values) -> np.ndarray:
+    """Float32 intensities in [0, 1] to uint8, rounded (also clips out-of-range light)."""
+    return np.clip(np.asarray(values, dtype=np.float32) * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _rgb8(colour: np.ndarray) -> tuple[int, int, int]:
+    """An RGB colour in [0, 1] as the uint8 triple it is drawn with."""
+    return tuple(int(v) for v in _quantise(colour))
+
+
 def _paint(rng: np.random.Generator, layout: _Layout, opts) -> tuple[np.ndarray, dict]:
     """The noise-free float image, and the colours that were chosen."""
     frame = layout.frame
@@ -387,8 +401,7 @@ def _paint(rng: np.random.Generator, layout: _Layout, opts) -> tuple[np.ndarray,
         canvas[rr, cc] = value
     if opts["illumination"]:
         canvas += (opts["illumination"] * _ramp(rng, frame))[..., None]
-    to_uint8 = lambda c: tuple(int(round(255 * v)) for v in c)  # noqa: E731
-    return canvas, {"background_colour": to_uint8(bg_colour), "colours": [to_uint8(c) for c in colours]}
+    return canvas, {"background_colour": _rgb8(bg_colour), "colours": [_rgb8(c) for c in colours]}
 
 
 @functools.cache
@@ -409,7 +422,7 @@ def _standard_normal(rng: np.random.Generator, shape) -> np.ndarray:
 
 def _degrade(rng: np.random.Generator, canvas: np.ndarray, opts) -> np.ndarray:
     """Optics and sensor: blur, Gaussian noise, 8-bit quantisation, JPEG."""
-    image = np.clip(canvas * 255 + 0.5, 0, 255).astype(np.uint8)
+    image = _quantise(canvas)
     if opts["blur"]:
         image = np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(opts["blur"])))
     if opts["noise"]:

@@ -1,7 +1,10 @@
 """Tests for seglib.datasets.shapes: determinism, ground-truth consistency, options and presets."""
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 from scipy import ndimage as ndi
 from skimage.color import rgb2gray
 from skimage.filters import threshold_otsu
@@ -128,6 +131,7 @@ def test_make_scenes_takes_a_count_or_seeds():
 @pytest.mark.parametrize("option, value", [
     ("difficulty", "extreme"), ("contrast", 0.9), ("noise", -0.1), ("blur", "big"), ("illumination", 2),
     ("background_texture", 1.5), ("polarity", "up"), ("jpeg_quality", 100), ("jpeg_quality", 50.5),
+    ("jpeg_quality", (50, 60)),
     ("n_objects", (5, 2)), ("n_objects", 1000), ("radius", (1, 5)), ("radius", (10, 200)),
     ("shape_types", ("disk", "blob")), ("shape_types", ()), ("size", 8), ("size", (64, 64, 3)),
     ("allow_touching", "yes"),
@@ -149,3 +153,11 @@ def test_every_shape_type_can_be_drawn():
         scene = make_scene(0, size=64, n_objects=1, shape_types=(kind,), **CLEAN)
         assert scene.params["objects"][0]["class"] == kind
         assert scene.foreground.sum() == scene.params["objects"][0]["area"] > 20
+
+
+def test_jpeg_quality_is_a_real_jpeg_round_trip_at_that_quality():
+    plain = make_scene(1, size=64, jpeg_quality=None)
+    buffer = io.BytesIO()
+    Image.fromarray(plain.image).save(buffer, format="JPEG", quality=30)
+    expected = np.asarray(Image.open(buffer).convert("RGB"))
+    np.testing.assert_array_equal(make_scene(1, size=64, jpeg_quality=30).image, expected)
