@@ -542,6 +542,10 @@ class PanopticScore:
     present: np.ndarray
     class_names: list[str] | None = None
 
+    def __iter__(self):
+        """Unpack as ``pq, sq, rq = panoptic_quality(pred, gt)``."""
+        return iter((self.pq, self.sq, self.rq))
+
 
 def _panoptic_classes(num_classes, class_names) -> int | None:
     if class_names is None:

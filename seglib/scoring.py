@@ -1,0 +1,184 @@
+"""Score a :class:`~seglib.result.Segmentation` against ground truth with the metrics that fit.
+
+Which metrics apply depends on what the method returns and what the ground
+truth holds:
+
+========== ==================================================================
+kind       scores
+========== ==================================================================
+binary     pixel accuracy, Dice, IoU of the foreground (gt class != 0), boundary F1
+semantic   pixel accuracy, mean IoU, Dice, boundary F1 (class ids matched to
+           the truth by name, or by overlap when the names differ)
+regions    the same after :func:`~seglib.metrics.match_labels`, plus adapted
+           Rand error and variation of information against the instances
+instance   foreground scores, boundary F1 and class-agnostic PQ
+panoptic   PQ against the panoptic truth, plus the semantic scores
+edges      boundary F1 of the edge map against the true boundaries
+========== ==================================================================
+
+For BSDS-style truth (several annotators, no classes) region and boundary
+scores take the best annotator, as the BSDS benchmark's "best" column does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import metrics
+from .io.ground_truth import GroundTruth
+from .result import Segmentation
+
+METRIC_NAMES = ("pixel accuracy", "mean IoU", "Dice", "IoU", "boundary F1", "PQ",
+                "adapted Rand error", "VI")
+HIGHER_IS_BETTER = {name: name not in ("adapted Rand error", "VI") for name in METRIC_NAMES}
+_DIVISOR = metrics.PANOPTIC_DIVISOR
+
+
+def from_scene(scene) -> GroundTruth:
+    """Wrap a :class:`~seglib.datasets.shapes.Scene`'s truth as a :class:`GroundTruth`."""
+    return GroundTruth(semantic=scene.semantic, instances=scene.instances, panoptic=scene.panoptic,
+                       class_names=list(scene.class_names), source_format="shapes")
+
+
+def check_shapes(result: Segmentation, gt: GroundTruth) -> None:
+    """Raise ``ValueError`` when the truth's size differs from the result's."""
+    shape = gt_shape(gt)
+    if shape is not None and tuple(shape) != result.labels.shape:
+        raise ValueError(f"ground truth is {shape[1]} x {shape[0]} pixels but the image is "
+                         f"{result.labels.shape[1]} x {result.labels.shape[0]}; load the matching image "
+                         "or resize the truth (seglib.io.ground_truth.resize_ground_truth)")
+
+
+def gt_shape(gt: GroundTruth) -> tuple[int, int] | None:
+    """(H, W) of the first label map the truth holds."""
+    for array in (gt.semantic, gt.instances, gt.panoptic, gt.regions, gt.boundaries, *gt.annotators):
+        if array is not None:
+            return tuple(np.shape(array)[:2])
+    return None
+
+
+def _foreground(gt: GroundTruth) -> np.ndarray | None:
+    if gt.semantic is None:
+        return None
+    fg = (gt.semantic != 0).astype(np.int32)
+    if gt.ignore_index is not None:
+        fg[gt.semantic == gt.ignore_index] = metrics.IGNORE_INDEX
+    return fg
+
+
+def _partitions(gt: GroundTruth) -> list[np.ndarray]:
+    """The truth's partitions into regions (instances, else annotators, else semantic)."""
+    if gt.annotators:
+        return list(gt.annotators)
+    for array in (gt.instances, gt.regions, gt.semantic):
+        if array is not None:
+            return [array]
+    return []
+
+
+def _boundary_f1(pred: np.ndarray, gt: GroundTruth, *, pred_is_edges: bool = False) -> float | None:
+    if gt.annotator_boundaries:
+        truths = [(b, True) for b in gt.annotator_boundaries]
+    elif gt.boundaries is not None:
+        truths = [(gt.boundaries, True)]
+    else:
+        truths = [(p, False) for p in _partitions(gt)]
+    if not truths:
+        return None
+    return max(float(metrics.boundary_f1(pred, t, pred_is_edges=pred_is_edges, gt_is_edges=is_edges).f1)
+               for t, is_edges in truths)
+
+
+def _class_scores(pred: np.ndarray, gt: GroundTruth) -> dict[str, float]:
+    semantic = gt.semantic
+    ignore = gt.ignore_index if gt.ignore_index is not None else metrics.IGNORE_INDEX
+    num_classes = max(int(pred.max()), int(semantic[semantic != ignore].max(initial=0))) + 1
+    miou = metrics.mean_iou(pred, semantic, num_classes=num_classes, ignore_index=ignore)
+    dice = metrics.dice(pred, semantic, num_classes=num_classes, ignore_index=ignore)
+    return {
+        "pixel accuracy": float(metrics.pixel_accuracy(pred, semantic, num_classes=num_classes, ignore_index=ignore)),
+        "mean IoU": float(miou.mean),
+        "Dice": float(np.mean(np.asarray(dice)[miou.present])) if miou.present.any() else 1.0,
+    }
+
+
+def _binary_scores(mask: np.ndarray, fg: np.ndarray) -> dict[str, float]:
+    mask = (mask > 0).astype(np.int32)
+    return {
+        "pixel accuracy": float(metrics.pixel_accuracy(mask, fg)),
+        "Dice": float(metrics.dice(mask, fg)),
+        "IoU": float(metrics.iou(mask, fg)),
+    }
+
+
+def _to_gt_classes(result: Segmentation, gt: GroundTruth) -> np.ndarray:
+    """Semantic prediction with ids of the truth's classes (by name, else by overlap)."""
+    pred = result.labels
+    names, truth_names = result.class_names, gt.class_names
+    if names and truth_names and set(names) <= set(truth_names):
+        lookup = np.array([truth_names.index(n) for n in names])
+        return lookup[np.clip(pred, 0, len(names) - 1)]
+    return metrics.match_labels(pred, gt.semantic)
+
+
+def _region_scores(pred: np.ndarray, gt: GroundTruth) -> dict[str, float]:
+    partitions = _partitions(gt)
+    if not partitions:
+        return {}
+    are = min(float(metrics.adapted_rand_error(pred, p).error) for p in partitions)
+    vi = min(float(sum(metrics.variation_of_information(pred, p))) for p in partitions)
+    return {"adapted Rand error": are, "VI": vi}
+
+
+def _agnostic_panoptic(labels: np.ndarray) -> np.ndarray:
+    """Every segment as an instance of one class (class 1), 0 stays void."""
+    return np.where(labels > 0, _DIVISOR + labels % _DIVISOR, 0)
+
+
+def score(result: Segmentation, gt: GroundTruth) -> dict[str, float]:
+    """The metrics that fit ``result.kind`` and what ``gt`` holds.
+
+    Parameters
+    ----------
+    result : Segmentation
+    gt : GroundTruth
+        From :func:`seglib.io.load_ground_truth` or :func:`from_scene`.
+
+    Returns
+    -------
+    dict of str to float
+        Keys from :data:`METRIC_NAMES`, in that order; only those that
+        apply. Lower is better for adapted Rand error and VI, higher for the rest.
+
+    Raises
+    ------
+    ValueError
+        When the truth's size differs from the result's.
+    """
+    check_shapes(result, gt)
+    pred = result.labels
+    kind = result.kind
+    fg = _foreground(gt)
+    out: dict[str, float] = {}
+    if kind == "edges":
+        f1 = _boundary_f1(pred, gt, pred_is_edges=True)
+        return {} if f1 is None else {"boundary F1": f1}
+    if kind == "binary" and fg is not None:
+        out.update(_binary_scores(pred, fg))
+    elif kind == "instance" and fg is not None:
+        out.update(_binary_scores(pred, fg))
+    elif kind in ("semantic", "regions", "panoptic") and gt.semantic is not None:
+        source = result if kind != "panoptic" else Segmentation(pred // _DIVISOR, kind="semantic",
+                                                                class_names=result.class_names)
+        classes = _to_gt_classes(source, gt) if kind != "regions" else metrics.match_labels(pred, gt.semantic)
+        out.update(_class_scores(classes, gt))
+    f1 = _boundary_f1(pred, gt)
+    if f1 is not None:
+        out["boundary F1"] = f1
+    if kind == "panoptic" and gt.panoptic is not None:
+        out["PQ"] = float(metrics.panoptic_quality(pred, gt.panoptic).pq)
+    elif kind == "instance" and gt.instances is not None:
+        out["PQ"] = float(metrics.panoptic_quality(_agnostic_panoptic(pred), _agnostic_panoptic(gt.instances)).pq)
+    if kind in ("regions", "instance"):
+        out.update(_region_scores(pred, gt))
+    return {name: out[name] for name in METRIC_NAMES if name in out}

@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from seglib import scoring
+from seglib.datasets.shapes import make_scene
+from seglib.io.ground_truth import GroundTruth
+from seglib.result import Segmentation
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return make_scene(3, size=96, difficulty="easy")
+
+
+@pytest.fixture(scope="module")
+def truth(scene):
+    return scoring.from_scene(scene)
+
+
+def test_perfect_predictions_score_perfectly(scene, truth):
+    checks = {
+        "binary": Segmentation(scene.semantic > 0, kind="binary"),
+        "semantic": Segmentation(scene.semantic, kind="semantic", class_names=list(scene.class_names)),
+        "regions": Segmentation(scene.instances + 1, kind="regions"),
+        "instance": Segmentation(scene.instances, kind="instance"),
+        "panoptic": Segmentation(scene.panoptic, kind="panoptic", class_names=list(scene.class_names)),
+    }
+    for kind, result in checks.items():
+        scores = scoring.score(result, truth)
+        assert scores, kind
+        for name, value in scores.items():
+            best = 1.0 if scoring.HIGHER_IS_BETTER[name] else 0.0
+            assert value == pytest.approx(best, abs=1e-9), (kind, name)
+    assert "PQ" in scoring.score(checks["panoptic"], truth)
+    assert {"adapted Rand error", "VI"} <= set(scoring.score(checks["regions"], truth))
+
+
+def test_semantic_classes_are_matched_by_name(scene, truth):
+    # A model whose class list is in another order still scores perfectly.
+    names = list(scene.class_names)
+    order = names[::-1]
+    relabelled = np.array([order.index(n) for n in names])[scene.semantic]
+    result = Segmentation(relabelled, kind="semantic", class_names=order)
+    assert scoring.score(result, truth)["mean IoU"] == pytest.approx(1.0)
+
+
+def test_empty_prediction_scores_badly_without_nan(scene, truth):
+    scores = scoring.score(Segmentation(np.zeros_like(scene.semantic), kind="binary"), truth)
+    assert scores["Dice"] == 0.0 and scores["IoU"] == 0.0
+    assert all(np.isfinite(v) for v in scores.values())
+
+
+def test_edges_are_scored_on_boundaries(scene, truth):
+    from seglib.metrics import boundaries
+    edges = Segmentation(boundaries(scene.instances).astype(int), kind="edges")
+    assert scoring.score(edges, truth) == {"boundary F1": pytest.approx(1.0)}
+
+
+def test_bsds_style_truth_takes_best_annotator():
+    a = np.ones((20, 20), int)
+    a[:, 10:] = 2
+    b = np.ones((20, 20), int)
+    b[10:, :] = 2
+    gt = GroundTruth(annotators=[a, b], source_format="bsds")
+    scores = scoring.score(Segmentation(b.copy(), kind="regions"), gt)
+    assert scores["adapted Rand error"] == pytest.approx(0.0) and scores["boundary F1"] == pytest.approx(1.0)
+    assert "pixel accuracy" not in scores
+
+
+def test_mismatched_sizes_name_both(truth):
+    with pytest.raises(ValueError, match="ground truth is 96 x 96 pixels but the image is 10 x 5"):
+        scoring.score(Segmentation(np.zeros((5, 10), int), kind="binary"), truth)
