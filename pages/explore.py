@@ -91,6 +91,7 @@ controls, main = st.columns([1, 2.8], gap="large")
 with controls:
     method = choose_method()
     st.caption(method.description)
+    views.model_card(method)
     params = method_widgets(method)
     pre, post = pipeline_widgets()
 with main:

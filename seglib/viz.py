@@ -303,14 +303,14 @@ def image_figure(value: np.ndarray, title: str = "", height: int | None = None) 
 
     Hover shows coordinates in the array's own pixels even when the picture
     is downscaled for display. ``height`` defaults to one that suits the
-    aspect ratio in a column about 400 pixels wide.
+    aspect ratio in a column about 300 pixels wide.
     """
     value = np.asarray(value)
     if value.ndim not in (2, 3) or (value.ndim == 3 and value.shape[2] != 3):
         raise ValueError(f"`value` has shape {value.shape}; expected (H, W) or (H, W, 3)")
     h, w = value.shape[:2]
     if height is None:
-        height = int(np.clip(_FIGURE_MARGIN["t"] + 380 * h / w, 160, 480))
+        height = int(np.clip(_FIGURE_MARGIN["t"] + 300 * h / w, 160, 480))
     small, pixel = _shrink(value, FIGURE_MAX_SIDE)
     rgb, scale = _stage_rgb(small)
     fig = go.Figure(go.Image(source=_png_uri(np.ascontiguousarray(rgb)), dx=pixel, dy=pixel,

@@ -126,6 +126,18 @@ def about(method: Method) -> None:
     st.caption(f"Family: {method.family}. Output: {method.kind}. Slug: `{method.name}`.")
 
 
+def model_card(method: Method) -> None:
+    """The model card of a method that has one (deep models): what it was trained on, scores, size."""
+    if not method.card:
+        return
+    simple = {k: v for k, v in method.card.items() if isinstance(v, (str, int, float, bool))}
+    nested = {k: v for k, v in method.card.items() if k not in simple}
+    with st.expander("Model card", expanded=True, icon=":material/badge:"):
+        st.markdown("\n".join(f"- **{key.replace('_', ' ').capitalize()}**: {value}" for key, value in simple.items()))
+        if nested:
+            st.json(nested, expanded=False)
+
+
 def downloads(picked: PickedImage, method: Method, result: Segmentation, opacity: float, mode: str,
               key: str = "download") -> None:
     """Buttons for the label map PNG, the overlay PNG and COCO JSON, all at the image's full size.

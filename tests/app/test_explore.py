@@ -1,0 +1,180 @@
+"""The Explore page driven through Streamlit's AppTest (no browser)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import seglib
+from seglib.samples import DEFAULT_SAMPLE
+from ui import image_picker as picker
+from ui.params import widget_key
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 90
+FAMILY_KEY = "explore.family"
+TRADITIONAL = [f for f in ("threshold", "region", "graph", "edge", "clustering") if seglib.methods(f)]
+
+
+def method_key(family):
+    return f"explore.method.{family}"
+
+
+def metrics(at):
+    return {m.label: m.value for m in at.metric}
+
+
+def page(query=None):
+    at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def choose(at, slug):
+    m = seglib.method(slug)
+    at.button_group(key=FAMILY_KEY).set_value(m.family).run()
+    return at.selectbox(key=method_key(m.family)).set_value(slug).run()
+
+
+def test_app_entry_point_runs_the_explore_page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert not at.error
+    assert at.header[0].value == "Explore"
+    assert "Time" in metrics(at)
+
+
+def test_page_opened_directly_falls_back_to_the_default_sample():
+    at = page()
+    assert not at.exception
+    picked = at.session_state[picker.IMAGE_KEY]
+    assert picked.origin == "sample" and picked.sample == DEFAULT_SAMPLE
+    assert at.query_params["sample"] == DEFAULT_SAMPLE
+    assert at.query_params["method"] == seglib.methods(TRADITIONAL[0])[0].name
+
+
+@pytest.mark.parametrize("family", TRADITIONAL)
+def test_every_family_runs_without_error(family):
+    at = page()
+    at.button_group(key=FAMILY_KEY).set_value(family).run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.selectbox(key=method_key(family)).value == seglib.methods(family)[0].name
+    assert at.get("plotly_chart"), "stages are drawn"
+    assert "Time" in metrics(at)
+
+
+def test_moving_a_slider_changes_the_result():
+    at = choose(page(), "global-threshold")
+    slider = at.slider(key=widget_key("global-threshold", "threshold"))
+    slider.set_value(0.2).run()
+    low = metrics(at)["Foreground"]
+    at.slider(key=widget_key("global-threshold", "threshold")).set_value(0.8).run()
+    high = metrics(at)["Foreground"]
+    assert float(low.rstrip("%")) > float(high.rstrip("%"))
+    assert at.query_params["p.threshold"] == "0.8"
+
+
+def test_choosing_a_sample_changes_the_image():
+    at = page()
+    at.selectbox(key=picker.SAMPLE_KEY).set_value("astronaut").run()
+    assert not at.exception
+    picked = at.session_state[picker.IMAGE_KEY]
+    assert picked.sample == "astronaut" and picked.image.shape == (512, 512, 3)
+    assert at.query_params["sample"] == "astronaut"
+
+
+def test_parameter_values_survive_switching_methods():
+    at = choose(page(), "global-threshold")
+    at.slider(key=widget_key("global-threshold", "threshold")).set_value(0.3).run()
+    choose(at, "otsu")
+    choose(at, "global-threshold")
+    assert at.slider(key=widget_key("global-threshold", "threshold")).value == pytest.approx(0.3)
+
+
+def test_pipeline_options_reach_the_method():
+    at = choose(page(), "global-threshold")
+    before = metrics(at)["Objects"]
+    at.slider(key=widget_key("post", "min_size")).set_value(500).run()
+    assert not at.exception
+    assert int(metrics(at)["Objects"]) < int(before)
+    assert at.query_params["post.min_size"] == "500"
+
+
+def test_upload_of_a_good_image_replaces_the_picture(png_bytes):
+    at = page()
+    at.file_uploader(key=picker.UPLOAD_KEY).set_value(("photo.png", png_bytes, "image/png")).run()
+    assert not at.exception and not at.error
+    picked = at.session_state[picker.IMAGE_KEY]
+    assert picked.origin == "upload" and picked.name == "photo.png" and picked.image.shape == (40, 60, 3)
+    assert "sample" not in at.query_params
+
+
+def test_corrupt_upload_shows_the_error_and_keeps_the_image():
+    at = page()
+    before = at.session_state[picker.IMAGE_KEY]
+    at.file_uploader(key=picker.UPLOAD_KEY).set_value(("broken.png", b"\x89PNG\r\n\x1a\nnot really", "image/png")).run()
+    assert not at.exception
+    assert any("broken.png" in e.value for e in at.error)
+    assert at.session_state[picker.IMAGE_KEY].key == before.key
+    assert "Time" in metrics(at), "the page keeps working"
+
+
+def test_query_parameters_restore_method_and_values():
+    at = page({"method": "canny", "sample": "camera", "p.sigma": "2.5", "p.close_regions": "true",
+               "pre.blur_sigma": "1"})
+    assert not at.exception and not at.warning
+    assert at.button_group(key=FAMILY_KEY).value == "edge"
+    assert at.selectbox(key=method_key("edge")).value == "canny"
+    assert at.slider(key=widget_key("canny", "sigma")).value == pytest.approx(2.5)
+    assert at.toggle(key=widget_key("canny", "close_regions")).value is True
+    assert at.slider(key=widget_key("pre", "blur_sigma")).value == pytest.approx(1.0)
+    assert at.session_state[picker.IMAGE_KEY].sample == "camera"
+
+
+def test_invalid_query_parameters_are_ignored_with_a_warning():
+    at = page({"method": "canny", "p.sigma": "99", "p.nope": "1", "sample": "mars"})
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "p.sigma" in warnings and "nope" in warnings and "mars" in warnings
+    assert at.slider(key=widget_key("canny", "sigma")).value == pytest.approx(seglib.method("canny").param("sigma").default)
+    assert "p.sigma" not in at.query_params  # the URL is rewritten with valid values only
+
+
+def test_unknown_method_in_the_url_falls_back():
+    at = page({"method": "no-such-method"})
+    assert not at.exception
+    assert any("no-such-method" in w.value for w in at.warning)
+    assert at.query_params["method"] == seglib.methods(TRADITIONAL[0])[0].name
+
+
+def test_log_scale_parameter_is_snapped_to_its_grid():
+    slug, name = next((m.name, p.name) for m in seglib.methods() for p in m.params
+                      if p.log and m.family in TRADITIONAL)
+    spec = seglib.method(slug).param(name)
+    at = page({"method": slug, f"p.{name}": str(spec.high)})
+    assert not at.exception
+    assert at.select_slider(key=widget_key(slug, name)).value == pytest.approx(spec.high)
+
+
+def test_view_controls_and_python_snippet():
+    at = page()
+    at.button_group(key="view.mode").set_value("contour").run()
+    at.button_group(key="view.side").set_value("Label colours").run()
+    assert not at.exception and not at.error
+    assert at.session_state["view.mode"] == "contour"
+    snippet = next(c.value for c in at.code if "seglib.segment(" in c.value)
+    assert "import seglib" in snippet
+
+
+@pytest.fixture
+def png_bytes():
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
