@@ -5,3 +5,4 @@ from .traditional import region  # noqa: F401
 from .traditional import clustering  # noqa: F401
 from .traditional import edges  # noqa: F401
 from .traditional import graph  # noqa: F401
+from .deep import bundled  # noqa: F401

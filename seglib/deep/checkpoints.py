@@ -222,6 +222,16 @@ def state_dict_bytes(model: nn.Module, *, half: bool = False, metadata: dict[str
     return save_safetensors_bytes(state, metadata=metadata)
 
 
+def model_metadata(model, *, class_names: list[str], input_size: int) -> dict[str, str]:
+    """Safetensors metadata that lets a weights file rebuild its network on its own.
+
+    ``arch``, ``config`` (JSON constructor arguments), ``class_names`` (JSON)
+    and ``input_size``; read back by :func:`read_weights`.
+    """
+    return {"arch": model.arch, "config": json.dumps(model.config), "class_names": json.dumps(list(class_names)),
+            "input_size": str(int(input_size))}
+
+
 def save_weights(model: nn.Module, path: str | os.PathLike, **kwargs) -> Path:
     """Write the model's weights to ``path`` as safetensors (see :func:`state_dict_bytes`)."""
     path = Path(path)

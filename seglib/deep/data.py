@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..imaging import as_float, resize_labels
+from ..metrics import confusion_matrix
 from .inference import model_input, predict
 
 SCENE_SIZE = 256
@@ -99,6 +100,22 @@ def load_training_set(path: str | os.PathLike, n_scenes: int, *, seed: int = 0, 
     return data
 
 
+def random_crops(images: np.ndarray, labels: np.ndarray, size: int, rng: np.random.Generator):
+    """One random ``size`` x ``size`` window per scene (the whole scene if it is not larger).
+
+    Fully convolutional networks train on crops at the scale they will see
+    at inference, which costs a fraction of whole scenes.
+    """
+    height, width = images.shape[1:3]
+    if size >= height and size >= width:
+        return images, labels
+    rows = rng.integers(0, max(height - size, 0) + 1, len(images))
+    cols = rng.integers(0, max(width - size, 0) + 1, len(images))
+    image_crops = np.stack([im[r:r + size, c:c + size] for im, r, c in zip(images, rows, cols)])
+    label_crops = np.stack([lb[r:r + size, c:c + size] for lb, r, c in zip(labels, rows, cols)])
+    return image_crops, label_crops
+
+
 def augment(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """A training batch with random flips, 90-degree rotations and colour changes.
 
@@ -133,14 +150,12 @@ def augment(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) ->
     return x.clamp(0.0, 1.0).contiguous(), y.contiguous()
 
 
-def confusion(pred: np.ndarray, truth: np.ndarray, n_classes: int) -> np.ndarray:
-    """(K, K) confusion counts, rows = ground truth, columns = prediction."""
-    index = truth.astype(np.int64).ravel() * n_classes + pred.astype(np.int64).ravel()
-    return np.bincount(index, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-
-
 def scores(matrix: np.ndarray) -> dict[str, float]:
-    """Mean IoU (over classes present in truth or prediction) and pixel accuracy of a confusion matrix."""
+    """Mean IoU and pixel accuracy of a summed confusion matrix (rows truth, columns prediction).
+
+    Like :func:`seglib.metrics.mean_iou`, classes absent from both truth and
+    prediction are left out of the mean.
+    """
     tp = np.diag(matrix).astype(np.float64)
     union = matrix.sum(0) + matrix.sum(1) - tp
     present = union > 0
@@ -178,6 +193,6 @@ def evaluate_model(model, *, input_size: int, difficulties=DIFFICULTIES, n_scene
         for seed in range(first_seed, first_seed + n_scenes):
             s = scene(seed, difficulty, size=scene_size)
             probabilities, _ = predict(model, as_float(s.image), input_size=input_size)
-            matrix += confusion(probabilities.argmax(axis=0), s.semantic, model.n_classes)
+            matrix += confusion_matrix(probabilities.argmax(axis=0), s.semantic, model.n_classes)
         results[difficulty] = {**scores(matrix), "n_scenes": n_scenes}
     return results

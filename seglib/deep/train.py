@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from . import data
 from .blocks import SegmentationNet
-from .checkpoints import save_weights
+from .checkpoints import model_metadata, save_weights
 from .models import ARCHITECTURES, build_model
 
 WARNING = "Trained on synthetic shapes: expect nonsense on photos"
@@ -48,7 +48,8 @@ class TrainSettings:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     seed: int = 0
-    image_size: int = 128
+    image_size: int = 256
+    crop_size: int | None = 128  # None: whole scenes
     n_scenes: int = 4000
     val_every: int = 250
     val_scenes: int = 24
@@ -72,12 +73,17 @@ class TrainState:
 def _check_settings(settings: TrainSettings) -> None:
     if settings.arch not in ARCHITECTURES:
         raise KeyError(f"unknown architecture {settings.arch!r}; valid architectures are: {', '.join(ARCHITECTURES)}")
-    for name in ("steps", "batch_size", "image_size", "n_scenes", "val_every", "val_scenes"):
+    for name in ("steps", "batch_size", "image_size", "crop_size", "n_scenes", "val_every", "val_scenes"):
+        if name == "crop_size" and settings.crop_size is None:
+            continue
         value, low = getattr(settings, name), 0 if name == "val_scenes" else 1
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name}={value!r} is not allowed: expected an integer >= {low}")
     if settings.image_size % 16:
         raise ValueError(f"image_size={settings.image_size} is not allowed: expected a multiple of 16")
+    if settings.crop_size is not None and (settings.crop_size % 16 or settings.crop_size > settings.image_size):
+        raise ValueError(f"crop_size={settings.crop_size} is not allowed: expected a multiple of 16 "
+                         f"no larger than image_size={settings.image_size}, or None")
     if not settings.lr > 0:
         raise ValueError(f"lr={settings.lr!r} is not allowed: expected a positive number")
 
@@ -127,7 +133,8 @@ def _validate(model: SegmentationNet, settings: TrainSettings) -> float:
 
 
 def train(arch: str, *, width: int = 16, depth: int | None = None, steps: int = 1000, batch_size: int = 8,
-          lr: float = 2e-3, seed: int = 0, image_size: int = 128, n_scenes: int = 4000, val_every: int = 250,
+          lr: float = 2e-3, seed: int = 0, image_size: int = 256, crop_size: int | None = 128,
+          n_scenes: int = 4000, val_every: int = 250,
           val_scenes: int = 24, progress: Callable | None = None, checkpoint_dir: str | os.PathLike | None = None,
           checkpoint_every: int = 250, dataset: dict | str | os.PathLike | None = None,
           threads: int | None = None, should_stop: Callable[[], bool] | None = None):
@@ -146,7 +153,12 @@ def train(arch: str, *, width: int = 16, depth: int | None = None, steps: int = 
     seed : int
         Fixes initial weights, training scenes, batch order and augmentation.
     image_size : int
-        Input side in pixels (256 px scenes are shrunk to it); a multiple of 16.
+        The network's input size: scenes are drawn at 256 px and shrunk so
+        their longest side is ``image_size`` (a multiple of 16), exactly as
+        inference shrinks any image.
+    crop_size : int or None
+        Side of the random training crops (None: whole scenes). Crops keep the
+        inference scale at a fraction of the cost.
     n_scenes : int
         Size of the pre-generated training set.
     val_every, val_scenes : int
@@ -177,7 +189,8 @@ def train(arch: str, *, width: int = 16, depth: int | None = None, steps: int = 
         One entry per step: ``step``, ``loss``, ``lr``, ``val_miou`` (or None), ``elapsed_s``.
     """
     settings = TrainSettings(arch=arch, width=width, depth=depth, steps=steps, batch_size=batch_size, lr=lr,
-                             seed=seed, image_size=image_size, n_scenes=n_scenes, val_every=val_every,
+                             seed=seed, image_size=image_size, crop_size=crop_size, n_scenes=n_scenes,
+                             val_every=val_every,
                              val_scenes=val_scenes)
     _check_settings(settings)
     if threads is not None:
@@ -198,7 +211,7 @@ def train(arch: str, *, width: int = 16, depth: int | None = None, steps: int = 
     model.train()
     started = time.perf_counter() - state.elapsed_s
     while state.step < steps and not (should_stop and should_stop()):
-        loss = _step(model, optimizer, scheduler, train_set, rng, batch_size)
+        loss = _step(model, optimizer, scheduler, train_set, rng, settings)
         state.step += 1
         due = state.step % val_every == 0 or state.step == steps
         val = _validate(model, settings) if due and val_scenes > 0 else None
@@ -225,10 +238,14 @@ def _training_set(dataset, settings: TrainSettings) -> dict:
     return data.make_training_set(settings.n_scenes, seed=settings.seed, input_size=settings.image_size)
 
 
-def _step(model, optimizer, scheduler, train_set: dict, rng: np.random.Generator, batch_size: int) -> float:
+def _step(model, optimizer, scheduler, train_set: dict, rng: np.random.Generator, settings: TrainSettings) -> float:
     """One optimisation step on a random augmented batch; returns the loss."""
-    pick = rng.choice(len(train_set["images"]), size=batch_size, replace=len(train_set["images"]) < batch_size)
-    x, y = data.augment(train_set["images"][pick], train_set["labels"][pick], rng)
+    n, batch_size = len(train_set["images"]), settings.batch_size
+    pick = np.sort(rng.choice(n, size=batch_size, replace=n < batch_size))
+    images, labels = train_set["images"][pick], train_set["labels"][pick]
+    if settings.crop_size is not None:
+        images, labels = data.random_crops(images, labels, settings.crop_size, rng)
+    x, y = data.augment(images, labels, rng)
     loss = F.cross_entropy(model(x), y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -249,11 +266,11 @@ def model_card(model: SegmentationNet, history: list, *, metrics: dict, eval_sce
         "input_size": settings["image_size"],
         "input": f"RGB in [0, 1], longest side resized to {settings['image_size']} px, padded to a multiple of 16",
         "training_data": (f"ShapeScenes (seglib.datasets.shapes.make_scene), {settings['n_scenes']} scenes of "
-                          f"random difficulty drawn at {data.SCENE_SIZE} px and shrunk to {settings['image_size']} px; "
-                          "random flips, 90-degree rotations, channel shuffles, grayscale, brightness, contrast "
-                          "and noise"),
+                          f"random difficulty drawn at {data.SCENE_SIZE} px (shrunk to {settings['image_size']} px "
+                          f"if smaller); random {settings['crop_size'] or settings['image_size']} px crops, flips, "
+                          "90-degree rotations, channel shuffles, grayscale, brightness, contrast and noise"),
         "training": {k: settings[k] for k in ("steps", "batch_size", "lr", "weight_decay", "seed", "image_size",
-                                              "n_scenes")}
+                                              "crop_size", "n_scenes")}
                     | {"optimizer": "AdamW, 5% warm-up, cosine decay", "loss": "cross-entropy",
                        "final_loss": _mean_loss(history), "threads": torch.get_num_threads()},
         "wall_time_s": round(history[-1]["elapsed_s"], 1) if history else 0.0,
@@ -277,9 +294,8 @@ def export(model: SegmentationNet, history: list, out_dir: str | os.PathLike, *,
     metrics = data.evaluate_model(model, input_size=model.train_settings["image_size"], n_scenes=eval_scenes)
     card = model_card(model, history, metrics=_rounded(metrics), eval_scenes=eval_scenes)
     out = Path(out_dir)
-    save_weights(model, out / f"{arch}.safetensors", half=half,
-                 metadata={"arch": arch, "config": json.dumps(model.config), "class_names": json.dumps(model.class_names),
-                           "input_size": str(model.train_settings["image_size"])})
+    metadata = model_metadata(model, class_names=model.class_names, input_size=model.train_settings["image_size"])
+    save_weights(model, out / f"{arch}.safetensors", half=half, metadata=metadata)
     (out / f"{arch}.json").write_text(json.dumps(card, indent=2) + "\n")
     return card
 
@@ -297,7 +313,9 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--image-size", type=int, default=256, help="network input size (longest side)")
+    parser.add_argument("--crop-size", type=int, default=128, help="training crop side; 0 for whole scenes")
+    parser.add_argument("--val-scenes", type=int, default=24, help="medium validation scenes (0: no validation)")
     parser.add_argument("--scenes", type=int, default=4000, help="size of the pre-generated training set")
     parser.add_argument("--data", default=None, help=".npz cache of the training set (generated if missing)")
     parser.add_argument("--out", required=True, help="directory for checkpoint.pt (resumed if present)")
@@ -317,8 +335,8 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     data_path = args.data or Path(args.out) / f"shapes_{args.scenes}x{args.image_size}_seed{args.seed}.npz"
     model, history = train(args.arch, width=args.width, depth=args.depth, steps=args.steps, batch_size=args.batch_size,
-                           lr=args.lr, seed=args.seed, image_size=args.image_size, n_scenes=args.scenes,
-                           val_every=args.val_every, progress=log, checkpoint_dir=args.out,
+                           lr=args.lr, seed=args.seed, image_size=args.image_size, crop_size=args.crop_size or None,
+                           n_scenes=args.scenes, val_every=args.val_every, val_scenes=args.val_scenes, progress=log, checkpoint_dir=args.out,
                            checkpoint_every=args.checkpoint_every, dataset=data_path, threads=args.threads)
     print(f"trained {args.arch}: {model.n_parameters()} parameters, {history[-1]['elapsed_s']:.0f}s of training",
           flush=True)

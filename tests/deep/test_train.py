@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from seglib.deep import train as training
 from seglib.deep.models import build_model
 
-TINY = dict(width=4, depth=1, batch_size=4, image_size=32, n_scenes=16, val_scenes=0, lr=1e-2)
+TINY = dict(width=4, depth=1, batch_size=4, image_size=32, crop_size=16, n_scenes=16, val_scenes=0, lr=1e-2)
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +105,27 @@ def test_bad_settings_are_rejected(dataset, bad, match):
 def test_unknown_architecture(dataset):
     with pytest.raises(KeyError, match="valid architectures"):
         training.train("fcn", dataset=dataset, **TINY)
+
+
+def test_cli_trains_checkpoints_and_exports_a_usable_model_with_its_card(tmp_path, capsys):
+    import json
+
+    import seglib
+    from seglib.datasets.shapes import CLASS_NAMES
+
+    out, export = tmp_path / "run", tmp_path / "weights"
+    training.main(["--arch", "segnet", "--width", "4", "--depth", "2", "--steps", "3", "--batch-size", "2",
+                   "--scenes", "6", "--image-size", "64", "--crop-size", "32", "--val-every", "2",
+                   "--val-scenes", "1", "--log-every", "1", "--out", str(out), "--export", str(export),
+                   "--eval-scenes", "1", "--threads", "1"])
+    log = capsys.readouterr().out
+    assert "step 3/3" in log and "val_mIoU=" in log
+    assert (out / training.CHECKPOINT_NAME).is_file()
+    card = json.loads((export / "segnet.json").read_text())
+    assert card["class_names"] == CLASS_NAMES and card["input_size"] == 64
+    assert card["training"]["steps"] == 3 and card["config"]["width"] == 4
+    assert set(card["metrics"]) == {"easy", "medium", "hard"}
+    assert all(0 <= m["miou"] <= 1 and 0 <= m["pixel_accuracy"] <= 1 for m in card["metrics"].values())
+    assert card["warning"] == training.WARNING
+    result = seglib.segment(np.zeros((20, 30, 3), np.uint8), "segnet", weights=export / "segnet.safetensors")
+    assert result.labels.shape == (20, 30) and result.class_names == CLASS_NAMES
