@@ -14,26 +14,29 @@ colours of a result do not jump when a seed or slider changes.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 
 import numpy as np
 from scipy import sparse
 from skimage import segmentation
-from sklearn.cluster import AgglomerativeClustering, MeanShift, estimate_bandwidth, get_bin_seeds
+from sklearn.cluster import AgglomerativeClustering, estimate_bandwidth
+from threadpoolctl import threadpool_limits
 
 from ..cache import cached_stage
 from ..registry import Param, register
 from ..result import Curve, Points, Segmentation
 
 FIT_SAMPLE = 10_000  # pixels k-means and fuzzy c-means fit on
-MEAN_SHIFT_SAMPLE = 3_000  # pixels mean-shift climbs from
+MEAN_SHIFT_SAMPLE = 5_000  # pixels whose density mean-shift climbs
 BANDWIDTH_SAMPLE = 1_000  # pixels the automatic bandwidth is estimated on
-MAX_MEAN_SHIFT_SEEDS = 150  # most populated colour bins mean-shift starts from
+MAX_MEAN_SHIFT_SEEDS = 400  # most populated bins mean-shift starts from
 CLOUD_SIZE = 3_000  # points shown in a "pixel cloud" stage
 N_INIT = 3  # k-means restarts on the sample; the lowest inertia wins
 MAX_MEMBERSHIP_STAGES = 4  # fuzzy c-means shows the membership maps of at most this many clusters
 BOUNDARY_COLOUR = (1.0, 0.9, 0.0)
+CHUNK_ENTRIES = 1 << 23  # largest (centres x pixels) distance table built at once (32 MB in float32)
 
 SPATIAL_WEIGHT = Param(
     "spatial_weight", 0.0, low=0.0, high=2.0, step=0.05,
@@ -53,6 +56,22 @@ def _n_clusters_param(default: int) -> Param:
         help="Number of clusters (colours) to find. Start with the number of distinct materials "
              "you see; too many splits smooth shading into bands.",
     )
+
+
+def _one_blas_thread(func):
+    """Run ``func`` with BLAS limited to one thread.
+
+    The matrix products here are small (K x D by D x N with D <= 5), and a
+    multi-threaded BLAS spinning up for each on a busy machine is up to ten
+    times slower than one thread; scikit-learn's KMeans limits BLAS the same way.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 # --------------------------------------------------------------------------- features
@@ -110,13 +129,66 @@ def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(n, size=size, replace=False))
 
 
+def group_means(groups: np.ndarray, values: np.ndarray, n: int, weights: np.ndarray | None = None):
+    """Mean of ``values`` over each group, optionally weighted.
+
+    Parameters
+    ----------
+    groups : ndarray of int, (N,)
+        Group of every row, in ``0..n-1``.
+    values : ndarray, (N, D)
+    n : int
+        Number of groups.
+    weights : ndarray, (N,), optional
+
+    Returns
+    -------
+    means : ndarray, (n, D)
+        0 for an empty group.
+    totals : ndarray, (n,)
+        Rows (or summed weights) in each group.
+    """
+    totals = np.bincount(groups, weights=weights, minlength=n).astype(np.float64)
+    weighted = values if weights is None else values * weights[:, None]
+    sums = np.column_stack([np.bincount(groups, weights=weighted[:, d], minlength=n) for d in range(values.shape[1])])
+    return sums / np.maximum(totals, np.finfo(float).tiny)[:, None], totals
+
+
+def _scores(features: np.ndarray, centres: np.ndarray, *, full: bool) -> np.ndarray:
+    """(K, N) squared distances of every row to every centre, one contiguous row per centre.
+
+    Uses the expansion ``|x - c|^2 = |x|^2 - 2 x.c + |c|^2`` as one matrix
+    product in the features' dtype. With ``full=False`` the ``|x|^2`` term,
+    which does not change which centre is nearest, is left out.
+    """
+    centres = np.asarray(centres, dtype=features.dtype)
+    scores = (-2.0 * centres) @ features.T
+    scores += np.einsum("kd,kd->k", centres, centres)[:, None]
+    if full:
+        scores += np.einsum("nd,nd->n", features, features)
+        np.maximum(scores, 0.0, out=scores)  # rounding can dip just below 0
+    return scores
+
+
+def _first_best(rows: np.ndarray, *, largest: bool = False) -> np.ndarray:
+    """Index of the smallest (or largest) row in each column of a (K, N) array.
+
+    Ties go to the lower index. A running comparison over the few rows is
+    faster than ``argmin`` along a short axis.
+    """
+    wins_over, keep = (np.greater, np.maximum) if largest else (np.less, np.minimum)
+    best = rows[0].copy()
+    index = np.zeros(rows.shape[1], dtype=np.intp)
+    wins = np.empty(rows.shape[1], dtype=bool)
+    for k in range(1, len(rows)):
+        wins_over(rows[k], best, out=wins)
+        index[wins] = k
+        keep(best, rows[k], out=best)
+    return index
+
+
 def nearest_centre(features: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Index of the nearest centre of every row (squared Euclidean distance).
-
-    Uses the expansion ``|x - c|^2 = |x|^2 - 2 x.c + |c|^2`` (the ``|x|^2`` term
-    does not change the argmin) as one matrix product in the features' dtype,
-    then a running minimum over the few centres (faster than ``argmin`` along
-    a short axis). Ties go to the lower index.
 
     Parameters
     ----------
@@ -126,27 +198,23 @@ def nearest_centre(features: np.ndarray, centres: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray of intp, (N,)
+        Ties go to the lower index.
+
+    Notes
+    -----
+    Rows are processed in chunks so the (K, chunk) distance table stays
+    below :data:`CHUNK_ENTRIES` entries however many centres there are.
     """
-    centres = np.asarray(centres, dtype=features.dtype)
-    scores = (-2.0 * centres) @ features.T  # (K, N): one contiguous row per centre
-    scores += np.einsum("kd,kd->k", centres, centres)[:, None]
-    best = scores[0]
-    index = np.zeros(len(features), dtype=np.intp)
-    closer = np.empty(len(features), dtype=bool)
-    for k in range(1, len(centres)):
-        np.less(scores[k], best, out=closer)
-        index[closer] = k
-        np.minimum(best, scores[k], out=best)
-    return index
+    step = max(1, CHUNK_ENTRIES // max(len(centres), 1))
+    if len(features) <= step:
+        return _first_best(_scores(features, centres, full=False))
+    return np.concatenate([_first_best(_scores(features[start:start + step], centres, full=False))
+                           for start in range(0, len(features), step)])
 
 
-def _squared_distances(features: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """(N, K) squared distances, clipped at 0 against rounding."""
-    centres = np.asarray(centres, dtype=features.dtype)
-    d2 = features @ (-2.0 * centres).T
-    d2 += np.einsum("kd,kd->k", centres, centres)
-    d2 += np.einsum("nd,nd->n", features, features)[:, None]
-    return np.maximum(d2, 0.0, out=d2)
+def _inertia(features: np.ndarray, centres: np.ndarray) -> float:
+    """Sum of squared distances of the rows to their nearest centre."""
+    return float(_scores(features, centres, full=True).min(axis=0).sum())
 
 
 def _brightness_order(colours: np.ndarray) -> np.ndarray:
@@ -209,11 +277,8 @@ def _cloud(image: np.ndarray, labels: np.ndarray, centre_colours: np.ndarray, se
     if image.ndim == 3:
         return Points(colours, picked, np.asarray(centre_colours, dtype=np.float64), ("R", "G", "B"))
     positions = _positions(h, w)[rows]
-    counts = np.bincount(picked, minlength=len(centre_colours) + 1)[1:]
-    where = np.full((len(centre_colours), 2), 0.5)
-    for axis in range(2):
-        sums = np.bincount(picked, weights=positions[:, axis], minlength=len(centre_colours) + 1)[1:]
-        np.divide(sums, counts, out=where[:, axis], where=counts > 0)
+    where, counts = group_means(picked - 1, positions, len(centre_colours))
+    where[counts == 0] = 0.5
     centres = np.column_stack([np.asarray(centre_colours, dtype=np.float64)[:, :1], where])
     return Points(np.column_stack([colours, positions]), picked, centres, ("intensity", "x", "y"))
 
@@ -238,11 +303,7 @@ def _with_boundaries(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def _segment_means(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(K, C) mean colour of segments 1..K (rows of empty segments are 0)."""
     flat = labels.ravel()
-    colours = image.reshape(flat.size, -1)
-    size = int(flat.max()) + 1
-    counts = np.maximum(np.bincount(flat, minlength=size), 1)
-    sums = [np.bincount(flat, weights=colours[:, c], minlength=size) for c in range(colours.shape[1])]
-    return (np.column_stack(sums) / counts[:, None])[1:]
+    return group_means(flat, image.reshape(flat.size, -1), int(flat.max()) + 1)[0][1:]
 
 
 # --------------------------------------------------------------------------- k-means
@@ -266,30 +327,28 @@ def _kmeans_plusplus(points: np.ndarray, k: int, rng: np.random.Generator) -> np
     return np.array(centres)
 
 
-def _lloyd(points: np.ndarray, centres: np.ndarray, max_iter: int = 100, tol: float = 1e-4):
+def _lloyd(points: np.ndarray, centres: np.ndarray, max_iter: int = 50, tol: float = 1e-4):
     """Lloyd iterations from ``centres``; returns (centres, inertia).
 
     Stops when no point changes cluster, or when the centres move less (sum
     of squared shifts) than ``tol`` times the mean variance of the features,
-    scikit-learn's criterion. A centre that loses all its points keeps its
-    position.
+    scikit-learn's criterion, or after ``max_iter`` passes (on a sample the
+    last passes of a slow tail change the inertia by well under 0.1 %). A
+    centre that loses all its points keeps its position.
     """
-    k, d = centres.shape
     tol = tol * float(points.var(axis=0).mean())
     previous = None
     for _ in range(max_iter):
         assignment = nearest_centre(points, centres)
         if previous is not None and np.array_equal(assignment, previous):
             break
-        counts = np.bincount(assignment, minlength=k)
-        sums = np.column_stack([np.bincount(assignment, weights=points[:, j], minlength=k) for j in range(d)])
-        moved = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
+        means, counts = group_means(assignment, points, len(centres))
+        moved = np.where(counts[:, None] > 0, means, centres)
         shift = float(((moved - centres) ** 2).sum())
         centres, previous = moved, assignment
         if shift <= tol:
             break
-    inertia = float(_squared_distances(points, centres).min(axis=1).sum())
-    return centres, inertia
+    return centres, _inertia(points, centres)
 
 
 def fit_kmeans(features: np.ndarray, n_clusters: int, seed: int = 0, *,
@@ -336,6 +395,7 @@ def fit_kmeans(features: np.ndarray, n_clusters: int, seed: int = 0, *,
         "D. Arthur & S. Vassilvitskii, k-means++: the advantages of careful seeding, Proc. ACM-SIAM SODA, 2007.",
     ),
 )
+@_one_blas_thread
 def kmeans(image, *, n_clusters, spatial_weight, seed):
     features = pixel_features(image, spatial_weight)
     centres = fit_kmeans(features, n_clusters, seed)
@@ -356,56 +416,65 @@ def _point_result(image, labels, centres, colour_stage: str, seed: int, notes: l
     )
 
 
-def kmeans_speed_and_quality(image, n_clusters: int = 4, seed: int = 0, repeats: int = 3) -> dict:
+def kmeans_speed_and_quality(image, n_clusters: int = 4, seed: int = 0, repeats: int = 5) -> dict:
     """Compare ``kmeans`` with scikit-learn's ``KMeans`` fitted on every pixel.
 
-    The benchmark harness and the module's README numbers use this: it times
-    both (median of ``repeats`` runs each, interleaved) and measures the mean
-    squared distance of every pixel to its centre (inertia per pixel) for both.
+    For benchmarks and the documentation: times, interleaved so a busy
+    machine slows all alike (median of ``repeats`` runs each),
+
+    - ``fit``: our sample fit plus the assignment of every pixel,
+    - ``segment``: ``seglib.segment(image, "kmeans")`` end to end, stages included,
+    - ``sklearn``: ``KMeans(n_clusters, n_init=1).fit`` on every pixel,
+
+    and measures the inertia per pixel (mean squared distance to the nearest
+    centre) of our centres and of scikit-learn's.
 
     Parameters
     ----------
     image : ndarray, (H, W) or (H, W, 3)
-        Float in [0, 1].
+        Float in [0, 1], at the working resolution.
     n_clusters, seed : int
     repeats : int
 
     Returns
     -------
     dict
-        ``ours_ms``, ``sklearn_ms``, ``speedup``, ``ours_inertia``,
-        ``sklearn_inertia`` (per pixel) and ``inertia_ratio`` (ours / sklearn).
+        ``fit_ms``, ``segment_ms``, ``sklearn_ms``, ``speedup`` (sklearn /
+        segment), ``ours_inertia``, ``sklearn_inertia`` and ``inertia_ratio``
+        (ours / sklearn; 1.01 means 1 % worse).
     """
     from sklearn.cluster import KMeans
 
-    features = pixel_features(image)
+    from ..core import segment
 
-    def ours():
+    features = pixel_features(image)
+    pixels = features.astype(np.float64)
+
+    @_one_blas_thread
+    def fit():
         centres = fit_kmeans(features, n_clusters, seed)
-        nearest_centre(features, centres)  # the assignment of every pixel is part of the cost
+        nearest_centre(features, centres)  # assigning every pixel is part of the cost
         return centres
 
-    def theirs():
-        return KMeans(n_clusters=n_clusters, n_init=1, random_state=seed).fit(features.astype(np.float64))
-
-    ours_ms, theirs_ms = [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        centres = ours()
-        ours_ms.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        model = theirs()
-        theirs_ms.append((time.perf_counter() - start) * 1000)
-    mine = float(_squared_distances(features.astype(np.float64), centres).min(axis=1).mean())
-    reference = float(model.inertia_) / len(features)
-    return {
-        "ours_ms": float(np.median(ours_ms)),
-        "sklearn_ms": float(np.median(theirs_ms)),
-        "speedup": float(np.median(theirs_ms) / np.median(ours_ms)),
-        "ours_inertia": mine,
-        "sklearn_inertia": reference,
-        "inertia_ratio": mine / reference,
+    runs = {
+        "fit": fit,
+        "segment": lambda: segment(image, "kmeans", n_clusters=n_clusters, seed=seed),
+        "sklearn": lambda: KMeans(n_clusters=n_clusters, n_init=1, random_state=seed).fit(pixels),
     }
+    times = {name: [] for name in runs}
+    outputs = {}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            outputs[name] = run()
+            times[name].append((time.perf_counter() - start) * 1000)
+    report = {f"{name}_ms": float(np.median(values)) for name, values in times.items()}
+    report["speedup"] = report["sklearn_ms"] / report["segment_ms"]
+    report["ours_inertia"] = _inertia(pixels, outputs["fit"]) / len(pixels)
+    report["sklearn_inertia"] = float(outputs["sklearn"].inertia_) / len(pixels)
+    ours, theirs = report["ours_inertia"], report["sklearn_inertia"]
+    report["inertia_ratio"] = ours / theirs if theirs > 0 else (1.0 if ours <= 1e-12 else np.inf)
+    return report
 
 
 # --------------------------------------------------------------------------- mean-shift
@@ -423,9 +492,78 @@ def _bin_seeds(points: np.ndarray, bin_size: float, max_seeds: int) -> tuple[np.
 
 
 def _auto_bandwidth(points: np.ndarray, seed: int) -> float:
-    """A bandwidth from the 10 % quantile of nearest-neighbour distances on a sample (at least 0.02)."""
+    """scikit-learn's ``estimate_bandwidth`` on a sample: the mean distance of a point to its
+    nearest 10 % of the other points (at least 0.02, so a flat image still gets a usable radius)."""
     rows = _sample(len(points), BANDWIDTH_SAMPLE, np.random.default_rng(seed))
     return max(float(estimate_bandwidth(points[rows], quantile=0.1, random_state=seed)), 0.02)
+
+
+def _climb(points: np.ndarray, seeds: np.ndarray, bandwidth: float, max_iter: int) -> tuple[np.ndarray, np.ndarray]:
+    """Move every seed to the mean of the points within ``bandwidth`` until it settles.
+
+    All seeds climb together, one matrix product per step. A seed stops when
+    it moves at most ``1e-3 * bandwidth`` (scikit-learn's criterion) or after
+    ``max_iter`` steps.
+
+    Returns
+    -------
+    means : ndarray, (S, D)
+        Where each seed settled.
+    counts : ndarray of int, (S,)
+        Points within ``bandwidth`` of it (0 for a seed with no neighbours).
+    """
+    means = np.array(seeds, dtype=np.float64)
+    counts = np.zeros(len(means), dtype=np.intp)
+    active = np.arange(len(means))
+    for step in range(max_iter + 1):
+        if not active.size:
+            break
+        within = _scores(points, means[active], full=True) <= bandwidth ** 2  # (A, N)
+        n = within.sum(axis=1)
+        moved = (within.astype(np.float64) @ points) / np.maximum(n, 1)[:, None]
+        settled = np.linalg.norm(moved - means[active], axis=1) <= 1e-3 * bandwidth
+        means[active[n > 0]] = moved[n > 0]
+        counts[active] = n
+        active = active[(n > 0) & ~settled & (step < max_iter)]
+    return means, counts
+
+
+def mean_shift_modes(points: np.ndarray, seeds: np.ndarray, bandwidth: float, *, max_iter: int = 300) -> np.ndarray:
+    """Modes of the density of ``points`` reached from ``seeds`` by flat-kernel mean-shift.
+
+    The same algorithm as scikit-learn's ``MeanShift(bandwidth, seeds=seeds)``
+    (its cluster centres), vectorised over the seeds instead of looping over
+    them in Python, which makes it 10-50 times faster on a few thousand points.
+
+    Parameters
+    ----------
+    points : ndarray, (N, D)
+    seeds : ndarray, (S, D)
+        Starting positions, e.g. one point per occupied grid bin.
+    bandwidth : float
+        Radius of the flat kernel, > 0.
+    max_iter : int, default 300
+
+    Returns
+    -------
+    ndarray, (K, D)
+        Modes, strongest (most points within ``bandwidth``) first; a weaker
+        mode within ``bandwidth`` of a stronger one is dropped. At least one
+        mode when a seed lies on a point.
+    """
+    means, counts = _climb(points, seeds, bandwidth, max_iter)
+    means, first = np.unique(means[counts > 0], axis=0, return_index=True)
+    counts = counts[counts > 0][first]
+    # Strongest first, ties broken by coordinates, both descending as in scikit-learn.
+    order = np.lexsort([means[:, d] for d in range(means.shape[1] - 1, -1, -1)] + [counts])[::-1]
+    means = means[order]
+    close = _scores(means, means, full=True) <= bandwidth ** 2
+    keep = np.ones(len(means), dtype=bool)
+    for i in range(len(means)):
+        if keep[i]:
+            keep[close[i]] = False
+            keep[i] = True
+    return means[keep]
 
 
 def find_modes(features: np.ndarray, bandwidth: float, seed: int = 0) -> tuple[np.ndarray, list[str]]:
@@ -453,10 +591,9 @@ def find_modes(features: np.ndarray, bandwidth: float, seed: int = 0) -> tuple[n
         notes.append(f"Estimated bandwidth: {bandwidth:.3f}.")
     seeds, capped = _bin_seeds(points, bandwidth, MAX_MEAN_SHIFT_SEEDS)
     if capped:
-        notes.append(f"Started from the {MAX_MEAN_SHIFT_SEEDS} most populated colour bins only; "
+        notes.append(f"Started from the {MAX_MEAN_SHIFT_SEEDS} most populated bins only; "
                      f"a larger bandwidth considers every bin.")
-    model = MeanShift(bandwidth=bandwidth, seeds=seeds, cluster_all=True).fit(points)
-    return model.cluster_centers_, notes
+    return mean_shift_modes(points, seeds, bandwidth), notes
 
 
 @register(
@@ -466,13 +603,14 @@ def find_modes(features: np.ndarray, bandwidth: float, seed: int = 0) -> tuple[n
     kind="regions",
     params=(
         Param("bandwidth", 0.15, low=0.0, high=0.5, step=0.01,
-              help="Radius of the colour neighbourhood each pixel climbs in (colours are 0-1). "
+              help="Radius of the colour neighbourhood averaged at each step (colours run 0-1). "
                    "Smaller finds more, finer clusters; 0.1-0.2 suits photos; 0 estimates it."),
         SPATIAL_WEIGHT,
     ),
-    description="Every sample pixel repeatedly moves to the mean of its neighbours in colour space "
-                "until it settles on a peak (mode) of the colour density; pixels that reach the same "
-                "peak form a cluster. The number of clusters is not given: the bandwidth decides it.",
+    description="Starting points in colour space repeatedly move to the mean colour of the pixels "
+                "within one bandwidth of them until they settle on a peak (mode) of the colour "
+                "density; each pixel then joins its nearest peak. The number of clusters is not "
+                "given: the bandwidth decides it.",
     references=(
         "D. Comaniciu & P. Meer, Mean shift: a robust approach toward feature space analysis, "
         "IEEE Trans. PAMI 24(5), 2002.",
@@ -480,6 +618,7 @@ def find_modes(features: np.ndarray, bandwidth: float, seed: int = 0) -> tuple[n
         "applications in pattern recognition, IEEE Trans. Information Theory 21(1), 1975.",
     ),
 )
+@_one_blas_thread
 def mean_shift(image, *, bandwidth, spatial_weight):
     features = pixel_features(image, spatial_weight)
     modes, notes = find_modes(features, bandwidth)
@@ -657,15 +796,12 @@ def hierarchical(image, *, n_clusters, linkage, n_nodes):
     nodes, colours, sizes, pairs = superpixel_graph(image, n_nodes)
     clusters, distances = agglomerate(colours, pairs, n_clusters, linkage)
     k = int(clusters.max()) + 1
-    weights = np.bincount(clusters, weights=sizes, minlength=k)
-    means = np.column_stack([np.bincount(clusters, weights=sizes * colours[:, c], minlength=k)
-                             for c in range(colours.shape[1])]) / weights[:, None]
-    rank = np.empty(k, dtype=np.int32)
-    rank[_brightness_order(means)] = np.arange(1, k + 1, dtype=np.int32)
-    labels = rank[clusters][nodes]
+    means, _ = group_means(clusters, colours, k, weights=sizes.astype(np.float64))
+    node_labels, means = _relabel(clusters, means, colours.shape[1])
+    labels = node_labels[nodes]
     stages = {
         "nodes": _with_boundaries(_paint(nodes.ravel() + 1, colours, image.shape), nodes),
-        "cluster colours": _paint(labels.ravel(), means[_brightness_order(means)], image.shape),
+        "cluster colours": _paint(labels.ravel(), means, image.shape),
     }
     if len(distances):
         stages["merge distances"] = _merge_curve(distances, k, linkage)
@@ -676,11 +812,25 @@ def hierarchical(image, *, n_clusters, linkage, n_nodes):
 # --------------------------------------------------------------------------- fuzzy c-means
 
 
+def _memberships(d2: np.ndarray, m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fuzzy memberships and their logarithm from (K, N) squared distances (overwritten).
+
+    ``u_ik`` is proportional to ``d_ik^(-2 / (m - 1))``: a softmax of
+    ``-log(d_ik^2) / (m - 1)`` over the clusters, which stays finite for
+    fuzzifiers close to 1 and for points lying exactly on a centre.
+    """
+    logits = np.log(np.maximum(d2, np.finfo(d2.dtype).tiny ** 0.5, out=d2), out=d2)
+    logits *= -1.0 / (m - 1.0)
+    logits -= logits.max(axis=0)
+    u = np.exp(logits)
+    total = u.sum(axis=0)
+    u /= total
+    logits -= np.log(total)
+    return u, logits
+
+
 def fuzzy_memberships(features: np.ndarray, centres: np.ndarray, m: float) -> np.ndarray:
     """Fuzzy c-means memberships ``u_ik = 1 / sum_j (d_ik / d_jk) ** (2 / (m - 1))``.
-
-    Computed as a softmax of ``-log(d_ik^2) / (m - 1)``, which stays finite
-    for fuzzifiers close to 1 and for pixels lying exactly on a centre.
 
     Parameters
     ----------
@@ -694,14 +844,7 @@ def fuzzy_memberships(features: np.ndarray, centres: np.ndarray, m: float) -> np
     ndarray, (N, K)
         Rows are non-negative and sum to 1; dtype of ``features``.
     """
-    d2 = _squared_distances(features, centres)
-    tiny = np.finfo(d2.dtype).tiny ** 0.5
-    logits = np.log(np.maximum(d2, tiny, out=d2), out=d2)
-    logits *= -1.0 / (m - 1.0)
-    logits -= logits.max(axis=1, keepdims=True)
-    np.exp(logits, out=logits)
-    logits /= logits.sum(axis=1, keepdims=True)
-    return logits
+    return _memberships(_scores(features, centres, full=True), m)[0].T
 
 
 def fit_fuzzy_cmeans(features: np.ndarray, n_clusters: int, m: float = 2.0, *, max_iter: int = 100,
@@ -717,16 +860,18 @@ def fit_fuzzy_cmeans(features: np.ndarray, n_clusters: int, m: float = 2.0, *, m
     centres : ndarray, (K, D)
         ``K <= n_clusters`` (fewer when the sample has fewer distinct rows).
     objective : ndarray, (iterations,)
-        ``J_m = sum_ik u_ik^m d_ik^2`` per sample pixel after each iteration.
+        ``J_m = sum_ik u_ik^m d_ik^2`` per sample pixel with the centres
+        each iteration started from.
     """
     rng = np.random.default_rng(seed)
     points = features[_sample(len(features), sample_size, rng)].astype(np.float64)
     centres = _kmeans_plusplus(points, n_clusters, rng)
     objective = []
     for _ in range(max_iter):
-        weights = fuzzy_memberships(points, centres, m) ** m
-        objective.append(float((weights * _squared_distances(points, centres)).sum()) / len(points))
-        moved = (weights.T @ points) / np.maximum(weights.sum(axis=0), np.finfo(float).tiny)[:, None]
+        d2 = _scores(points, centres, full=True)
+        weights = np.exp(m * _memberships(d2.copy(), m)[1])  # u ** m, from log u
+        objective.append(float(np.einsum("kn,kn->", weights, d2)) / len(points))
+        moved = (weights @ points) / np.maximum(weights.sum(axis=1), np.finfo(float).tiny)[:, None]
         shift = float(np.abs(moved - centres).max())
         centres = moved
         if shift <= tol:
@@ -761,20 +906,22 @@ def fit_fuzzy_cmeans(features: np.ndarray, n_clusters: int, m: float = 2.0, *, m
         "well-separated clusters, J. Cybernetics 3(3), 1973.",
     ),
 )
+@_one_blas_thread
 def fuzzy_cmeans(image, *, n_clusters, m, max_iter, tol, spatial_weight, seed):
     features = pixel_features(image, spatial_weight)
     centres, objective = fit_fuzzy_cmeans(features, n_clusters, m, max_iter=max_iter, tol=tol, seed=seed)
     order = _brightness_order(centres[:, :_n_colours(image)])
     centres = centres[order]
-    memberships = fuzzy_memberships(features, centres, m)
-    labels = np.argmax(memberships, axis=1).astype(np.int32) + 1
+    u, _ = _memberships(_scores(features, centres, full=True), m)  # (K, N)
+    labels = (_first_best(u, largest=True) + 1).astype(np.int32)
     colours = centres[:, :_n_colours(image)]
-    strongest = memberships.max(axis=1).astype(np.float64).reshape(image.shape[:2])
+    strongest = u.max(axis=0).astype(np.float64).reshape(image.shape[:2])
     stages = {"membership": strongest}
     for k in range(min(len(centres), MAX_MEMBERSHIP_STAGES)):
-        stages[f"membership of cluster {k + 1}"] = memberships[:, k].astype(np.float64).reshape(image.shape[:2])
+        stages[f"membership of cluster {k + 1}"] = u[k].astype(np.float64).reshape(image.shape[:2])
     stages["cluster colours"] = _paint(labels, colours, image.shape)
-    stages["fuzzy colours"] = np.clip(memberships @ colours.astype(memberships.dtype), 0, 1).astype(np.float64).reshape(image.shape)
+    blend = colours.T.astype(u.dtype) @ u  # (C, N): membership-weighted centre colours
+    stages["fuzzy colours"] = np.clip(blend.T, 0, 1).astype(np.float64).reshape(image.shape)
     stages["pixel cloud"] = _cloud(image, labels, colours, seed)
     stages["objective"] = Curve(np.arange(1, len(objective) + 1, dtype=np.float64), {"objective J_m": objective},
                                 {}, "iteration", "objective per pixel")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 from skimage import segmentation
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, MeanShift
 
 import seglib
 from seglib import cache
@@ -268,3 +268,42 @@ def test_parameter_errors_name_the_parameter(slug, params, message, quadrant_rgb
 def test_agglomerate_rejects_an_unknown_linkage():
     with pytest.raises(ValueError, match="linkage='centroid' is not allowed"):
         clustering.agglomerate(np.eye(3), np.array([[0, 1], [1, 2]]), 2, "centroid")
+
+
+@pytest.mark.parametrize("bandwidth", [0.08, 0.2])
+def test_mean_shift_modes_match_scikit_learn(bandwidth):
+    rng = np.random.default_rng(5)
+    centres = rng.random((5, 3))
+    points = np.clip(centres[rng.integers(5, size=600)] + rng.normal(0, 0.05, (600, 3)), 0, 1)
+    seeds, _ = clustering._bin_seeds(points, bandwidth, 1000)
+    ours = clustering.mean_shift_modes(points, seeds, bandwidth)
+    theirs = MeanShift(bandwidth=bandwidth, seeds=seeds).fit(points).cluster_centers_
+    np.testing.assert_allclose(ours, theirs, atol=1e-9)
+
+
+def test_nearest_centre_in_chunks_matches_one_pass(monkeypatch):
+    rng = np.random.default_rng(2)
+    features = rng.random((1000, 3)).astype(np.float32)
+    centres = rng.random((7, 3))
+    whole = nearest_centre(features, centres)
+    monkeypatch.setattr(clustering, "CHUNK_ENTRIES", 7 * 64)
+    np.testing.assert_array_equal(nearest_centre(features, centres), whole)
+
+
+def test_group_means_with_weights():
+    groups = np.array([0, 0, 2, 2, 2])
+    values = np.array([[1.0], [3.0], [2.0], [4.0], [6.0]])
+    means, totals = clustering.group_means(groups, values, 3)
+    np.testing.assert_allclose(means[:, 0], [2.0, 0.0, 4.0])
+    np.testing.assert_allclose(totals, [2, 0, 3])
+    means, totals = clustering.group_means(groups, values, 3, weights=np.array([1.0, 3.0, 1.0, 1.0, 2.0]))
+    np.testing.assert_allclose(means[[0, 2], 0], [2.5, 4.5])
+    np.testing.assert_allclose(totals, [4, 0, 4])
+
+
+def test_kmeans_speed_and_quality_reports_both_fits():
+    image = quadrants(24)[0] / 255.0
+    report = clustering.kmeans_speed_and_quality(image, n_clusters=4, repeats=1)
+    assert {"fit_ms", "segment_ms", "sklearn_ms", "speedup", "inertia_ratio"} <= set(report)
+    assert report["ours_inertia"] == pytest.approx(0.0, abs=1e-12)  # four flat quadrants, four centres
+    assert report["sklearn_ms"] > 0 and report["segment_ms"] > 0
