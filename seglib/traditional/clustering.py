@@ -709,8 +709,9 @@ def superpixel_graph(image: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.nd
     if h * w <= PIXEL_NODES_FACTOR * n_nodes:
         nodes = np.arange(h * w, dtype=np.int32).reshape(h, w)
     else:
-        _, inverse = np.unique(superpixels(image, n_nodes, 10.0, 0.0), return_inverse=True)
-        nodes = inverse.reshape(h, w).astype(np.int32)
+        segments = superpixels(image, n_nodes, 10.0, 0.0)
+        present = np.bincount(segments.ravel()) > 0
+        nodes = (np.cumsum(present) - 1).astype(np.int32)[segments]  # consecutive ids from 0
     sizes = np.bincount(nodes.ravel())
     colours = _segment_means(image, nodes + 1)
     pairs = np.vstack([
