@@ -41,10 +41,23 @@ def load_card(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _missing_message(name: str) -> str:
-    return (f"the bundled weights of {name!r} are missing ({weights_path(name)} not found). Train them with: "
-            f"python -m seglib.deep.train --arch {name} --steps 6000 --threads 1 --out runs/{name} "
+# The training commands of the bundled weights (about an hour each on one CPU thread).
+RECIPES = {
+    "unet": "--width 12 --depth 4 --steps 6000",
+    "segnet": "--width 16 --depth 4 --steps 6000",
+    "deeplabv3": "--width 16 --depth 2 --steps 6000",
+}
+
+
+def training_command(name: str) -> str:
+    """The shell command that trains and exports the bundled weights of ``name``."""
+    return (f"python -m seglib.deep.train --arch {name} {RECIPES[name]} --threads 1 --out runs/{name} "
             "--export seglib/deep/weights")
+
+
+def _missing_message(name: str) -> str:
+    return (f"the bundled weights of {name!r} are missing ({weights_path(name)} not found). "
+            f"Train them with: {training_command(name)}")
 
 
 def _cap_threads() -> None:

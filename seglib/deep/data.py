@@ -119,8 +119,9 @@ def random_crops(images: np.ndarray, labels: np.ndarray, size: int, rng: np.rand
 def augment(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """A training batch with random flips, 90-degree rotations and colour changes.
 
-    Colour changes (channel shuffles, grayscale, brightness, contrast and
-    noise) keep the model from keying on colour: shapes, not paint, decide the class.
+    Colour changes (channel shuffles, saturation from grayscale to vivid,
+    brightness, contrast and noise) keep the model from keying on colour:
+    shapes, not paint, decide the class.
 
     Parameters
     ----------
@@ -140,8 +141,9 @@ def augment(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) ->
         x, y = x.flip(3), y.flip(2)
     n = len(x)
     x = x[:, torch.from_numpy(rng.permutation(3))]
-    gray = torch.from_numpy(rng.random(n) < 0.15)
-    x[gray] = x[gray].mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)
+    luminance = x.mean(dim=1, keepdim=True)
+    saturation = torch.from_numpy(np.where(rng.random(n) < 0.15, 0.0, rng.uniform(0.5, 3.0, n))).float()
+    x = luminance + saturation.view(n, 1, 1, 1) * (x - luminance)  # 0 = grayscale, > 1 = vivid colours
     contrast = torch.from_numpy(rng.uniform(0.7, 1.2, (n, 1, 1, 1))).float()
     brightness = torch.from_numpy(rng.uniform(-0.15, 0.15, (n, 1, 1, 1))).float()
     noise = torch.from_numpy(rng.uniform(0.0, 0.04, (n, 1, 1, 1))).float()

@@ -41,15 +41,17 @@ class ASPP(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, rates: tuple[int, ...]):
         super().__init__()
         self.rates = tuple(rates)
-        self.branches = nn.ModuleDict({"1x1": nn.Sequential(
-            nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))})
+        pointwise = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels),
+                                  nn.ReLU(inplace=True))
+        self.branches = nn.ModuleDict({"1x1": pointwise})
         for rate in self.rates:
             self.branches[f"rate {rate}"] = conv_bn_relu(in_channels, out_channels, dilation=rate)
         # No batch norm on the 1x1 pooled map: it would fail on single-image batches.
-        self.image_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(in_channels, out_channels, 1), nn.ReLU(inplace=True))
+        self.image_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(in_channels, out_channels, 1),
+                                        nn.ReLU(inplace=True))
         n_branches = len(self.branches) + 1
-        self.project = nn.Sequential(
-            nn.Conv2d(n_branches * out_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+        self.project = nn.Sequential(nn.Conv2d(n_branches * out_channels, out_channels, 1, bias=False),
+                                     nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
 
     def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
         """Each branch's output (``1x1``, ``rate r``..., ``image pooling``) and the ``projection``."""

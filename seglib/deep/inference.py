@@ -109,7 +109,8 @@ def _pre_pool_width(features: dict[str, torch.Tensor], name: str) -> int:
     return encoder.shape[-1] if encoder is not None else 2 * features[name].shape[-1]
 
 
-def predict(model: SegmentationNet, image: np.ndarray, *, input_size: int, layers: list[str] = ()) -> tuple[np.ndarray, dict]:
+def predict(model: SegmentationNet, image: np.ndarray, *, input_size: int,
+            layers: list[str] = ()) -> tuple[np.ndarray, dict]:
     """Class probabilities at the image's size, and glass-box maps of ``layers``.
 
     Returns

@@ -268,7 +268,8 @@ def model_card(model: SegmentationNet, history: list, *, metrics: dict, eval_sce
         "training_data": (f"ShapeScenes (seglib.datasets.shapes.make_scene), {settings['n_scenes']} scenes of "
                           f"random difficulty drawn at {data.SCENE_SIZE} px (shrunk to {settings['image_size']} px "
                           f"if smaller); random {settings['crop_size'] or settings['image_size']} px crops, flips, "
-                          "90-degree rotations, channel shuffles, grayscale, brightness, contrast and noise"),
+                          "90-degree rotations, channel shuffles, saturation (grayscale to vivid), brightness, "
+                          "contrast and noise"),
         "training": {k: settings[k] for k in ("steps", "batch_size", "lr", "weight_decay", "seed", "image_size",
                                               "crop_size", "n_scenes")}
                     | {"optimizer": "AdamW, 5% warm-up, cosine decay", "loss": "cross-entropy",
@@ -336,8 +337,9 @@ def main(argv=None) -> None:
     data_path = args.data or Path(args.out) / f"shapes_{args.scenes}x{args.image_size}_seed{args.seed}.npz"
     model, history = train(args.arch, width=args.width, depth=args.depth, steps=args.steps, batch_size=args.batch_size,
                            lr=args.lr, seed=args.seed, image_size=args.image_size, crop_size=args.crop_size or None,
-                           n_scenes=args.scenes, val_every=args.val_every, val_scenes=args.val_scenes, progress=log, checkpoint_dir=args.out,
-                           checkpoint_every=args.checkpoint_every, dataset=data_path, threads=args.threads)
+                           n_scenes=args.scenes, val_every=args.val_every, val_scenes=args.val_scenes, progress=log,
+                           checkpoint_dir=args.out, checkpoint_every=args.checkpoint_every, dataset=data_path,
+                           threads=args.threads)
     print(f"trained {args.arch}: {model.n_parameters()} parameters, {history[-1]['elapsed_s']:.0f}s of training",
           flush=True)
     if args.export:

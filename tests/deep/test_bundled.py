@@ -1,7 +1,6 @@
 """The bundled models as registered methods: weights, cards, caching, weights= and safety."""
 
 import io
-import json
 import os
 
 import numpy as np

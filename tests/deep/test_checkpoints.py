@@ -111,7 +111,8 @@ def test_missing_and_unexpected_keys_are_named(net):
 
 def test_shape_mismatch_names_the_key_and_both_shapes(net):
     wider = build_model("unet", n_classes=5, width=4, depth=1)
-    with pytest.raises(ValueError, match=r"shape mismatch for key 'head.weight': expected \(3, 4, 1, 1\), got \(5, 4, 1, 1\)"):
+    expected = r"shape mismatch for key 'head.weight': expected \(3, 4, 1, 1\), got \(5, 4, 1, 1\)"
+    with pytest.raises(ValueError, match=expected):
         load_state_dict(state_dict_bytes(wider), expected=net)
 
 
