@@ -141,8 +141,21 @@ def _rgb_uint8(image, name: str = "image") -> np.ndarray:
     return to_rgb(as_uint8(array))
 
 
+def thicken(labels, width: int) -> np.ndarray:
+    """Grow non-zero labels into the background by ``width - 1`` pixels (the larger label wins).
+
+    Keeps one-pixel lines (edge maps, boundaries) visible once a picture is
+    shown smaller than its pixel size. ``width <= 1`` returns the labels unchanged.
+    """
+    labels = _check_labels(labels)
+    if width <= 1:
+        return labels
+    grown = ndi.grey_dilation(labels, size=(int(width), int(width)))
+    return np.where(labels != 0, labels, grown)
+
+
 def overlay(image, labels, kind: str = "regions", opacity: float = 0.5, mode: str = "filled",
-            contour_colour=None) -> np.ndarray:
+            contour_colour=None, line_width: int = 1) -> np.ndarray:
     """Draw a label map over an image.
 
     Parameters
@@ -158,9 +171,13 @@ def overlay(image, labels, kind: str = "regions", opacity: float = 0.5, mode: st
     mode : {"filled", "contour"}
         ``"filled"`` blends each segment's colour over it; ``"contour"`` draws
         segment boundaries solid and leaves the image visible inside them.
+        Edge maps are lines already: both modes draw them, solid in contour mode.
     contour_colour : tuple of 3 ints, optional
         One colour for every boundary. By default boundaries take their
         segment's colour, or yellow when there are more than 32 segments.
+    line_width : int
+        Width in pixels of boundaries and edge lines; use more than 1 when the
+        picture is shown shrunk.
 
     Returns
     -------
@@ -174,26 +191,34 @@ def overlay(image, labels, kind: str = "regions", opacity: float = 0.5, mode: st
         raise ValueError(f"opacity={opacity!r} is not allowed: expected a number in [0, 1]")
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not allowed: expected one of {', '.join(MODES)}")
+    if isinstance(line_width, bool) or not isinstance(line_width, (int, np.integer)) or line_width < 1:
+        raise ValueError(f"line_width={line_width!r} is not allowed: expected an integer >= 1")
     index, lut = _lut(labels, kind)
-    colours = lut[index]
-    if mode == "filled":
-        painted = labels != 0
-        alpha = float(opacity)
+    if kind == "edges":
+        index = thicken(index, line_width)
+        painted, alpha = index != 0, (1.0 if mode == "contour" else float(opacity))
+        colours = lut[index]
+    elif mode == "filled":
+        painted, alpha = labels != 0, float(opacity)
+        colours = lut[index]
     else:
-        painted = labels != 0 if kind == "edges" else find_boundaries(labels, mode="thick")
-        alpha = 1.0
-        n_segments = len(np.unique(labels))
-        if contour_colour is None and kind == "regions" and n_segments > _MAX_COLOURED_CONTOURS:
-            contour_colour = BOUNDARY_COLOUR
-        if contour_colour is not None:
-            colours = np.broadcast_to(np.asarray(contour_colour, dtype=np.uint8), colours.shape)
-        else:
-            # A boundary pixel on the background side takes its neighbour's colour.
-            nearest = ndi.maximum_filter(index, size=3)
-            colours = np.where((labels == 0)[..., None], lut[nearest], colours)
+        painted, alpha = find_boundaries(labels, mode="thick"), 1.0
+        if line_width > 2:
+            painted = ndi.binary_dilation(painted, np.ones((line_width - 1, line_width - 1), bool))
+        colours = _contour_colours(labels, index, lut, contour_colour, line_width)
     out = rgb.astype(np.float32)
     out[painted] = (1 - alpha) * out[painted] + alpha * colours[painted]
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def _contour_colours(labels, index, lut, contour_colour, line_width: int) -> np.ndarray:
+    """Colour of every pixel in contour mode: one colour, or each segment's (spilling onto background)."""
+    if contour_colour is None and np.count_nonzero(np.unique(labels)) > _MAX_COLOURED_CONTOURS:
+        contour_colour = BOUNDARY_COLOUR
+    if contour_colour is not None:
+        return np.broadcast_to(np.asarray(contour_colour, dtype=np.uint8), index.shape + (3,))
+    # A boundary pixel on the background side takes its neighbour segment's colour.
+    return lut[thicken(index, line_width + 2)]
 
 
 def fit(image, labels=None, max_side: int = 1200):
@@ -249,7 +274,8 @@ def _shrink(array: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
 
 def _png_uri(rgb: np.ndarray) -> str:
     buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="PNG", compress_level=1)
+    # Fastest zlib level with the "sub" filter: a few ms for a 720 px picture, lossless.
+    Image.fromarray(rgb).save(buffer, format="PNG", compress_level=1, optimize=False)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -292,9 +318,12 @@ def _stage_rgb(value: np.ndarray) -> tuple[np.ndarray, dict | None]:
     return _scalar_to_rgb(np.nan_to_num(value.astype(np.float64)))
 
 
+def _title(title: str) -> dict:
+    return dict(text=title, font=dict(size=13), x=0.01, y=0.98, yanchor="top")
+
+
 def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(title=dict(text=title, font=dict(size=13), x=0.01, y=0.98, yanchor="top"),
-                      margin=_FIGURE_MARGIN, height=height)
+    fig.update_layout(title=_title(title), margin=_FIGURE_MARGIN, height=height)
     return fig
 
 
@@ -313,19 +342,22 @@ def image_figure(value: np.ndarray, title: str = "", height: int | None = None) 
         height = int(np.clip(_FIGURE_MARGIN["t"] + 300 * h / w, 160, 480))
     small, pixel = _shrink(value, FIGURE_MAX_SIDE)
     rgb, scale = _stage_rgb(small)
-    fig = go.Figure(go.Image(source=_png_uri(np.ascontiguousarray(rgb)), dx=pixel, dy=pixel,
-                             x0=(pixel - 1) / 2, y0=(pixel - 1) / 2, hoverinfo="x+y"))
+    data = [go.Image(source=_png_uri(np.ascontiguousarray(rgb)), dx=pixel, dy=pixel,
+                     x0=(pixel - 1) / 2, y0=(pixel - 1) / 2, hoverinfo="x+y")]
     if scale is not None:
         # An invisible point carries the colour bar of the scalar map.
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-                                 marker=dict(size=0, color=[scale["cmin"]], showscale=True,
-                                             colorbar=dict(thickness=10, len=0.9, outlinewidth=0,
-                                                           tickfont=dict(size=10)), **scale)))
-    fig.add_shape(type="rect", x0=-0.5, y0=-0.5, x1=w - 0.5, y1=h - 0.5, line=dict(color="#c5ccd6", width=1))
-    fig.update_xaxes(visible=False, range=[-0.5, w - 0.5], constrain="domain")
-    fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain")
-    fig.update_layout(plot_bgcolor="rgba(0,0,0,0)")
-    return _base_layout(fig, title, height)
+        data.append(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                               marker=dict(size=0, color=[scale["cmin"]], showscale=True,
+                                           colorbar=dict(thickness=10, len=0.9, outlinewidth=0,
+                                                         tickfont=dict(size=10)), **scale)))
+    # One layout dict: plotly validates it once (update_* calls each cost milliseconds).
+    layout = dict(
+        title=_title(title), margin=_FIGURE_MARGIN, height=height, plot_bgcolor="rgba(0,0,0,0)",
+        xaxis=dict(visible=False, range=[-0.5, w - 0.5], constrain="domain"),
+        yaxis=dict(visible=False, range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain"),
+        shapes=[dict(type="rect", x0=-0.5, y0=-0.5, x1=w - 0.5, y1=h - 0.5, line=dict(color="#c5ccd6", width=1))],
+    )
+    return go.Figure(data=data, layout=layout)
 
 
 def curve_figure(curve: Curve, title: str = "", height: int = 300) -> go.Figure:

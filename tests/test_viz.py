@@ -212,3 +212,25 @@ def test_every_stage_of_a_real_method_draws():
     result = seglib.segment(image, "otsu")
     for name, value in result.stages.items():
         assert isinstance(viz.stage_figure(name, value), go.Figure)
+
+
+def test_thicken_grows_lines_but_keeps_labels():
+    labels = np.zeros((9, 9), np.int32)
+    labels[4, :] = 1
+    labels[0, 0] = 2
+    thick = viz.thicken(labels, 3)
+    assert thick[3:6, 2].tolist() == [1, 1, 1]
+    assert thick[0, 0] == 2 and thick[4, 4] == 1
+    np.testing.assert_array_equal(viz.thicken(labels, 1), labels)
+
+
+def test_edges_are_drawn_wider_with_line_width():
+    image = np.zeros((12, 12, 3), np.uint8)
+    edges = np.zeros((12, 12), np.int32)
+    edges[6, :] = 1
+    thin = np.any(viz.overlay(image, edges, "edges", mode="contour") != 0, axis=-1)
+    wide = np.any(viz.overlay(image, edges, "edges", mode="contour", line_width=3) != 0, axis=-1)
+    assert thin.sum() == 12 and wide.sum() == 36
+    np.testing.assert_array_equal(viz.overlay(image, edges, "edges", mode="contour")[6, 0], viz.EDGE_COLOUR)
+    with pytest.raises(ValueError, match="line_width"):
+        viz.overlay(image, edges, "edges", line_width=0)

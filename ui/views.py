@@ -7,6 +7,7 @@ and these functions draw it; figures come from :mod:`seglib.viz`.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
 
@@ -24,6 +25,8 @@ MODE_KEY = "view.mode"
 SIDE_KEY = "view.side"
 SIDES = ("Original", "Label colours")
 DISPLAY_MAX_SIDE = 1200
+# Pixels of a displayed picture per screen pixel at which lines get one pixel wider.
+_PIXELS_PER_LINE = 350
 STAGE_COLUMNS = 3
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 
@@ -60,13 +63,20 @@ def view_controls() -> tuple[float, str, str]:
 def result_images(picked: PickedImage, result: Segmentation, opacity: float, mode: str, side: str) -> None:
     """The overlay and, beside it, the original or the label colours (shrunk for display)."""
     image, labels = viz.fit(picked.image, result.labels, DISPLAY_MAX_SIDE)
+    width = line_width(image.shape[1])
     left, right = st.columns(2, gap="small")
-    left.image(viz.overlay(image, labels, result.kind, opacity=opacity, mode=mode), width="stretch",
-               caption=f"{mode.capitalize()} overlay ({result.kind})")
+    left.image(viz.overlay(image, labels, result.kind, opacity=opacity, mode=mode, line_width=width),
+               width="stretch", caption=f"{mode.capitalize()} overlay ({result.kind})")
     if side == SIDES[0]:
         right.image(image, width="stretch", caption="Original")
     else:
-        right.image(viz.colourise(labels, result.kind), width="stretch", caption="Label colours")
+        shown = viz.thicken(labels, width) if result.kind == "edges" else labels
+        right.image(viz.colourise(shown, result.kind), width="stretch", caption="Label colours")
+
+
+def line_width(display_width: int) -> int:
+    """Line width that keeps edges and contours visible in a half-page column."""
+    return max(1, -(-int(display_width) // _PIXELS_PER_LINE))
 
 
 def result_numbers(result: Segmentation) -> None:
@@ -171,12 +181,12 @@ def python_snippet(method: Method, result: Segmentation) -> None:
 
 def share_link(query: dict[str, str]) -> None:
     """The URL that restores this view."""
-    base = ""
     try:
-        base = (st.context.url or "").split("?", 1)[0]
+        base = urlsplit(st.context.url or "")
     except Exception:  # noqa: BLE001 - no browser context (tests, bare mode)
-        base = ""
-    st.code(base + query_string(query), language="text", wrap_lines=True)
+        base = urlsplit("")
+    address = urlunsplit((base.scheme, base.netloc, base.path or "/", "", "")) if base.netloc else ""
+    st.code(address + query_string(query), language="text", wrap_lines=True)
     st.caption("The address bar always holds this link: bookmark it or send it to restore the method, "
                "its parameters and the sample. Uploaded pictures are not part of the link.")
 
