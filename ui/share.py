@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -149,6 +150,4 @@ def sync_query(desired: dict[str, str]) -> None:
 
 def query_string(query: dict[str, str]) -> str:
     """``?key=value&...`` with URL escaping."""
-    from urllib.parse import urlencode
-
     return "?" + urlencode(query)
