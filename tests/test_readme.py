@@ -19,4 +19,4 @@ def test_readme_shows_the_two_commands():
 
 def test_ci_runs_the_readme_test_command():
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
-    assert "pip install -q -r requirements-dev.txt && python -m pytest" in ci
+    assert "pip install -r requirements-dev.txt && python -m pytest" in ci
