@@ -40,7 +40,10 @@ def segment(
         Options of :mod:`seglib.pipeline` (colour space, blur, denoise;
         opening, closing, fill holes, minimum size).
     **params
-        The method's parameters; missing ones take their defaults.
+        The method's parameters; missing ones take their defaults. A method
+        that lists ``"original_shape"`` in its inputs (prompt-driven methods,
+        whose coordinates are in original pixels) receives the input's (H, W)
+        as ``original_shape``.
 
     Returns
     -------
@@ -74,7 +77,11 @@ def segment(
         work = preprocess(work, pre)
     work.setflags(write=False)  # lets cached stages fingerprint it once
 
-    result = spec.func(work, **resolved)
+    extra = {}
+    if "original_shape" in spec.inputs:
+        # Prompt-driven methods take coordinates in original pixels and map them themselves.
+        extra["original_shape"] = tuple(resolved.pop("original_shape", full_shape))
+    result = spec.func(work, **resolved, **extra)
     if not isinstance(result, Segmentation):
         raise TypeError(f"method {spec.name!r} returned {type(result).__name__}, expected Segmentation")
     labels = result.labels
