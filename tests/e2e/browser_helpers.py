@@ -1,0 +1,52 @@
+"""Helpers for browser tests: constants, waiting for Streamlit, reading metrics, screenshots."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = Path(__file__).resolve().parent / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+WAIT_MS = 60_000
+
+BROWSER_MARKS = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Chromium not installed at {CHROMIUM}"),
+]
+
+
+def metric(page, label: str) -> str:
+    """The value shown by the st.metric whose label contains ``label``."""
+    box = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return box.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def wait_idle(page) -> None:
+    """Wait until Streamlit finished the current run (the 'running' indicator is gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=WAIT_MS)
+
+
+def open_page(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=WAIT_MS)
+    wait_idle(page)
+
+
+def ramp_png(path: Path) -> Path:
+    ramp = np.arange(160) * 255 // 159  # a gray ramp, dark to bright: a threshold moves the boundary
+    image = np.broadcast_to(ramp[None, :, None], (120, 160, 3)).astype(np.uint8)
+    Image.fromarray(image).save(path)
+    return path
+
+
+def screenshot(page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
