@@ -6,8 +6,13 @@ across pages and widget changes never rehash it. A page opened with no
 state gets :data:`seglib.samples.DEFAULT_SAMPLE`.
 
 The state changes are plain functions of a mapping (:func:`accept_upload`,
-:func:`select_sample`, :func:`current_image`) so tests can drive them with
-a dict; the widgets call them from their ``on_change`` callbacks.
+:func:`select_sample`, :func:`select_scene`, :func:`current_image`) so tests
+can drive them with a dict; the widgets call them from their ``on_change``
+callbacks.
+
+Besides samples, uploads and the camera, the picker draws synthetic
+ShapeScenes (:func:`seglib.datasets.shapes.make_scene`): pictures that come
+with their exact ground truth (see :mod:`ui.ground_truth`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import numpy as np
 import streamlit as st
 
 from seglib.core import DEFAULT_WORKING_SIZE
+from seglib.datasets.shapes import DIFFICULTIES, Scene, make_scene
 from seglib.io.images import load_image_with_info
 from seglib.samples import DEFAULT_SAMPLE, SAMPLES, sample as get_sample
 
@@ -30,11 +36,16 @@ UPLOAD_KEY = "picker.upload"
 CAMERA_ON_KEY = "picker.camera_on"
 CAMERA_KEY = "picker.camera"
 WORKING_SIZE_KEY = "picker.working_size"
+SCENE_SEED_KEY = "picker.scene_seed"
+SCENE_DIFFICULTY_KEY = "picker.scene_difficulty"
+SCENE_SIZE_KEY = "picker.scene_size"
 
 UPLOAD_TYPES = ("png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "gif")
 FULL_SIZE = 0  # working-size option meaning "no downscaling"
 WORKING_SIZES = (256, 384, 512, 768, 1024, 1536, 2048, FULL_SIZE)
 _THUMBNAIL_SIDE = 320
+SCENE_SIZES = (128, 256, 384, 512, 768, 1024)
+DEFAULT_SCENE = (3, "medium", 384)  # seed, difficulty, size: five bright shapes, a fair first test
 
 
 @dataclass(frozen=True)
@@ -50,11 +61,13 @@ class PickedImage:
     key : str
         Content hash of the pixels; caches key on it.
     origin : str
-        ``"sample"``, ``"upload"`` or ``"camera"``.
+        ``"sample"``, ``"upload"``, ``"camera"`` or ``"scene"``.
     sample : str or None
         The sample slug when ``origin == "sample"``.
     notices : tuple of str
         What loading changed (first frame used, EXIF rotation...).
+    scene : tuple or None
+        ``(seed, difficulty, size)`` of a ShapeScene when ``origin == "scene"``.
     """
 
     image: np.ndarray
@@ -63,6 +76,7 @@ class PickedImage:
     origin: str
     sample: str | None = None
     notices: tuple[str, ...] = ()
+    scene: tuple[int, str, int] | None = None
 
     @property
     def file_stem(self) -> str:
@@ -143,6 +157,41 @@ def accept_upload(uploaded_file, state: MutableMapping | None = None, origin: st
     return True
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _scene(seed: int, difficulty: str, size: int) -> Scene:
+    # Shared across sessions: the arrays are made read-only below.
+    scene = make_scene(seed, size=size, difficulty=difficulty)
+    for array in (scene.image, scene.semantic, scene.instances, scene.panoptic):
+        array.setflags(write=False)
+    return scene
+
+
+def scene_of(picked: PickedImage) -> Scene | None:
+    """The ShapeScene (image and ground truth) behind a picked scene; None for other images."""
+    return None if picked.scene is None else _scene(*picked.scene)
+
+
+def select_scene(seed: int, difficulty: str, size: int, state: MutableMapping | None = None) -> PickedImage:
+    """Make a ShapeScene the current image (``ValueError`` for options make_scene refuses)."""
+    state = _state(state)
+    scene = _scene(int(seed), str(difficulty), int(size))
+    picked = _picked(scene.image, f"ShapeScene {seed} ({difficulty}, {size} px)", "scene",
+                     scene=(int(seed), str(difficulty), int(size)))
+    state[IMAGE_KEY] = picked
+    state.pop(ERROR_KEY, None)
+    for key, value in zip((SCENE_SEED_KEY, SCENE_DIFFICULTY_KEY, SCENE_SIZE_KEY), picked.scene):
+        if state.get(key) != value:
+            state[key] = value  # keeps the scene controls in step (before they are drawn)
+    return picked
+
+
+def default_to_scene(state: MutableMapping | None = None) -> None:
+    """With no image chosen yet, start from :data:`DEFAULT_SCENE` (pages that need ground truth)."""
+    state = _state(state)
+    if not isinstance(state.get(IMAGE_KEY), PickedImage):
+        select_scene(*DEFAULT_SCENE, state)
+
+
 def current_image(state: MutableMapping | None = None) -> PickedImage:
     """The current image; the default sample when nothing was chosen yet."""
     state = _state(state)
@@ -191,6 +240,33 @@ def _sample_controls() -> None:
                   help="Go back to this sample instead of your upload.")
 
 
+def _on_scene() -> None:
+    state = st.session_state
+    select_scene(state[SCENE_SEED_KEY], state[SCENE_DIFFICULTY_KEY], state[SCENE_SIZE_KEY])
+
+
+def _scene_controls() -> None:
+    picked = current_image()
+    for key, value in zip((SCENE_SEED_KEY, SCENE_DIFFICULTY_KEY, SCENE_SIZE_KEY), picked.scene or DEFAULT_SCENE):
+        if key not in st.session_state:
+            st.session_state[key] = value
+    with st.expander("Synthetic scene (with ground truth)", expanded=picked.origin == "scene",
+                     icon=":material/category:"):
+        st.caption("Shapes on a background, drawn with their exact labels, so every score is real.")
+        common = dict(on_change=_on_scene, persist_state="session")
+        st.number_input("Seed", 0, 10_000, step=1, key=SCENE_SEED_KEY, **common,
+                        help="Same seed, same scene. Try a few: layouts and colours change.")
+        st.segmented_control("Difficulty", list(DIFFICULTIES), required=True, key=SCENE_DIFFICULTY_KEY,
+                             format_func=str.capitalize, **common,
+                             help="Easy: strong contrast, little noise. Medium adds blur, a light gradient, "
+                                  "texture and JPEG. Hard: low contrast, mixed polarity, overlaps.")
+        st.select_slider("Size (pixels a side)", SCENE_SIZES, key=SCENE_SIZE_KEY, **common,
+                         help="Larger scenes show more detail; small ones make sweeps fast.")
+        if picked.origin != "scene":
+            st.button("Use this scene", on_click=_on_scene, icon=":material/category:",
+                      help="Replace the current picture with the scene above and its ground truth.")
+
+
 def _upload_controls() -> None:
     st.file_uploader("Upload an image", type=list(UPLOAD_TYPES), key=UPLOAD_KEY, on_change=_on_upload,
                      help="PNG, JPEG, TIFF, BMP, WebP or GIF, up to 50 MB and 40 megapixels. The file is "
@@ -233,6 +309,7 @@ def image_picker() -> tuple[PickedImage, int | None]:
         st.header("Image", divider="gray")
         picked = current_image()
         _sample_controls()
+        _scene_controls()
         _upload_controls()
         error = st.session_state.get(ERROR_KEY)
         if error:

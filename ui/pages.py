@@ -17,4 +17,6 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/explore.py", "Explore", ":material/tune:", default=True),
+    PageSpec("pages/compare.py", "Compare", ":material/view_column:"),
+    PageSpec("pages/evaluate.py", "Evaluate", ":material/analytics:"),
 )

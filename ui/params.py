@@ -126,6 +126,23 @@ def _widget_value(param: Param, value):
     return value
 
 
+def nearest_stop(param: Param, value):
+    """The value nearest to ``value`` that the parameter's widget can hold.
+
+    A log-grid stop for log sliders, ``low`` plus a whole number of steps for
+    other sliders (within the bounds), the value itself otherwise. Sweeps use
+    it so that their best value can be put back into the slider exactly.
+    """
+    value = param.validate(value)
+    if param.kind not in ("int", "float") or param.low is None or param.high is None:
+        return value
+    if param.log:
+        return _snap(param, value)
+    step = _step(param)
+    snapped = min(max(param.low + round((value - param.low) / step) * step, param.low), param.high)
+    return int(round(snapped)) if param.kind == "int" else round(float(snapped), _decimals(step) + 1)
+
+
 def set_value(scope: str, param: Param, value, state: MutableMapping | None = None) -> None:
     """Put a (validated) value into a parameter's widget before the widget is drawn."""
     state = st.session_state if state is None else state
@@ -184,11 +201,14 @@ def params_widgets(params, scope: str) -> dict:
     return {p.name: param_widget(p, scope) for p in params}
 
 
-def method_widgets(method: Method) -> dict:
-    """Widgets for every parameter of ``method`` (scope: its slug); ``{name: value}``."""
+def method_widgets(method: Method, scope: str | None = None) -> dict:
+    """Widgets for every parameter of ``method``; ``{name: value}``.
+
+    The scope is the method's slug unless given (Compare panels use their own).
+    """
     if not method.params:
         st.caption("This method has no parameters.")
-    return params_widgets(method.params, method.name)
+    return params_widgets(method.params, scope or method.name)
 
 
 PIPELINE_SCOPES = (("pre", PREPROCESS_PARAMS), ("post", POSTPROCESS_PARAMS))

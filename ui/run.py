@@ -3,31 +3,52 @@
 Results are cached by the image's content hash (computed once when the
 image is picked, see :mod:`ui.image_picker`) plus method, parameters,
 pre/post-processing and working size; the pixels themselves are never
-hashed again.
+hashed again. Scores, error maps and confusion matrices of a result are
+cached by the same key plus the ground truth's key (:func:`analyse`), and
+sweeps get a runner whose results keep only the labels (:func:`sweep_runner`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import traceback
+from typing import Callable
 
 import streamlit as st
 
 import seglib
+from seglib import comparison
 from seglib.core import DEFAULT_WORKING_SIZE
 from seglib.registry import Method
 from seglib.result import Segmentation
 
-from .image_picker import PickedImage
+from .image_picker import PickedImage, image_hash
 
 _MAX_RESULTS = 12  # each entry holds labels and stages: a few tens of MB on a 1024 px image
+_MAX_LEAN_RESULTS = 96  # labels only: a sweep of 12 values x 4 methods x 2 settings fits
+_MAX_ANALYSES = 64
+
+
+def _call(image, method: str, params: dict, pre: dict, post: dict, working_size: int | None) -> Segmentation:
+    return seglib.segment(image, method, working_size=working_size, preprocess_options=pre,
+                          postprocess_options=post, **params)
 
 
 @st.cache_data(max_entries=_MAX_RESULTS, show_spinner=False)
 def _segment(image_key: str, _image, method: str, params: dict, pre: dict, post: dict,
              working_size: int | None) -> Segmentation:
     # `_image` is not hashed (leading underscore): `image_key` stands for its content.
-    return seglib.segment(_image, method, working_size=working_size, preprocess_options=pre,
-                          postprocess_options=post, **params)
+    return _call(_image, method, params, pre, post, working_size)
+
+
+@st.cache_data(max_entries=_MAX_LEAN_RESULTS, show_spinner=False)
+def _segment_lean(image_key: str, _image, method: str, params: dict, pre: dict, post: dict,
+                  working_size: int | None) -> Segmentation:
+    # Sweeps keep only what scoring needs: no stages, no confidence map.
+    result = _call(_image, method, params, pre, post, working_size)
+    return dataclasses.replace(result, stages={}, scores=None)
 
 
 def show_error(title: str, error: BaseException) -> None:
@@ -64,3 +85,57 @@ def run_method(picked: PickedImage, method: Method, params: dict, *, pre: dict |
 def clear() -> None:
     """Forget cached results (tests)."""
     _segment.clear()
+    _segment_lean.clear()
+    _analyse.clear()
+
+
+def sweep_runner(*, pre: dict | None = None, post: dict | None = None,
+                 working_size: int | None = DEFAULT_WORKING_SIZE) -> Callable[..., Segmentation]:
+    """A ``run(image, slug, **params)`` for :mod:`seglib.sweeps`, cached by image content.
+
+    Its results keep the labels but drop stages, so a sweep's many runs stay
+    small in the cache; running the same sweep again reuses them.
+    """
+    pre, post = dict(pre or {}), dict(post or {})
+
+    def run(image, slug: str, **params) -> Segmentation:
+        return _segment_lean(image_hash(image), image, slug, params, pre, post, working_size)
+
+    return run
+
+
+def result_key(picked: PickedImage, method: Method, params: dict, *, pre: dict | None = None,
+               post: dict | None = None, working_size: int | None = DEFAULT_WORKING_SIZE) -> str:
+    """What identifies a result of :func:`run_method` (same arguments, same key)."""
+    spec = json.dumps([picked.key, method.name, params, pre or {}, post or {}, working_size], sort_keys=True,
+                      default=str)
+    return hashlib.blake2b(spec.encode(), digest_size=16).hexdigest()
+
+
+ANALYSES: dict[str, Callable] = {
+    "scores": comparison.score_row,
+    "errors": comparison.error_map,
+    "class_iou": comparison.class_iou,
+    "confusion": comparison.confusion,
+}
+"""What :func:`analyse` computes: name -> ``func(result, truth)`` of :mod:`seglib.comparison`."""
+
+
+@st.cache_data(max_entries=_MAX_ANALYSES, show_spinner=False)
+def _analyse(what: str, result_id: str, truth_id: str, _result: Segmentation, _truth):
+    return ANALYSES[what](_result, _truth)
+
+
+def analyse(what: str, result: Segmentation, result_id: str, truth) -> object:
+    """``ANALYSES[what](result, truth.truth)``, cached by the result's and the truth's keys.
+
+    Parameters
+    ----------
+    what : str
+        A key of :data:`ANALYSES`.
+    result : Segmentation
+    result_id : str
+        From :func:`result_key`.
+    truth : ui.ground_truth.LoadedTruth
+    """
+    return _analyse(what, result_id, truth.key, result, truth.truth)

@@ -41,23 +41,38 @@ def _default(key: str, value) -> None:
         st.session_state[key] = value
 
 
+def _opacity_slider(container) -> float:
+    _default(OPACITY_KEY, 0.6)
+    return container.slider("Overlay opacity", 0.0, 1.0, step=0.05, key=OPACITY_KEY, persist_state="session",
+                            help="How strongly segment colours cover the picture in filled mode "
+                                 "(contours are always drawn solid).")
+
+
+def _mode_control(container) -> str:
+    _default(MODE_KEY, "filled")
+    mode = container.segmented_control("Overlay", viz.MODES, required=True, key=MODE_KEY, persist_state="session",
+                                       format_func=str.capitalize,
+                                       help="Filled colours every segment; contour draws only the boundaries "
+                                            "so the picture stays visible.")
+    return mode or "filled"
+
+
+def overlay_controls() -> tuple[float, str]:
+    """Opacity and overlay mode (shared with :func:`view_controls`: the same settings on every page)."""
+    opacity_col, mode_col = st.columns([2, 1.2], vertical_alignment="bottom")
+    return _opacity_slider(opacity_col), _mode_control(mode_col)
+
+
 def view_controls() -> tuple[float, str, str]:
     """Opacity, overlay mode and what to show beside the overlay."""
-    _default(OPACITY_KEY, 0.6)
-    _default(MODE_KEY, "filled")
     _default(SIDE_KEY, SIDES[0])
     opacity_col, mode_col, side_col = st.columns([2, 1.2, 1.6], vertical_alignment="bottom")
-    opacity = opacity_col.slider("Overlay opacity", 0.0, 1.0, step=0.05, key=OPACITY_KEY, persist_state="session",
-                                 help="How strongly segment colours cover the picture in filled mode "
-                                      "(contours are always drawn solid).")
-    mode = mode_col.segmented_control("Overlay", viz.MODES, required=True, key=MODE_KEY, persist_state="session",
-                                      format_func=str.capitalize,
-                                      help="Filled colours every segment; contour draws only the boundaries "
-                                           "so the picture stays visible.")
+    opacity = _opacity_slider(opacity_col)
+    mode = _mode_control(mode_col)
     side = side_col.segmented_control("Beside it", SIDES, required=True, key=SIDE_KEY, persist_state="session",
                                       help="Compare with the original picture, or look at the label map "
                                            "alone (each label its own colour, 0 black).")
-    return opacity, mode or "filled", side or SIDES[0]
+    return opacity, mode, side or SIDES[0]
 
 
 def result_images(picked: PickedImage, result: Segmentation, opacity: float, mode: str, side: str) -> None:

@@ -1,0 +1,116 @@
+"""Figure builders of seglib.charts: the traces and axes they promise."""
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from seglib import charts
+
+
+def rgb(h=12, w=20, value=100):
+    return np.full((h, w, 3), value, np.uint8)
+
+
+def test_image_grid_links_every_axis_to_the_first():
+    fig = charts.image_grid([rgb(), rgb(value=50), rgb(value=200)], ["a", "b", "c"], columns=2)
+    images = [t for t in fig.data if isinstance(t, go.Image)]
+    assert [t.xaxis for t in images] == ["x", "x2", "x3"] and [t.yaxis for t in images] == ["y", "y2", "y3"]
+    layout = fig.layout
+    assert layout.xaxis.matches is None and layout.xaxis2.matches == "x" and layout.xaxis3.matches == "x"
+    assert layout.yaxis2.matches == "y" and layout.yaxis3.matches == "y"
+    assert layout.yaxis.scaleanchor == "x" and layout.yaxis3.scaleanchor == "x3"
+    assert tuple(layout.yaxis.range) == (11.5, -0.5)  # image rows go down
+    assert [a.text for a in layout.annotations] == ["a", "b", "c"]
+    assert layout.xaxis3.domain == layout.xaxis.domain  # third panel starts the second row
+    assert layout.yaxis3.domain[1] < layout.yaxis.domain[0]
+    assert not layout.showlegend
+
+
+def test_image_grid_legend_entries():
+    fig = charts.image_grid([rgb()], ["only"], columns=3, legend={"hit": (0, 158, 115), "miss": (0, 114, 178)})
+    legend = [t for t in fig.data if isinstance(t, go.Scatter)]
+    assert [t.name for t in legend] == ["hit", "miss"] and fig.layout.showlegend
+    assert legend[0].marker.color == "rgb(0,158,115)"
+
+
+@pytest.mark.parametrize("images, titles, columns, match", [
+    ([], [], 2, "empty"),
+    ([rgb()], ["a", "b"], 1, "titles"),
+    ([rgb(), rgb(h=5)], ["a", "b"], 2, "different sizes"),
+    ([rgb()], ["a"], 0, "columns=0"),
+])
+def test_image_grid_rejects_bad_input(images, titles, columns, match):
+    with pytest.raises(ValueError, match=match):
+        charts.image_grid(images, titles, columns)
+
+
+def scores():
+    return pd.DataFrame({"method": ["otsu", "kmeans"], "IoU": [0.9, np.nan], "mean IoU": [np.nan, np.nan],
+                         "boundary F1": [0.5, 0.7], "VI": [0.1, 2.0]})
+
+
+def test_metric_bars_group_metrics_with_values_and_skip_lower_is_better():
+    fig = charts.metric_bars(scores())
+    assert [t.name for t in fig.data] == ["otsu", "kmeans"]
+    assert list(fig.data[0].x) == ["IoU", "boundary F1"]  # mean IoU has no value, VI is lower-is-better
+    assert list(fig.data[0].y) == [0.9, 0.5] and fig.layout.barmode == "group"
+    assert fig.data[0].marker.color != fig.data[1].marker.color
+    assert list(charts.metric_bars(scores(), ["VI"]).data[1].y) == [2.0]
+
+
+def test_class_iou_bars_one_trace_per_method():
+    table = pd.DataFrame({"method": ["a", "a", "b"], "class": ["background", "disk", "disk"], "IoU": [0.9, 0.5, 0.7]})
+    fig = charts.class_iou_bars(table)
+    assert [t.name for t in fig.data] == ["a", "b"]
+    assert list(fig.data[1].x) == ["disk"] and list(fig.layout.xaxis.categoryarray) == ["background", "disk"]
+
+
+def test_confusion_heatmap_rows_are_normalised():
+    cm = np.array([[8, 2, 0], [1, 3, 0], [0, 0, 0]])
+    fig = charts.confusion_heatmap(cm, ["bg", "disk", "star"])
+    z = np.array(fig.data[0].z)
+    assert z[0].tolist() == [0.8, 0.2, 0.0] and z[1].tolist() == [0.25, 0.75, 0.0] and z[2].tolist() == [0, 0, 0]
+    assert list(fig.data[0].x) == ["bg", "disk", "star"] and fig.layout.yaxis.autorange == "reversed"
+    assert fig.data[0].text[0][0] == "80%"
+    with pytest.raises(ValueError, match="square"):
+        charts.confusion_heatmap(cm, ["bg", "disk"])
+
+
+def sweep():
+    return pd.DataFrame({"value": [0.1, 0.2, 0.3, 0.4], "IoU": [0.2, 0.8, np.nan, 0.5],
+                         "error": ["", "", "boom", ""]})
+
+
+def test_sensitivity_figure_marks_current_and_best():
+    fig = charts.sensitivity_figure(sweep(), "threshold", "IoU", current=0.3, best=0.2)
+    curve, current, best = fig.data
+    assert list(curve.x) == [0.1, 0.2, 0.3, 0.4] and np.isnan(curve.y[2])
+    assert list(current.x) == [0.3, 0.3] and current.name == "current = 0.3"
+    assert list(best.x) == [0.2] and list(best.y) == [0.8] and best.marker.symbol == "star"
+    assert fig.layout.xaxis.type == "linear"
+    assert charts.sensitivity_figure(sweep(), "threshold", "IoU", log=True).layout.xaxis.type == "log"
+    with pytest.raises(ValueError, match="metric='Dice'"):
+        charts.sensitivity_figure(sweep(), "threshold", "Dice")
+
+
+def test_sensitivity_figure_of_a_choice_is_categorical():
+    table = pd.DataFrame({"value": ["bright", "dark"], "IoU": [0.9, 0.1]})
+    fig = charts.sensitivity_figure(table, "polarity", "IoU", current="dark", best="bright")
+    assert fig.layout.xaxis.type == "category" and list(fig.data[2].x) == ["bright"]
+    assert len(fig.data) == 3
+
+
+def test_robustness_figure_one_line_per_method():
+    table = pd.DataFrame({"strength": [0, 0, 1, 1], "method": ["otsu", "canny", "otsu", "canny"],
+                          "boundary F1": [0.9, 0.8, 0.4, 0.6]})
+    fig = charts.robustness_figure(table, "boundary F1", "noise", names={"otsu": "Otsu threshold"})
+    assert [t.name for t in fig.data] == ["Otsu threshold", "canny"]
+    assert list(fig.data[1].y) == [0.8, 0.6]
+    with pytest.raises(ValueError, match="metric='IoU'"):
+        charts.robustness_figure(table, "IoU", "noise")
+
+
+def test_series_colours_are_distinct_and_stable():
+    colours = [charts.series_colour(i) for i in range(6)]
+    assert len(set(colours)) == 6 and charts.series_colour(2) == colours[2]

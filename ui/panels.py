@@ -1,0 +1,226 @@
+"""The Compare page's panels: presets, a method and its parameters per panel, and shared values.
+
+Each panel ``i`` (0-based) has its own method box (``compare.method.<i>``)
+and parameter widgets in the scope ``compare.<i>.<slug>``, so two panels
+may run the same method with different values. A panel parameter that was
+never set starts from the value the method has in Explore.
+:func:`apply_everywhere` puts one value into Explore, Evaluate and every
+panel (the Evaluate page's "apply best").
+
+The state changes are plain functions of a mapping so tests can drive them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+import seglib
+from seglib import charts, comparison, viz
+from seglib.registry import Method
+from seglib.result import Segmentation
+from seglib.scoring import METRIC_NAMES
+
+from .ground_truth import LoadedTruth
+from .image_picker import PickedImage
+from .params import method_widgets, set_value, widget_key
+from .run import analyse
+
+COUNT_KEY = "compare.count"
+COUNTS = (2, 3, 4)
+MAX_PANELS = max(COUNTS)
+_FIGURE_WIDTH = 1200  # pixels the linked figure is about as wide as, on a wide page
+_DEEP_PRESET = "Classical vs deep"
+
+PRESET_METHODS: dict[str, tuple[str, ...]] = {
+    "Thresholds vs clustering": ("otsu", "sauvola", "kmeans", "mean-shift"),
+    "Edges": ("canny", "sobel", "log"),
+    "Graph vs clustering": ("felzenszwalb", "normalized-cut", "kmeans", "slic"),
+    "Regions": ("split-merge", "region-growing", "watershed"),
+    _DEEP_PRESET: ("otsu", "kmeans"),  # + the first registered deep models
+}
+PRESET_HELP = {
+    "Thresholds vs clustering": "Global and local thresholds against colour clustering.",
+    "Edges": "Three edge detectors: gradient with hysteresis, gradient magnitude, Laplacian of Gaussian.",
+    "Graph vs clustering": "Graph cuts against clustering and superpixels.",
+    "Regions": "Split and merge, region growing and watershed.",
+    _DEEP_PRESET: "Thresholds and clustering against trained networks.",
+}
+
+
+def _state(state: MutableMapping | None) -> MutableMapping:
+    return st.session_state if state is None else state
+
+
+def method_key(index: int) -> str:
+    """Session-state key of panel ``index``'s method box."""
+    return f"compare.method.{index}"
+
+
+def panel_scope(index: int, slug: str) -> str:
+    """Widget scope of panel ``index``'s parameters for method ``slug``."""
+    return f"compare.{index}.{slug}"
+
+
+def presets() -> dict[str, list[str]]:
+    """Presets whose methods are registered (at least two each); deep models join "Classical vs deep"."""
+    registered = {m.name for m in seglib.methods()}
+    deep = [m.name for m in seglib.methods("deep")]
+    out = {}
+    for name, slugs in PRESET_METHODS.items():
+        if name == _DEEP_PRESET:
+            if not deep:
+                continue
+            slugs = slugs + tuple(deep[:MAX_PANELS - len(slugs)])
+        chosen = [s for s in slugs if s in registered][:MAX_PANELS]
+        if len(chosen) >= 2:
+            out[name] = chosen
+    return out
+
+
+def apply_preset(name: str, state: MutableMapping | None = None) -> list[str]:
+    """Fill the panels with a preset's methods (``KeyError`` naming the valid presets)."""
+    state = _state(state)
+    available = presets()
+    if name not in available:
+        raise KeyError(f"no preset {name!r}; valid presets: {', '.join(available)}")
+    slugs = available[name]
+    state[COUNT_KEY] = max(len(slugs), min(COUNTS))
+    for index, slug in enumerate(slugs):
+        state[method_key(index)] = slug
+    return slugs
+
+
+def ensure_panels(state: MutableMapping | None = None) -> None:
+    """On the first visit, fill the panels from the first preset; later, repair unknown methods."""
+    state = _state(state)
+    if COUNT_KEY not in state:
+        first = next(iter(presets()), None)
+        if first is not None:
+            apply_preset(first, state)
+        else:
+            state[COUNT_KEY] = min(COUNTS)
+    slugs = [m.name for m in seglib.methods()]
+    for index in range(MAX_PANELS):
+        if state.get(method_key(index)) not in slugs:
+            state[method_key(index)] = slugs[index % len(slugs)]
+
+
+def apply_everywhere(slug: str, name: str, value, state: MutableMapping | None = None) -> None:
+    """Set parameter ``name`` of method ``slug`` in Explore/Evaluate and in every Compare panel.
+
+    ``ValueError`` (naming the parameter) when ``value`` is outside the spec.
+    """
+    state = _state(state)
+    spec = seglib.method(slug).param(name)
+    for scope in (slug, *(panel_scope(i, slug) for i in range(MAX_PANELS))):
+        set_value(scope, spec, value, state)
+
+
+def _seed_from_explore(index: int, method: Method, state: MutableMapping) -> None:
+    for param in method.params:
+        explore, panel = widget_key(method.name, param), widget_key(panel_scope(index, method.name), param)
+        if panel not in state and explore in state:
+            state[panel] = state[explore]
+
+
+def _method_label(slug: str) -> str:
+    method = seglib.method(slug)
+    return f"{method.title} ({method.family})"
+
+
+def panel_controls(index: int) -> tuple[Method, dict]:
+    """Panel ``index``'s method box and parameter widgets; returns the method and its values."""
+    state = st.session_state
+    slug = st.selectbox(f"Method {index + 1}", [m.name for m in seglib.methods()], key=method_key(index),
+                        format_func=_method_label, persist_state="session",
+                        help="Any registered method. Its sliders below belong to this panel only; they start "
+                             "from the values set in Explore.")
+    method = seglib.method(slug)
+    _seed_from_explore(index, method, state)
+    with st.expander("Parameters", icon=":material/tune:"):
+        st.caption(method.description)
+        params = method_widgets(method, panel_scope(index, slug))
+    return method, params
+
+
+# ---------------------------------------------------------------- the linked figure
+
+
+@dataclass(frozen=True)
+class PanelRun:
+    """One panel's method and result (None when it failed), with the result's cache key."""
+
+    index: int
+    method: Method
+    result: Segmentation | None
+    key: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.index + 1}. {self.method.title}"
+
+
+def _line_width(width: int, columns: int) -> int:
+    """Lines this wide stay visible once a panel is shrunk to its share of the figure."""
+    return max(1, -(-int(width) * columns // _FIGURE_WIDTH))
+
+
+def _overlay(picked: PickedImage, run: PanelRun, opacity: float, mode: str, width: int) -> np.ndarray:
+    if run.result is None:
+        return picked.image
+    return viz.overlay(picked.image, run.result.labels, run.result.kind, opacity=opacity, mode=mode,
+                       line_width=width)
+
+
+def headline(run: PanelRun, truth: LoadedTruth) -> str:
+    """``"IoU 0.97"``: the result kind's main score, or "" when it has none."""
+    scores = {k: v for k, v in analyse("scores", run.result, run.key, truth).items()
+              if k in METRIC_NAMES and v == v}
+    metric = comparison.default_metric(run.result.kind, scores)
+    return "" if metric is None else f"{metric} {scores[metric]:.2f}"
+
+
+def _errors(picked: PickedImage, run: PanelRun, truth: LoadedTruth, band: bool, width: int):
+    """The panel's error picture, its title and its error map (a blank one when it failed)."""
+    if run.result is None:
+        blank = _blank_errors(picked)
+        return comparison.render_errors(picked.image, blank), f"{run.label}: failed", None
+    errors = analyse("errors", run.result, run.key, truth)
+    picture = comparison.render_errors(picked.image, errors, show_band=band, line_width=width)
+    score = headline(run, truth)
+    return picture, f"errors of {run.index + 1}" + (f": {score}" if score else ""), errors
+
+
+def _blank_errors(picked: PickedImage) -> comparison.ErrorMap:
+    shape = picked.image.shape[:2]
+    return comparison.ErrorMap(np.zeros(shape, np.uint8), "pixels", np.zeros(shape, bool), 0.0)
+
+
+def linked_figure(picked: PickedImage, runs: list[PanelRun], truth: LoadedTruth | None, *, opacity: float,
+                  mode: str, errors: bool = True, band: bool = False) -> tuple[go.Figure, dict[str, str]]:
+    """Every panel's overlay and, with a truth, its error map below, all zooming together.
+
+    Returns the figure and what each error colour means (empty without error maps).
+    """
+    columns = len(runs)
+    width = _line_width(picked.image.shape[1], columns)
+    images = [_overlay(picked, run, opacity, mode, width) for run in runs]
+    titles = [run.label + ("" if run.result is not None else " (failed)") for run in runs]
+    legend, meanings = {}, {}
+    if truth is not None and errors:
+        for run in runs:
+            picture, title, error_map = _errors(picked, run, truth, band, width)
+            images.append(picture)
+            titles.append(title)
+            if error_map is not None:
+                legend.update(error_map.legend)
+                meanings.update(error_map.describe())
+        if band:
+            legend["tolerance band"] = comparison.BAND_COLOUR
+            meanings["tolerance band"] = "within the boundary-F1 tolerance of a true boundary"
+    return charts.image_grid(images, titles, columns, legend=legend or None), meanings
