@@ -1,0 +1,143 @@
+"""COCO: an instances JSON (``annotations/instances_val2017.json``) and its image folder.
+
+The JSON is parsed once per process (and again only when the file changes)
+into a per-image index; each sample's ground truth is read by
+:func:`seglib.io.load_ground_truth` from that image's annotations alone, so
+loading sample ``i`` costs one picture and a few polygons, not the whole file.
+
+Reference: T.-Y. Lin et al., Microsoft COCO: Common Objects in Context, ECCV 2014.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from ..io.ground_truth import load_ground_truth
+from ..io.images import load_image
+from .base import IMAGE_SUFFIXES, Dataset, Layout, Sample, file_stamp, fit_truth
+
+__all__ = ["CocoDataset", "CocoLayout"]
+
+
+def _json_files(folder: Path, split: str | None) -> list[Path]:
+    pattern = f"instances_{split}*.json" if split else "instances*.json"
+    return sorted(folder.glob(pattern)) + sorted((folder / "annotations").glob(pattern))
+
+
+def _has_pictures(folder: Path) -> bool:
+    try:
+        return any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir())
+    except OSError:
+        return False
+
+
+def _image_folders(folder: Path, annotations: Path) -> list[Path]:
+    """Where the pictures of ``annotations`` may be: ``val2017/``, ``images/val2017/``, ``images/`` or here."""
+    tag = annotations.stem.removeprefix("instances_")
+    return [folder / tag, folder / "images" / tag, folder / "images", folder]
+
+
+@functools.lru_cache(maxsize=2)
+def _index(path: str, stamp: str) -> tuple[list, dict]:
+    """Categories and ``{image_id: (image record, annotations)}`` of a COCO instances JSON."""
+    try:
+        data = json.loads(Path(path).read_bytes())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} could not be read as JSON ({type(error).__name__}: {error})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        raise ValueError(f"{path} is not a COCO instances file: expected an object with an `images` list")
+    images = {}
+    for record in data["images"]:
+        if isinstance(record, dict) and "id" in record and "file_name" in record:
+            images[record["id"]] = (record, [])
+    for annotation in data.get("annotations") or []:
+        entry = images.get(annotation.get("image_id")) if isinstance(annotation, dict) else None
+        if entry is not None:
+            entry[1].append(annotation)
+    return list(data.get("categories") or []), images
+
+
+class CocoDataset(Dataset):
+    """The images of a COCO instances JSON, sorted by file name."""
+
+    kind = "coco"
+
+    def __init__(self, annotations: Path, image_folder: Path, n: int | None = None):
+        self.annotations = annotations
+        self.image_folder = image_folder
+        _, images = _index(str(annotations), file_stamp(annotations))
+        records = sorted((record["file_name"], image_id) for image_id, (record, _) in images.items())
+        self._entries = records[:n] if n is not None else records
+        self.notes = []
+
+    @property
+    def title(self) -> str:
+        return f"COCO ({self.annotations.name}) at {self.image_folder}, {len(self)} images"
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def name(self, index: int) -> str:
+        return Path(self._entries[self._index(index)][0]).stem
+
+    def key(self, index: int) -> str:
+        file_name, image_id = self._entries[self._index(index)]
+        return f"coco|{file_stamp(self.image_folder / file_name)}|{file_stamp(self.annotations)}|{image_id}"
+
+    def _load(self, index: int) -> Sample:
+        file_name, image_id = self._entries[index]
+        categories, images = _index(str(self.annotations), file_stamp(self.annotations))
+        record, annotations = images[image_id]
+        subset = {"images": [record], "annotations": annotations, "categories": categories}
+        image = load_image(self.image_folder / file_name)
+        name = Path(file_name).stem
+        gt = fit_truth(load_ground_truth(json.dumps(subset).encode(), image_id=image_id), image.shape, name)
+        return Sample(image, gt, name, index, {"image_path": str(self.image_folder / file_name),
+                                               "truth_path": str(self.annotations), "image_id": image_id})
+
+
+class CocoLayout(Layout):
+    """A COCO folder: ``annotations/instances_<split>*.json`` and the pictures it names."""
+
+    kind = "coco"
+    title = "COCO"
+    default_split = None  # the only instances JSON, else the validation one
+
+    def expected(self, split):
+        tag = split or "<split>"
+        return [f"annotations/instances_{tag}*.json (or an instances*.json here)",
+                f"{tag}2017/ (or images/) holding the pictures"]
+
+    def splits(self, folder: Path):
+        return [p.stem.removeprefix("instances_") for p in _json_files(folder, None)]
+
+    def _annotations(self, folder: Path, split) -> Path | None:
+        found = _json_files(folder, split)
+        if split is None and len(found) > 1:
+            found = [p for p in found if "val" in p.stem] or found
+        return found[0] if found else None
+
+    def missing(self, folder: Path, split):
+        json_expected, images_expected = self.expected(split)
+        annotations = self._annotations(folder, split)
+        if annotations is None:
+            return [json_expected, images_expected]
+        return [] if any(_has_pictures(f) for f in _image_folders(folder, annotations)) else [images_expected]
+
+    def looks_like(self, folder: Path, split) -> bool:
+        return self._annotations(folder, split) is not None
+
+    def open(self, folder: Path, split, n):
+        annotations = self._annotations(folder, split)
+        _, images = _index(str(annotations), file_stamp(annotations))
+        if not images:
+            raise ValueError(f"{annotations} lists no images")
+        first = min(record["file_name"] for record, _ in images.values())
+        candidates = _image_folders(folder, annotations)
+        for candidate in candidates:
+            if (candidate / first).is_file():
+                return CocoDataset(annotations, candidate, n)
+        raise ValueError(f"the pictures of {annotations.name} (e.g. {first}) are in none of "
+                         + ", ".join(str(c) for c in candidates))
