@@ -19,4 +19,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/explore.py", "Explore", ":material/tune:", default=True),
     PageSpec("pages/compare.py", "Compare", ":material/view_column:"),
     PageSpec("pages/evaluate.py", "Evaluate", ":material/analytics:"),
+    PageSpec("pages/benchmark.py", "Benchmark", ":material/leaderboard:"),
 )
