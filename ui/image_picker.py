@@ -46,6 +46,7 @@ WORKING_SIZES = (256, 384, 512, 768, 1024, 1536, 2048, FULL_SIZE)
 _THUMBNAIL_SIDE = 320
 SCENE_SIZES = (128, 256, 384, 512, 768, 1024)
 DEFAULT_SCENE = (3, "medium", 384)  # seed, difficulty, size: five bright shapes, a fair first test
+MAX_SCENE_SEED = 1_000_000  # the Benchmark page opens held-out test scenes (seeds from 100 000)
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ def _scene_controls() -> None:
                      icon=":material/category:"):
         st.caption("Shapes on a background, drawn with their exact labels, so every score is real.")
         common = dict(on_change=_on_scene, persist_state="session")
-        st.number_input("Seed", 0, 10_000, step=1, key=SCENE_SEED_KEY, **common,
+        st.number_input("Seed", 0, MAX_SCENE_SEED, step=1, key=SCENE_SEED_KEY, **common,
                         help="Same seed, same scene. Try a few: layouts and colours change.")
         st.segmented_control("Difficulty", list(DIFFICULTIES), required=True, key=SCENE_DIFFICULTY_KEY,
                              format_func=str.capitalize, **common,
