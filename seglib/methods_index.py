@@ -6,3 +6,5 @@ from .traditional import clustering  # noqa: F401
 from .traditional import edges  # noqa: F401
 from .traditional import graph  # noqa: F401
 from .deep import bundled  # noqa: F401
+from . import interactive  # noqa: F401
+from .deep import sam  # noqa: F401
