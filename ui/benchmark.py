@@ -93,7 +93,7 @@ def parse_grid(param: Param, text: str) -> list:
         range, more than :data:`MAX_GRID` values, or nothing at all.
     """
     text = str(text).strip()
-    values = _range(param, text) if ":" in text else [parse_value(param, part) for part in text.split(",")
+    values = _range(param, text) if ":" in text else [parse_value(param, part.strip()) for part in text.split(",")
                                                        if part.strip()]
     unique = list(dict.fromkeys(values))
     if not unique:

@@ -95,6 +95,15 @@ class Dataset(Sequence):
     def _load(self, index: int) -> Sample:
         raise NotImplementedError
 
+    def image_file(self, index: int) -> Path | None:
+        """The picture file of sample ``index``; None when samples are generated (ShapeScenes)."""
+        return None
+
+    def truth_file(self, index: int) -> tuple[str, bytes, int | None] | None:
+        """``(file name, content, COCO image id or None)`` of sample ``index``'s ground truth, for
+        :func:`seglib.io.load_ground_truth` elsewhere; None when samples are generated."""
+        return None
+
     @property
     def title(self) -> str:
         return f"{self.kind} ({len(self)} images)"
@@ -168,6 +177,13 @@ class FileDataset(Dataset):
     def key(self, index: int) -> str:
         entry = self._entries[self._index(index)]
         return f"{self.kind}|{file_stamp(entry.image)}|{file_stamp(entry.truth)}"
+
+    def image_file(self, index: int) -> Path:
+        return self._entries[self._index(index)].image
+
+    def truth_file(self, index: int) -> tuple[str, bytes, None]:
+        truth = self._entries[self._index(index)].truth
+        return truth.name, truth.read_bytes(), None
 
     def _load(self, index: int) -> Sample:
         entry = self._entries[index]

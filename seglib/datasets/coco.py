@@ -86,14 +86,23 @@ class CocoDataset(Dataset):
         file_name, image_id = self._entries[self._index(index)]
         return f"coco|{file_stamp(self.image_folder / file_name)}|{file_stamp(self.annotations)}|{image_id}"
 
-    def _load(self, index: int) -> Sample:
-        file_name, image_id = self._entries[index]
+    def image_file(self, index: int) -> Path:
+        return self.image_folder / self._entries[self._index(index)][0]
+
+    def truth_file(self, index: int) -> tuple[str, bytes, int]:
+        """This image's annotations alone, as a small COCO JSON."""
+        file_name, image_id = self._entries[self._index(index)]
         categories, images = _index(str(self.annotations), file_stamp(self.annotations))
         record, annotations = images[image_id]
         subset = {"images": [record], "annotations": annotations, "categories": categories}
+        return f"{Path(file_name).stem}.json", json.dumps(subset).encode(), image_id
+
+    def _load(self, index: int) -> Sample:
+        file_name, image_id = self._entries[index]
         image = load_image(self.image_folder / file_name)
         name = Path(file_name).stem
-        gt = fit_truth(load_ground_truth(json.dumps(subset).encode(), image_id=image_id), image.shape, name)
+        _, truth, _ = self.truth_file(index)
+        gt = fit_truth(load_ground_truth(truth, image_id=image_id), image.shape, name)
         return Sample(image, gt, name, index, {"image_path": str(self.image_folder / file_name),
                                                "truth_path": str(self.annotations), "image_id": image_id})
 

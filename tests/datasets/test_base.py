@@ -72,3 +72,12 @@ def test_sample_keys_change_when_a_file_changes(tmp_path):
     assert len(set(before)) == 2
     (folder / "SegmentationClass" / "b.png").write_bytes((folder / "SegmentationClass" / "a.png").read_bytes())
     assert data.key(0) == before[0] and data.key(1) != before[1]
+
+
+def test_files_of_a_sample(tmp_path):
+    folder = make_voc(tmp_path, ids=("a", "b"))
+    data = open_dataset(tmp_path)
+    assert data.image_file(1) == folder / "JPEGImages" / "b.jpg"
+    assert data.truth_file(1) == ("b.png", (folder / "SegmentationClass" / "b.png").read_bytes(), None)
+    shapes = open_dataset("shapes", n=1, size=32)
+    assert shapes.image_file(0) is None and shapes.truth_file(0) is None

@@ -65,3 +65,13 @@ def test_coco_malformed_json(tmp_path):
     (tmp_path / "annotations" / "instances_val2017.json").write_text(json.dumps({"annotations": []}))
     with pytest.raises(ValueError, match="expected an object with an `images` list"):
         open_dataset(tmp_path)
+
+
+def test_files_of_a_sample_for_opening_it_elsewhere(tmp_path):
+    make_coco(tmp_path)
+    data = open_dataset(tmp_path)
+    assert data.image_file(1) == tmp_path / "val2017" / "000000000025.jpg"
+    name, content, image_id = data.truth_file(1)
+    subset = json.loads(content)
+    assert name == "000000000025.json" and image_id == 101
+    assert [i["id"] for i in subset["images"]] == [101] and len(subset["annotations"]) == 1
