@@ -10,6 +10,7 @@ import streamlit as st
 from seglib import comparison
 from ui import panels, scores, views
 from ui.ground_truth import image_and_truth, missing_truth_hint
+from ui.persist import keep
 from ui.params import pipeline_widgets
 from ui.run import analyse, result_key, run_method
 
@@ -32,8 +33,7 @@ def display_controls(truth) -> tuple[int, float, str, bool, bool]:
                                         help="How many methods to show side by side.")
     with overlay_col:
         opacity, mode = views.overlay_controls()
-    if ERRORS_KEY not in st.session_state:
-        st.session_state[ERRORS_KEY] = True
+    keep(ERRORS_KEY, True)
     with errors_col:
         errors = st.toggle("Error maps", key=ERRORS_KEY, disabled=truth is None, persist_state="session",
                            help="Below each result: green where it is right, red where it calls background "

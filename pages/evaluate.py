@@ -15,6 +15,7 @@ from seglib.sweeps import best_value, robustness, sensitivity
 from ui import panels, scores, sweeps, views
 from ui.ground_truth import image_and_truth, missing_truth_hint
 from ui.params import method_widgets, pipeline_widgets
+from ui.persist import keep
 from ui.run import analyse, result_key, run_method, sweep_runner
 
 METHODS_KEY = "evaluate.methods"
@@ -27,14 +28,9 @@ DEFAULT_METHODS = ("otsu", "kmeans", "felzenszwalb", "canny")
 CHART = dict(config=views.PLOTLY_CONFIG, width="stretch")
 
 
-def default(key, value):
-    if key not in st.session_state:
-        st.session_state[key] = value
-
-
 def choose_methods() -> list:
     slugs = [m.name for m in seglib.methods()]
-    default(METHODS_KEY, [s for s in DEFAULT_METHODS if s in slugs] or slugs[:2])
+    keep(METHODS_KEY, [s for s in DEFAULT_METHODS if s in slugs] or slugs[:2])
     chosen = st.multiselect("Methods", slugs, key=METHODS_KEY, persist_state="session",
                             format_func=lambda s: seglib.method(s).title,
                             help="The methods to score. Their sliders (below) are shared with Explore.")
@@ -71,7 +67,7 @@ def per_class(picked, results, truth) -> None:
                           label="Per-class IoU (CSV)")
     with right:
         names = list(matrices)
-        default(CONFUSION_KEY, names[0])
+        keep(CONFUSION_KEY, names[0])
         if st.session_state[CONFUSION_KEY] not in names:
             st.session_state[CONFUSION_KEY] = names[0]
         name = st.selectbox("Confusion matrix of", names, key=CONFUSION_KEY,
@@ -105,7 +101,7 @@ def sensitivity_section(picked, results, values, truth, pre, post, working_size)
     kind_metrics = [m for m in METRIC_NAMES if m in _row_of(results, method, truth)]
     metric = metric_choice(c3, kind_metrics, SENS_METRIC_KEY, comparison.default_metric(method.kind, kind_metrics),
                            "The score plotted against the parameter.")
-    default(SENS_POINTS_KEY, 8)
+    keep(SENS_POINTS_KEY, 8)
     points = c4.number_input("Points", 3, 25, key=SENS_POINTS_KEY,
                              help="How many values across the range (choices: all of them). Each is one run.")
     fixed = {k: v for k, v in values[method.name].items() if k != param.name}
@@ -161,7 +157,7 @@ def show_sensitivity(picked, sig, values, metric) -> None:
 
 def robustness_section(picked, results, values, truth, table, pre, post, working_size) -> None:
     c1, c2, c3 = st.columns([1.6, 1.4, 1], vertical_alignment="bottom")
-    default(ROB_KIND_KEY, "noise")
+    keep(ROB_KIND_KEY, "noise")
     degradation = c1.selectbox("Degradation", list(DEGRADATIONS), key=ROB_KIND_KEY,
                                format_func=lambda d: f"{d}: {DESCRIPTIONS[d]}",
                                help="Applied to the picture at growing strength; the ground truth stays put.")
@@ -171,7 +167,7 @@ def robustness_section(picked, results, values, truth, table, pre, post, working
         return
     metric = metric_choice(c2, options, ROB_METRIC_KEY, "boundary F1" if "boundary F1" in shared else None,
                            "The score plotted against the strength (shared by all methods where possible).")
-    default(ROB_STEPS_KEY, 5)
+    keep(ROB_STEPS_KEY, 5)
     steps = c3.number_input("Steps", 2, 11, key=ROB_STEPS_KEY,
                             help="Strengths from 0 (the picture as it is) to 1 (severe); each step runs every method.")
     methods = [(m.name, values[m.name]) for m, _, _ in results]

@@ -29,6 +29,8 @@ from seglib.datasets.shapes import DIFFICULTIES, Scene, make_scene
 from seglib.io.images import load_image_with_info
 from seglib.samples import DEFAULT_SAMPLE, SAMPLES, sample as get_sample
 
+from .persist import keep
+
 IMAGE_KEY = "picker.image"
 ERROR_KEY = "picker.error"
 SAMPLE_KEY = "picker.sample"
@@ -227,9 +229,8 @@ def _sample_label(name: str) -> str:
 
 def _sample_controls() -> None:
     names = [s.name for s in SAMPLES]
-    if SAMPLE_KEY not in st.session_state:
-        picked = st.session_state.get(IMAGE_KEY)
-        st.session_state[SAMPLE_KEY] = picked.sample if getattr(picked, "sample", None) in names else DEFAULT_SAMPLE
+    picked = st.session_state.get(IMAGE_KEY)
+    keep(SAMPLE_KEY, picked.sample if getattr(picked, "sample", None) in names else DEFAULT_SAMPLE)
     chosen = st.selectbox("Sample image", names, format_func=_sample_label, key=SAMPLE_KEY, on_change=_on_sample,
                           persist_state="session",
                           help="Bundled pictures from scikit-image covering photos, documents, medicine, "
@@ -249,8 +250,7 @@ def _on_scene() -> None:
 def _scene_controls() -> None:
     picked = current_image()
     for key, value in zip((SCENE_SEED_KEY, SCENE_DIFFICULTY_KEY, SCENE_SIZE_KEY), picked.scene or DEFAULT_SCENE):
-        if key not in st.session_state:
-            st.session_state[key] = value
+        keep(key, value)
     with st.expander("Synthetic scene (with ground truth)", expanded=picked.origin == "scene",
                      icon=":material/category:"):
         st.caption("Shapes on a background, drawn with their exact labels, so every score is real.")
@@ -279,8 +279,7 @@ def _upload_controls() -> None:
 
 
 def _working_size_control() -> int | None:
-    if WORKING_SIZE_KEY not in st.session_state:
-        st.session_state[WORKING_SIZE_KEY] = DEFAULT_WORKING_SIZE
+    keep(WORKING_SIZE_KEY, DEFAULT_WORKING_SIZE)
     option = st.select_slider(
         "Working resolution (longest side)", WORKING_SIZES, key=WORKING_SIZE_KEY, persist_state="session",
         format_func=lambda v: "full size" if v == FULL_SIZE else f"{v} px",

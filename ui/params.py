@@ -163,8 +163,7 @@ def param_widget(param: Param, scope: str):
         wanted = _widget_value(param, state[key]) if key in state else _widget_value(param, param.default)
     except ValueError:
         wanted = _widget_value(param, param.default)
-    if key not in state or state[key] != wanted:
-        state[key] = wanted
+    state[key] = wanted  # every run, so the value survives page switches (see ui.persist)
     common = dict(key=key, help=param.help or None, persist_state="session")
     kind = param.kind
     if kind == "bool":

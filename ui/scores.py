@@ -40,18 +40,20 @@ def _column_config(table: pd.DataFrame) -> dict:
     for name in table.columns:
         if name in METRIC_NAMES:
             arrow = "higher is better" if HIGHER_IS_BETTER[name] else "lower is better"
-            config[name] = st.column_config.Column(name, help=f"{METRIC_HELP[name]} ({arrow})")
+            config[name] = st.column_config.NumberColumn(name, format="%.3f", help=f"{METRIC_HELP[name]} ({arrow})")
     if "time (s)" in table:
-        config["time (s)"] = st.column_config.Column("time (s)", help="Wall time of the method (first, uncached run).")
+        config["time (s)"] = st.column_config.NumberColumn("time (s)", format="%.3f",
+                                                           help="Wall time of the method (first, uncached run).")
     return config
 
 
 def scores_table(table: pd.DataFrame) -> None:
-    """The scores as a sortable table (a dash where a metric does not apply); ``error`` only when a row has one."""
+    """The scores as a sortable table; the ``error`` column only when a row has one."""
     shown = table if table["error"].fillna("").astype(bool).any() else table.drop(columns=["error"])
-    numbers = [c for c in shown.columns if c in METRIC_NAMES or c == "time (s)"]
-    styled = shown.style.format("{:.3f}", subset=numbers, na_rep="–")
-    st.dataframe(styled, hide_index=True, width="stretch", column_config=_column_config(shown))
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=_column_config(shown))
+    if shown.isna().any().any():
+        st.caption("*None*: the metric does not fit that kind of result (binary masks get the foreground IoU, "
+                   "region and class maps the mean IoU over classes, edge maps only boundary F1).")
 
 
 def scores_section(table: pd.DataFrame, *, key: str, file_stem: str) -> None:

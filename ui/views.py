@@ -18,6 +18,7 @@ from seglib.registry import Method
 from seglib.result import Segmentation
 
 from .image_picker import PickedImage
+from .persist import keep
 from .share import query_string
 
 OPACITY_KEY = "view.opacity"
@@ -36,20 +37,17 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def _default(key: str, value) -> None:
-    if key not in st.session_state:
-        st.session_state[key] = value
 
 
 def _opacity_slider(container) -> float:
-    _default(OPACITY_KEY, 0.6)
+    keep(OPACITY_KEY, 0.6)
     return container.slider("Overlay opacity", 0.0, 1.0, step=0.05, key=OPACITY_KEY, persist_state="session",
                             help="How strongly segment colours cover the picture in filled mode "
                                  "(contours are always drawn solid).")
 
 
 def _mode_control(container) -> str:
-    _default(MODE_KEY, "filled")
+    keep(MODE_KEY, "filled")
     mode = container.segmented_control("Overlay", viz.MODES, required=True, key=MODE_KEY, persist_state="session",
                                        format_func=str.capitalize,
                                        help="Filled colours every segment; contour draws only the boundaries "
@@ -65,7 +63,7 @@ def overlay_controls() -> tuple[float, str]:
 
 def view_controls() -> tuple[float, str, str]:
     """Opacity, overlay mode and what to show beside the overlay."""
-    _default(SIDE_KEY, SIDES[0])
+    keep(SIDE_KEY, SIDES[0])
     opacity_col, mode_col, side_col = st.columns([2, 1.2, 1.6], vertical_alignment="bottom")
     opacity = _opacity_slider(opacity_col)
     mode = _mode_control(mode_col)
