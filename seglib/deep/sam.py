@@ -771,12 +771,13 @@ def filter_masks(raw: RawMasks, *, pred_iou_thresh: float, stability_score_thres
     Masks below either threshold or smaller than ``min_mask_region_area``
     go; box non-maximum suppression (scored by predicted IoU) removes
     duplicates; the rest are painted largest first, so smaller masks lie on
-    top. Islands of a label smaller than ``min_mask_region_area`` are erased.
+    top. Islands of a label smaller than ``min_mask_region_area`` are erased,
+    and masks that end up hidden are dropped.
 
     Returns
     -------
     labels : ndarray of int32, (H, W)
-        1 = the largest kept mask, 0 = no mask.
+        1 = the largest visible mask, then by decreasing area; 0 = no mask.
     kept : ndarray of int
         Indices into ``raw`` of the painted masks, in label order.
     """
@@ -796,7 +797,15 @@ def filter_masks(raw: RawMasks, *, pred_iou_thresh: float, stability_score_thres
         labels[coco_mask.decode(raw.rles[index]).astype(bool)] = label
     if min_mask_region_area > 0 and kept.size:
         labels = _erase_islands(labels, min_mask_region_area)
-    return labels, kept
+    return _drop_hidden(labels, kept)
+
+
+def _drop_hidden(labels: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber labels 1..K over the masks still visible after painting (others lie fully under smaller ones)."""
+    visible = np.flatnonzero(np.bincount(labels.ravel(), minlength=kept.size + 1)[1:])
+    lookup = np.zeros(kept.size + 1, dtype=np.int32)
+    lookup[visible + 1] = np.arange(1, visible.size + 1)
+    return lookup[labels], kept[visible]
 
 
 def _erase_islands(labels: np.ndarray, min_area: int) -> np.ndarray:
