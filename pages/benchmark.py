@@ -135,7 +135,7 @@ def results(run) -> None:
         violin = st.toggle("Violins", key=VIOLIN_KEY, help="Show the density of scores instead of boxes.")
         st.plotly_chart(bench.box_figure(table, metric, violin=violin), key="bench.box", **CHART)
     with tradeoff:
-        st.plotly_chart(bench.tradeoff_figure(board, metric), key="bench.tradeoff", **CHART)
+        st.plotly_chart(bench.tradeoff_figure(board, metric, bench.colours(table)), key="bench.tradeoff", **CHART)
     with worst:
         drill_down(run, table, board, metric)
     with files:

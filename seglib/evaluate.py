@@ -361,7 +361,7 @@ def _executor(scheduler, max_workers):
 
 
 def _completed(executor, tasks: Iterator[tuple], window: int) -> Iterator[tuple[Any, list]]:
-    """Submit ``(tag, func, *args)`` tasks keeping at most ``window`` in flight; yield ``(tag, result)`` as they finish."""
+    """Submit ``(tag, func, *args)`` tasks, at most ``window`` in flight; yield ``(tag, result)`` as each finishes."""
     pending: dict = {}
     tasks = iter(tasks)
     try:
@@ -425,7 +425,7 @@ def iter_rows(dataset, configs: Sequence[Config], indices: Iterable[int], *, sch
             if row is None:
                 row = next(fresh)
                 stats["computed"] += 1
-                if store is not None and not row["error"]:  # failures may be passing (missing weights)
+                if store is not None and not row["error"]:  # a failure may be temporary (weights training)
                     store.put(key, row)
             else:
                 stats["cached"] += 1

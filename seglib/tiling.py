@@ -30,7 +30,6 @@ as usual and their labels are scaled up.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from typing import Callable

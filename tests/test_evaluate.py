@@ -78,7 +78,8 @@ def test_grids_expand_into_one_config_per_point():
 
 @pytest.mark.parametrize("methods, error, match", [
     ([("nope", {})], KeyError, "unknown method 'nope'"),
-    ([("kmeans", {"n_clusters": [3, 99]})], ValueError, r"n_clusters=99 is not allowed: expected an integer in \[2, 16\]"),
+    ([("kmeans", {"n_clusters": [3, 99]})], ValueError,
+     r"n_clusters=99 is not allowed: expected an integer in \[2, 16\]"),
     ([("kmeans", {"colour": 1})], ValueError, "has no parameter 'colour'"),
     ([("kmeans", {"n_clusters": []})], ValueError, "the values of 'n_clusters' are an empty list"),
     ([], ValueError, "`methods` is empty"),

@@ -36,7 +36,7 @@ from .ground_truth import load_truth_file
 from .image_picker import SCENE_SIZES, accept_upload, current_image, select_scene
 from .params import label, parse_value
 from .run import show_error
-from .views import PLOTLY_CONFIG, format_seconds
+from .views import format_seconds
 
 RUN_KEY = "bench.run"
 RUNNING_KEY = "bench.running"
@@ -319,13 +319,22 @@ def metric_help(metric: str) -> str:
     return f"{metric}: {better} is better."
 
 
+def colours(table: pd.DataFrame) -> dict[str, str]:
+    """One colour per method setting (by first appearance in the table), the same in every chart."""
+    settings = table[["method", "params"]].drop_duplicates()
+    pairs = zip(settings["method"], settings["params"])
+    return {config_label(m, p): series_colour(i) for i, (m, p) in enumerate(pairs)}
+
+
 def box_figure(table: pd.DataFrame, metric: str, *, violin: bool = False) -> go.Figure:
     """One box (or violin) per method setting: the spread of ``metric`` over the images, every image a dot."""
     fig = go.Figure()
+    palette = colours(table)
     scored = table[(table["error"] == "") & table[metric].notna()] if metric in table else table.iloc[0:0]
-    for i, ((method, params), rows) in enumerate(scored.groupby(["method", "params"], sort=False)):
-        name, colour = config_label(method, params), series_colour(i)
-        common = dict(y=rows[metric], name=name, text=rows["image"], marker_color=colour, hoverinfo="y+text+name")
+    for (method, params), rows in scored.groupby(["method", "params"], sort=False):
+        name = config_label(method, params)
+        common = dict(y=rows[metric], name=name, text=rows["image"], marker_color=palette[name],
+                      hoverinfo="y+text+name")
         if violin:
             fig.add_trace(go.Violin(points="all", box_visible=True, meanline_visible=True, **common))
         else:
@@ -335,16 +344,20 @@ def box_figure(table: pd.DataFrame, metric: str, *, violin: bool = False) -> go.
     return fig
 
 
-def tradeoff_figure(board: pd.DataFrame, metric: str) -> go.Figure:
-    """Mean ``metric`` against mean time per image, one point per method setting (error bars: spread)."""
+def tradeoff_figure(board: pd.DataFrame, metric: str, palette: dict[str, str] | None = None) -> go.Figure:
+    """Mean ``metric`` against mean time per image, one point per method setting (error bars: spread).
+
+    ``palette`` maps labels to colours (:func:`colours`); by default the board's order.
+    """
     fig = go.Figure()
     column = f"{metric} mean"
     for i, row in board.reset_index(drop=True).iterrows():
+        colour = (palette or {}).get(row["label"], series_colour(i))
         if pd.isna(row.get(column)) or pd.isna(row.get("elapsed_s mean")):
             continue
         fig.add_trace(go.Scatter(
             x=[row["elapsed_s mean"]], y=[row[column]], name=row["label"], mode="markers+text",
-            text=[row["label"]], textposition="top center", marker=dict(size=12, color=series_colour(i)),
+            text=[row["label"]], textposition="top center", marker=dict(size=12, color=colour),
             error_y=dict(type="data", array=[row.get(f"{metric} std", 0.0)], visible=True)))
     fig.update_layout(height=420, margin=dict(l=8, r=8, t=36, b=8), showlegend=False,
                       title=dict(text=f"Speed and quality: {metric} against time", font=dict(size=14)),

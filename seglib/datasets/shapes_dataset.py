@@ -42,7 +42,8 @@ class ShapesDataset(Dataset):
     def __init__(self, n: int = DEFAULT_N, *, split: str = "test", difficulty: str = "easy", size: int = 256,
                  first_seed: int | None = None):
         if split not in SPLIT_SEEDS:
-            raise ValueError(f"split={split!r} is not allowed for ShapeScenes: expected one of {', '.join(SPLIT_SEEDS)}")
+            raise ValueError(f"split={split!r} is not allowed for ShapeScenes: expected one of "
+                             f"{', '.join(SPLIT_SEEDS)}")
         if difficulty not in DIFFICULTIES:
             raise ValueError(f"difficulty={difficulty!r} is not allowed: expected one of {', '.join(DIFFICULTIES)}")
         start = SPLIT_SEEDS[split] if first_seed is None else first_seed

@@ -51,5 +51,7 @@ class VocLayout(Layout):
             raise ValueError(f"none of the {len(ids)} ids in ImageSets/Segmentation/{split}.txt of {folder} has both "
                              f"JPEGImages/<id>.jpg and SegmentationClass/<id>.png"
                              + (f" (first id: {ids[0]!r})" if ids else ""))
-        notes = [f"{len(absent)} listed id(s) lack their JPEG or PNG and were left out (first: {absent[0]})"] if absent else []
+        notes = []
+        if absent:
+            notes.append(f"{len(absent)} listed id(s) lack their JPEG or PNG and were left out (first: {absent[0]})")
         return FileDataset(self.kind, f"Pascal VOC ({split}) at {folder}", entries, notes)

@@ -198,8 +198,12 @@ def test_figures_have_one_trace_per_setting():
     assert len(bench.box_figure(table, "Dice").data[0].y) == 3  # every image a point
     from seglib.evaluate import leaderboard
 
-    figure = bench.tradeoff_figure(leaderboard(table, "Dice"), "Dice")
+    board = leaderboard(table, "Dice")
+    palette = bench.colours(table)
+    figure = bench.tradeoff_figure(board, "Dice", palette)
     assert len(figure.data) == 3 and figure.layout.xaxis.type == "log"
+    box = bench.box_figure(table, "Dice")
+    assert {t.name: t.marker.color for t in figure.data} == {t.name: t.marker.color for t in box.data} == palette
 
 
 def test_open_a_scene_in_compare():

@@ -56,7 +56,8 @@ def test_coco_json_without_pictures(tmp_path):
 def test_coco_pictures_not_where_the_json_says(tmp_path):
     make_coco(tmp_path)
     (tmp_path / "val2017" / "000000000009.jpg").rename(tmp_path / "val2017" / "renamed.jpg")
-    with pytest.raises(ValueError, match=r"the pictures of instances_val2017.json \(e.g. 000000000009.jpg\) are in none of"):
+    expected = r"the pictures of instances_val2017.json \(e.g. 000000000009.jpg\) are in none of"
+    with pytest.raises(ValueError, match=expected):
         open_dataset(tmp_path)
 
 

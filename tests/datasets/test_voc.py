@@ -31,7 +31,8 @@ def test_voc_split_and_n(tmp_path):
 
 def test_voc_without_the_split_list_names_it(tmp_path):
     folder = make_voc(tmp_path, split="train")
-    with pytest.raises(ValueError, match=r"looks like a Pascal VOC folder but lacks ImageSets/Segmentation/val.txt") as info:
+    expected = r"looks like a Pascal VOC folder but lacks ImageSets/Segmentation/val.txt"
+    with pytest.raises(ValueError, match=expected) as info:
         open_dataset(tmp_path)
     assert str(folder) in str(info.value)
 
