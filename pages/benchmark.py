@@ -12,6 +12,7 @@ import seglib
 from seglib.evaluate import default_metric, leaderboard, metric_columns, worst_images
 from ui import benchmark as bench
 from ui.image_picker import WORKING_SIZES, working_size_value
+from ui.persist import keep
 from ui.views import PLOTLY_CONFIG
 
 WORKING_SIZE_KEY = "bench.working_size"
@@ -22,14 +23,12 @@ CHART = dict(config=PLOTLY_CONFIG, width="stretch")
 def run_options():
     st.header("Where it runs", divider="gray")
     scheduler = bench.scheduler_control()
-    if WORKING_SIZE_KEY not in st.session_state:
-        st.session_state[WORKING_SIZE_KEY] = 1024
+    keep(WORKING_SIZE_KEY, 1024)
     size = st.select_slider("Working resolution (longest side)", WORKING_SIZES, key=WORKING_SIZE_KEY,
                             persist_state="session", format_func=lambda v: "full size" if v == 0 else f"{v} px",
                             help="Methods run on each image shrunk to this side; scores are computed at full "
                                  "size. Smaller is faster.")
-    if bench.CACHE_KEY not in st.session_state:
-        st.session_state[bench.CACHE_KEY] = True
+    keep(bench.CACHE_KEY, True)
     cache = st.toggle("Reuse earlier results", key=bench.CACHE_KEY, persist_state="session",
                       help="Results are kept on disk per image, method and parameters: rerunning after adding a "
                            "method computes only that method.")
@@ -39,8 +38,7 @@ def run_options():
 def choose_methods() -> tuple[list, list[str]]:
     methods = bench.benchmark_methods()
     slugs = [m.name for m in methods]
-    if bench.METHODS_KEY not in st.session_state:
-        st.session_state[bench.METHODS_KEY] = [s for s in bench.DEFAULT_METHODS if s in slugs]
+    keep(bench.METHODS_KEY, [s for s in bench.DEFAULT_METHODS if s in slugs])
     chosen = st.multiselect("Methods", slugs, key=bench.METHODS_KEY, persist_state="session",
                             format_func=lambda s: f"{seglib.method(s).title} ({seglib.method(s).family})",
                             help="The methods to score on every image. Interactive methods are left out: they "

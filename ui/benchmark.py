@@ -35,6 +35,7 @@ from seglib.scoring import HIGHER_IS_BETTER
 from .ground_truth import load_truth_file
 from .image_picker import SCENE_SIZES, accept_upload, current_image, select_scene
 from .params import label, parse_value
+from .persist import keep
 from .run import show_error
 from .views import format_seconds
 
@@ -108,15 +109,13 @@ def _grid_widget(method: Method, param: Param) -> list:
     common = dict(key=key, persist_state="session")
     if param.kind in ("choice", "bool"):
         options = list(param.choices) if param.kind == "choice" else [False, True]
-        if key not in st.session_state:
-            st.session_state[key] = [param.default]
+        keep(key, [param.default])
         chosen = st.multiselect(label(param), options, format_func=str, help=f"{param.help} Pick one or more.",
                                 **common)
         if not chosen:
             raise ValueError(f"{param.name}: pick at least one value")
         return list(chosen)
-    if key not in st.session_state:
-        st.session_state[key] = f"{param.default:g}" if param.kind == "float" else str(param.default)
+    keep(key, f"{param.default:g}" if param.kind == "float" else str(param.default))
     text = st.text_input(label(param), help=f"{GRID_HELP} {param.help}", **common)
     return parse_grid(param, text)
 
@@ -160,16 +159,11 @@ def _open(source: str, split: str | None, n: int | None, options: tuple) -> Data
     return open_dataset(source, split=split, n=n, **dict(options))
 
 
-def _default(key: str, value) -> None:
-    if key not in st.session_state:
-        st.session_state[key] = value
-
-
 def _shapes_controls() -> Dataset:
-    _default(SHAPES_N_KEY, 20)
-    _default(SHAPES_DIFFICULTY_KEY, "easy")
-    _default(SHAPES_SIZE_KEY, 256)
-    _default(SHAPES_SPLIT_KEY, "test")
+    keep(SHAPES_N_KEY, 20)
+    keep(SHAPES_DIFFICULTY_KEY, "easy")
+    keep(SHAPES_SIZE_KEY, 256)
+    keep(SHAPES_SPLIT_KEY, "test")
     common = dict(persist_state="session")
     n = st.number_input("Scenes", 1, 5000, step=10, key=SHAPES_N_KEY, **common,
                         help="How many scenes to score. 20 give a first picture in seconds; a few hundred "
@@ -188,7 +182,7 @@ def _shapes_controls() -> Dataset:
 
 
 def _folder_controls() -> Dataset | None:
-    _default(FOLDER_N_KEY, 0)
+    keep(FOLDER_N_KEY, 0)
     path = st.text_input("Folder", key=FOLDER_KEY, placeholder="/data/VOCdevkit", persist_state="session",
                          help="A Pascal VOC, COCO, BSDS500 or images/ + masks/ folder on the machine running "
                               "this app, or a folder a few levels above it (as the archive unpacked).")
@@ -206,7 +200,7 @@ def dataset_controls() -> Dataset | None:
     """The dataset section of the sidebar; the opened dataset, or None (with its error shown)."""
     st.header("Dataset", divider="gray", help="Images with ground truth: synthetic scenes, or a public dataset "
                                               "or your own pictures and masks in a folder.")
-    _default(SOURCE_KEY, SHAPES)
+    keep(SOURCE_KEY, SHAPES)
     source = st.segmented_control("Source", (SHAPES, FOLDER), required=True, key=SOURCE_KEY,
                                   persist_state="session",
                                   help="ShapeScenes need no files and have exact labels.")
@@ -233,7 +227,7 @@ def _client(address: str):
 
 def scheduler_control():
     """Where to run: ``None`` (threads here) or a connected ``distributed.Client`` (errors shown, then None)."""
-    _default(SCHEDULER_KEY, os.environ.get(SCHEDULER_ENV, ""))
+    keep(SCHEDULER_KEY, os.environ.get(SCHEDULER_ENV, ""))
     address = st.text_input("Dask scheduler", key=SCHEDULER_KEY, placeholder="in this process",
                             persist_state="session",
                             help=f"Empty: threads in this process. An address such as tcp://10.0.0.5:8786 runs "
