@@ -3,7 +3,8 @@
 Pure figure builders (no Streamlit), each taking arrays or the tidy tables of
 :mod:`seglib.comparison` and :mod:`seglib.sweeps`:
 
-- :func:`image_grid`: pictures side by side whose zoom and pan move together;
+- :func:`image_grid`: pictures side by side whose zoom and pan move together
+  (:func:`image_trace` makes each picture's trace, which callers may cache);
 - :func:`metric_bars`, :func:`class_iou_bars`: grouped bar charts of scores;
 - :func:`confusion_heatmap`: a row-normalised confusion matrix;
 - :func:`sensitivity_figure`, :func:`robustness_figure`: a metric as a
@@ -55,8 +56,30 @@ def _grid_domains(count: int, spacing: float) -> list[tuple[float, float]]:
     return [(i * (width + spacing), i * (width + spacing) + width) for i in range(count)]
 
 
-def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], columns: int, *, height: int | None = None,
-               legend: Mapping[str, tuple[int, int, int]] | None = None, title: str = "") -> go.Figure:
+def image_trace(picture: np.ndarray, shape: tuple[int, int] | None = None) -> go.Image:
+    """A picture as a plotly image trace in the coordinates of an image of size ``shape``.
+
+    Parameters
+    ----------
+    picture : ndarray, (h, w) or (h, w, 3)
+        Drawn as :func:`seglib.viz.image_figure` draws it (PNG, shrunk to at
+        most :data:`seglib.viz.FIGURE_MAX_SIDE`).
+    shape : (H, W), optional
+        Size of the image the picture shows, when the picture was shrunk
+        from it (same aspect ratio): hover and axes then use that image's
+        pixel coordinates. Default: the picture's own size.
+    """
+    picture = np.asarray(picture)
+    trace = image_figure(picture).data[0]
+    if shape is not None and tuple(shape[:2]) != picture.shape[:2]:
+        scale = trace.dx * shape[1] / picture.shape[1]
+        trace.update(dx=scale, dy=scale, x0=(scale - 1) / 2, y0=(scale - 1) / 2)
+    return trace
+
+
+def image_grid(pictures: Sequence, titles: Sequence[str], columns: int, *, shape: tuple[int, int] | None = None,
+               height: int | None = None, legend: Mapping[str, tuple[int, int, int]] | None = None,
+               title: str = "") -> go.Figure:
     """Pictures in a grid of subplots that zoom and pan together.
 
     Every subplot's x axis ``matches`` the first x axis and every y axis the
@@ -65,13 +88,16 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], columns: int
 
     Parameters
     ----------
-    images : sequence of ndarray, (H, W) or (H, W, 3)
-        Same (H, W) each; drawn as :func:`seglib.viz.image_figure` draws them
-        (hover shows the pixel coordinates).
+    pictures : sequence of ndarray or plotly Image traces
+        Arrays, (h, w) or (h, w, 3), all showing one image (see
+        :func:`image_trace`), or traces :func:`image_trace` made already.
     titles : sequence of str
-        One per image.
+        One per picture.
     columns : int
         Panels per row (at least 1); rows follow.
+    shape : (H, W), optional
+        Size of the image the pictures show (their own size by default;
+        required when traces are given).
     height : int, optional
         Figure height in pixels; by default one that fits a wide page.
     legend : mapping of str to RGB, optional
@@ -85,35 +111,37 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], columns: int
     Raises
     ------
     ValueError
-        When there are no images, the titles do not match, the sizes differ
-        or ``columns`` is below 1.
+        When there are no pictures, the titles do not match, the array sizes
+        differ, ``shape`` is missing for traces or ``columns`` is below 1.
     """
-    if not images:
-        raise ValueError("`images` is empty; expected at least one picture")
-    if len(titles) != len(images):
-        raise ValueError(f"`titles` has {len(titles)} entries but `images` has {len(images)}")
+    if not len(pictures):
+        raise ValueError("`pictures` is empty; expected at least one picture")
+    if len(titles) != len(pictures):
+        raise ValueError(f"`titles` has {len(titles)} entries but `pictures` has {len(pictures)}")
     if isinstance(columns, bool) or not isinstance(columns, (int, np.integer)) or columns < 1:
         raise ValueError(f"columns={columns!r} is not allowed: expected an integer >= 1")
-    shapes = {np.shape(image)[:2] for image in images}
-    if len(shapes) != 1:
-        raise ValueError(f"the images have different sizes {sorted(shapes)}; expected one (H, W) for all")
-    (h, w), = shapes
-    columns = min(int(columns), len(images))
-    rows = -(-len(images) // columns)
+    arrays = [p for p in pictures if not isinstance(p, go.Image)]
+    sizes = {np.shape(p)[:2] for p in arrays}
+    if len(sizes) > 1:
+        raise ValueError(f"the pictures have different sizes {sorted(sizes)}; expected one (H, W) for all")
+    if shape is None and len(arrays) < len(pictures):
+        raise ValueError("`shape` is None but some pictures are traces; give the (H, W) they show")
+    h, w = tuple(shape[:2]) if shape is not None else sizes.pop()
+    columns = min(int(columns), len(pictures))
+    rows = -(-len(pictures) // columns)
     x_domains, y_domains = _grid_domains(columns, 0.01), _grid_domains(rows, 0.06)[::-1]
     fig = go.Figure()
     layout: dict = {}
-    for i, (image, name) in enumerate(zip(images, titles)):
+    for i, (picture, name) in enumerate(zip(pictures, titles)):
         x_name, y_name = _axis_name(i, "x"), _axis_name(i, "y")
-        trace = image_figure(np.asarray(image)).data[0]
-        fig.add_trace(trace.update(xaxis=x_name, yaxis=y_name, name=name))
-        x_domain, y_domain = x_domains[i % columns], y_domains[i // columns]
+        trace = picture if isinstance(picture, go.Image) else image_trace(picture, (h, w))
+        fig.add_trace(go.Image(trace).update(xaxis=x_name, yaxis=y_name, name=name))
         layout[x_name.replace("x", "xaxis")] = dict(
-            domain=x_domain, visible=False, range=[-0.5, w - 0.5], constrain="domain",
+            domain=x_domains[i % columns], visible=False, range=[-0.5, w - 0.5], constrain="domain",
             **({} if i == 0 else {"matches": "x"}))
         layout[y_name.replace("y", "yaxis")] = dict(
-            domain=y_domain, visible=False, range=[h - 0.5, -0.5], constrain="domain", scaleanchor=x_name,
-            **({} if i == 0 else {"matches": "y"}))
+            domain=y_domains[i // columns], visible=False, range=[h - 0.5, -0.5], constrain="domain",
+            scaleanchor=x_name, **({} if i == 0 else {"matches": "y"}))
         layout.setdefault("annotations", []).append(dict(
             text=name, x=0.5, y=1.0, xref=f"{x_name} domain", yref=f"{y_name} domain", xanchor="center",
             yanchor="bottom", showarrow=False, font=dict(size=13)))

@@ -25,14 +25,14 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 
 from . import metrics
-from .imaging import as_float
+from .imaging import as_float, resize_labels
 from .io.ground_truth import GroundTruth
 from .metrics import _resolve_tolerance
 from .result import Segmentation
@@ -130,6 +130,21 @@ class ErrorMap:
         """Name -> number of pixels of each category."""
         tally = np.bincount(self.codes.ravel(), minlength=len(ERROR_COLOURS) + 1)
         return {name: int(tally[code]) for code, name in _NAMES[self.style].items()}
+
+    def resized(self, shape: tuple[int, int]) -> "ErrorMap":
+        """The map at another size (nearest neighbour), e.g. for display.
+
+        Boundary-style maps are thickened first when shrinking, so that no
+        boundary pixel vanishes between the sampled ones.
+        """
+        shape = tuple(shape[:2])
+        if shape == self.codes.shape:
+            return self
+        codes = self.codes
+        factor = int(np.ceil(max(codes.shape[0] / shape[0], codes.shape[1] / shape[1])))
+        if self.style == "boundaries" and factor > 1:
+            codes = thicken(codes, factor)
+        return replace(self, codes=resize_labels(codes, shape), band=resize_labels(self.band, shape))
 
     def describe(self) -> dict[str, str]:
         """Name -> what the category means, for a legend."""

@@ -169,3 +169,15 @@ def test_a_scene_scores_end_to_end():
 ])
 def test_default_metric(kind, available, expected):
     assert cmp.default_metric(kind, available) == expected
+
+
+def test_resized_error_maps_keep_thin_boundaries():
+    semantic = np.zeros((40, 40), np.int32)
+    semantic[:, 20:] = 1
+    edges = np.zeros((40, 40), np.int32)
+    edges[:, 19] = 1
+    errors = cmp.error_map(Segmentation(edges, kind="edges"), truth(semantic), tolerance=1)
+    small = errors.resized((10, 10))
+    assert small.codes.shape == small.band.shape == (10, 10)
+    assert (small.codes == cmp.HIT).any(axis=1).all(), "the one-pixel line survives a 4x shrink"
+    assert errors.resized((40, 40)) is errors

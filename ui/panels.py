@@ -34,6 +34,10 @@ COUNT_KEY = "compare.count"
 COUNTS = (2, 3, 4)
 MAX_PANELS = max(COUNTS)
 _FIGURE_WIDTH = 1200  # pixels the linked figure is about as wide as, on a wide page
+# Longest side of the pictures in the linked figure: about twice a panel's width on screen (room to zoom)
+# while keeping the figure a few MB that every rerun sends.
+_DISPLAY_BUDGET = 1600
+_MAX_TRACES = 32  # cached panel pictures (PNG, a few hundred kB each)
 _DEEP_PRESET = "Classical vs deep"
 
 PRESET_METHODS: dict[str, tuple[str, ...]] = {
@@ -170,11 +174,42 @@ def _line_width(width: int, columns: int) -> int:
     return max(1, -(-int(width) * columns // _FIGURE_WIDTH))
 
 
-def _overlay(picked: PickedImage, run: PanelRun, opacity: float, mode: str, width: int) -> np.ndarray:
-    if run.result is None:
-        return picked.image
-    return viz.overlay(picked.image, run.result.labels, run.result.kind, opacity=opacity, mode=mode,
-                       line_width=width)
+def display_side(columns: int) -> int:
+    """Longest side of each picture in a linked figure of ``columns`` panels a row."""
+    return int(np.clip(_DISPLAY_BUDGET // max(columns, 1), 320, viz.FIGURE_MAX_SIDE))
+
+
+def _display(picked: PickedImage, columns: int, labels: np.ndarray | None = None, kind: str = "regions"):
+    """The picture (and labels) at display size; edge lines are thickened first so none vanish."""
+    side = display_side(columns)
+    factor = -(-max(picked.image.shape[:2]) // side)
+    if labels is not None and kind == "edges" and factor > 1:
+        labels = viz.thicken(labels, factor)
+    return viz.fit(picked.image, labels, side)
+
+
+@st.cache_data(max_entries=_MAX_TRACES, show_spinner=False)
+def _overlay_trace(result_id: str, opacity: float, mode: str, columns: int, _picked: PickedImage,
+                   _result: Segmentation) -> go.Image:
+    image, labels = _display(_picked, columns, _result.labels, _result.kind)
+    picture = viz.overlay(image, labels, _result.kind, opacity=opacity, mode=mode,
+                          line_width=_line_width(image.shape[1], columns))
+    return charts.image_trace(picture, _picked.image.shape[:2])
+
+
+@st.cache_data(max_entries=_MAX_TRACES, show_spinner=False)
+def _error_trace(result_id: str, truth_id: str, band: bool, columns: int, _picked: PickedImage,
+                 _errors: comparison.ErrorMap) -> go.Image:
+    image, _ = _display(_picked, columns)
+    width = _line_width(image.shape[1], columns)
+    picture = comparison.render_errors(image, _errors.resized(image.shape[:2]), show_band=band, line_width=width)
+    return charts.image_trace(picture, _picked.image.shape[:2])
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _plain_trace(image_key: str, columns: int, _picked: PickedImage) -> go.Image:
+    # What a failed panel shows: the picture alone.
+    return charts.image_trace(_display(_picked, columns)[0], _picked.image.shape[:2])
 
 
 def headline(run: PanelRun, truth: LoadedTruth) -> str:
@@ -185,37 +220,37 @@ def headline(run: PanelRun, truth: LoadedTruth) -> str:
     return "" if metric is None else f"{metric} {scores[metric]:.2f}"
 
 
-def _errors(picked: PickedImage, run: PanelRun, truth: LoadedTruth, band: bool, width: int):
-    """The panel's error picture, its title and its error map (a blank one when it failed)."""
+def _overlay_panel(picked: PickedImage, run: PanelRun, opacity: float, mode: str, columns: int):
     if run.result is None:
-        blank = _blank_errors(picked)
-        return comparison.render_errors(picked.image, blank), f"{run.label}: failed", None
+        return _plain_trace(picked.key, columns, picked), f"{run.label} (failed)"
+    return _overlay_trace(run.key, opacity, mode, columns, picked, run.result), run.label
+
+
+def _error_panel(picked: PickedImage, run: PanelRun, truth: LoadedTruth, band: bool, columns: int):
+    """The panel's error trace, its title and its error map (None when the method failed)."""
+    if run.result is None:
+        return _plain_trace(picked.key, columns, picked), f"{run.index + 1}: failed", None
     errors = analyse("errors", run.result, run.key, truth)
-    picture = comparison.render_errors(picked.image, errors, show_band=band, line_width=width)
+    trace = _error_trace(run.key, truth.key, band, columns, picked, errors)
     score = headline(run, truth)
-    return picture, f"errors of {run.index + 1}" + (f": {score}" if score else ""), errors
-
-
-def _blank_errors(picked: PickedImage) -> comparison.ErrorMap:
-    shape = picked.image.shape[:2]
-    return comparison.ErrorMap(np.zeros(shape, np.uint8), "pixels", np.zeros(shape, bool), 0.0)
+    return trace, f"errors of {run.index + 1}" + (f": {score}" if score else ""), errors
 
 
 def linked_figure(picked: PickedImage, runs: list[PanelRun], truth: LoadedTruth | None, *, opacity: float,
                   mode: str, errors: bool = True, band: bool = False) -> tuple[go.Figure, dict[str, str]]:
     """Every panel's overlay and, with a truth, its error map below, all zooming together.
 
+    Pictures are drawn at most :func:`display_side` pixels a side and cached
+    per panel, so changing one panel redraws only that panel's pictures.
     Returns the figure and what each error colour means (empty without error maps).
     """
     columns = len(runs)
-    width = _line_width(picked.image.shape[1], columns)
-    images = [_overlay(picked, run, opacity, mode, width) for run in runs]
-    titles = [run.label + ("" if run.result is not None else " (failed)") for run in runs]
+    traces, titles = map(list, zip(*(_overlay_panel(picked, run, opacity, mode, columns) for run in runs)))
     legend, meanings = {}, {}
     if truth is not None and errors:
         for run in runs:
-            picture, title, error_map = _errors(picked, run, truth, band, width)
-            images.append(picture)
+            trace, title, error_map = _error_panel(picked, run, truth, band, columns)
+            traces.append(trace)
             titles.append(title)
             if error_map is not None:
                 legend.update(error_map.legend)
@@ -223,4 +258,5 @@ def linked_figure(picked: PickedImage, runs: list[PanelRun], truth: LoadedTruth 
         if band:
             legend["tolerance band"] = comparison.BAND_COLOUR
             meanings["tolerance band"] = "within the boundary-F1 tolerance of a true boundary"
-    return charts.image_grid(images, titles, columns, legend=legend or None), meanings
+    figure = charts.image_grid(traces, titles, columns, shape=picked.image.shape[:2], legend=legend or None)
+    return figure, meanings
