@@ -18,6 +18,7 @@ DEFAULT_WORKING_SIZE = 1024
 def segment(
     image,
     method: str | Method,
+    /,
     *,
     working_size: int | None = DEFAULT_WORKING_SIZE,
     preprocess_options: dict | None = None,
@@ -31,7 +32,9 @@ def segment(
     image : ndarray, (H, W) or (H, W, 3)
         uint8, or float with values in [0, 1]. Never mutated.
     method : str or Method
-        A slug from :func:`seglib.methods` such as ``"otsu"``.
+        A slug from :func:`seglib.methods` such as ``"otsu"``. ``image`` and
+        ``method`` are positional-only, so a method may have a parameter
+        called ``method`` (``adaptive-threshold`` does).
     working_size : int or None, default 1024
         Longest side the method runs at. Larger images are downscaled
         (anti-aliased) and the labels are mapped back to full size with

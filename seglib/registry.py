@@ -172,7 +172,7 @@ class Method:
                 raise ValueError(f"method {self.name!r} has no parameter {name!r}; valid parameters: {valid}")
         return resolved
 
-    def __call__(self, image, **params):
+    def __call__(self, image, /, **params):
         from .core import segment
 
         return segment(image, self, **params)

@@ -119,3 +119,10 @@ def test_fingerprint_of_read_only_array_is_remembered():
     assert cache.fingerprint(data) == cache.fingerprint(data)
     assert cache.fingerprint(data) == cache.fingerprint(data.copy())
     assert cache.fingerprint(data) != cache.fingerprint(data.T)
+
+
+def test_a_parameter_may_be_called_method(quadrant_gray):
+    image, _ = quadrant_gray
+    result = seglib.segment(image, "adaptive-threshold", method="mean")
+    assert result.params["method"] == "mean"
+    assert seglib.method("adaptive-threshold")(image, method="median").params["method"] == "median"
