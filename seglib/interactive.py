@@ -100,14 +100,25 @@ def working_prompts(image: np.ndarray, points, box, original_shape, *, method: s
         notes.append(f"No prompt was given, so {what} stood in. Give points= or box= (or use the Prompt page).")
     else:
         prompts = parse_prompts(points, box, shape=original)
-    has_box = prompts.box is not None
-    if (need == "point" or (need == "point or box" and not has_box)) and len(prompts.positive) == 0:
-        wanted = "at least one object point (label 1) in `points`" + (" or a box" if need != "point" else "")
-        raise ValueError(f"{method} needs {wanted}; got {len(prompts.negative)} background point(s), "
-                         f"no object point and {'a' if has_box else 'no'} box")
-    if need == "box" and prompts.box is None:
-        raise ValueError(f"{method} needs box=(x0, y0, x1, y1) around the object; got only points")
+    wanted = missing_prompt(need, len(prompts.positive), prompts.box is not None)
+    if wanted:
+        raise ValueError(f"{method} needs {wanted}; got {len(prompts.positive)} object point(s), "
+                         f"{len(prompts.negative)} background point(s) and {'a' if prompts.box is not None else 'no'} box")
     return prompts.rescale(shape), notes
+
+
+PROMPT_NEEDS: dict[str, str] = {"flood-fill": "point", "random-walker": "point", "marker-watershed": "point",
+                                 "grabcut": "box"}
+"""What each prompt-driven method cannot run without: ``"point"``, ``"box"`` or ``"point or box"``."""
+
+
+def missing_prompt(need: str, n_positive: int, has_box: bool) -> str | None:
+    """What is missing for ``need`` given the prompts (e.g. ``"box=(x0, y0, x1, y1) around the object"``), or None."""
+    if need == "box":
+        return None if has_box else "box=(x0, y0, x1, y1) around the object"
+    if n_positive or (need == "point or box" and has_box):
+        return None
+    return "at least one object point (label 1) in `points`" + (" or a box" if need == "point or box" else "")
 
 
 def _channels(image: np.ndarray) -> np.ndarray:
@@ -164,7 +175,8 @@ def _seed_colour(image: np.ndarray, row: int, col: int, radius: int) -> np.ndarr
     inputs=PROMPT_INPUTS,
 )
 def flood_fill(image, *, points=None, box=None, original_shape=None, tolerance, smoothing):
-    prompts, notes = working_prompts(image, points, box, original_shape, method="flood-fill")
+    prompts, notes = working_prompts(image, points, box, original_shape, method="flood-fill",
+                                     need=PROMPT_NEEDS["flood-fill"])
     smooth = smoothed(image, smoothing)
     radius = seed_radius(image.shape[:2])
     nearest_negative = np.full(image.shape[:2], np.inf)
@@ -312,7 +324,8 @@ def _enlarge(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     inputs=PROMPT_INPUTS,
 )
 def random_walker(image, *, points=None, box=None, original_shape=None, beta, threshold, solver_size):
-    prompts, notes = working_prompts(image, points, box, original_shape, method="random-walker")
+    prompts, notes = working_prompts(image, points, box, original_shape, method="random-walker",
+                                     need=PROMPT_NEEDS["random-walker"])
     shape = image.shape[:2]
     small = _shrink(image, solver_size)
     small_prompts = prompts.rescale(small.shape[:2])
@@ -366,7 +379,8 @@ def colour_gradient(image: np.ndarray, sigma: float) -> np.ndarray:
     inputs=PROMPT_INPUTS,
 )
 def marker_watershed(image, *, points=None, box=None, original_shape=None, smoothing, compactness):
-    prompts, notes = working_prompts(image, points, box, original_shape, method="marker-watershed")
+    prompts, notes = working_prompts(image, points, box, original_shape, method="marker-watershed",
+                                     need=PROMPT_NEEDS["marker-watershed"])
     gradient = colour_gradient(image, smoothing)
     markers = prompts.seed_map(seed_radius(image.shape[:2]), background="auto")
     basins = watershed(gradient, markers, compactness=compactness)
@@ -522,7 +536,8 @@ def _background_sample(image: np.ndarray, inside: np.ndarray, rng) -> tuple[np.n
     inputs=PROMPT_INPUTS,
 )
 def grabcut(image, *, points=None, box=None, original_shape=None, iterations, components, smoothness, solver_size):
-    prompts, notes = working_prompts(image, points, box, original_shape, method="grabcut", need="box")
+    prompts, notes = working_prompts(image, points, box, original_shape, method="grabcut",
+                                     need=PROMPT_NEEDS["grabcut"])
     shape = image.shape[:2]
     rng = np.random.default_rng(0)
     inside = prompts.box_mask()

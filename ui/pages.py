@@ -18,6 +18,7 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/explore.py", "Explore", ":material/tune:", default=True),
     PageSpec("pages/compare.py", "Compare", ":material/view_column:"),
+    PageSpec("pages/prompt.py", "Prompt", ":material/ads_click:"),
     PageSpec("pages/evaluate.py", "Evaluate", ":material/analytics:"),
     PageSpec("pages/benchmark.py", "Benchmark", ":material/leaderboard:"),
 )

@@ -53,7 +53,7 @@ import numpy as np
 
 from ..cache import fingerprint
 from ..imaging import as_uint8, to_rgb
-from ..interactive import PROMPT_INPUTS, working_prompts
+from ..interactive import PROMPT_INPUTS, PROMPT_NEEDS, working_prompts
 from ..prompts import Prompts, draw_prompts, parse_prompts
 from ..registry import Param, register
 from ..result import Curve, Points, Segmentation
@@ -283,6 +283,11 @@ SAM_CONFIGS = {
     "vit_l": SamConfig(1024, 24, 16, (5, 11, 17, 23)),
     "vit_h": SamConfig(1280, 32, 16, (7, 15, 23, 31)),
 }
+
+TINY_CONFIG = SamConfig(encoder_embed_dim=32, encoder_depth=1, encoder_num_heads=1, encoder_global_attn_indexes=(),
+                        image_size=64, patch_size=16, window_size=0, prompt_embed_dim=32, mask_in_chans=4,
+                        decoder_depth=1, decoder_mlp_dim=64, decoder_num_heads=1, iou_head_hidden_dim=32)
+"""A SAM of 77 thousand parameters for tests and offline demos of the plumbing (random weights segment nothing)."""
 
 
 def _as_config(config) -> SamConfig:
@@ -611,6 +616,7 @@ MODEL_TYPE = Param(
          "(636M, 2.5 GB) are a little more accurate and several times slower on a CPU.",
 )
 SAM_INPUTS = ("weights", "config")
+PROMPT_NEEDS["sam"] = "point or box"
 SAM_REFERENCE = "A. Kirillov et al., Segment Anything, ICCV 2023 (arXiv:2304.02643)."
 
 
@@ -652,7 +658,7 @@ def _choose(candidate: str, decoded: Decoded) -> tuple[int, list[str]]:
 )
 def sam(image, *, points=None, box=None, original_shape=None, weights=None, config=None, mask_input=None,
         model_type, multimask, candidate):
-    prompts, notes = working_prompts(image, points, box, original_shape, method="sam", need="point or box")
+    prompts, notes = working_prompts(image, points, box, original_shape, method="sam", need=PROMPT_NEEDS["sam"])
     loaded = load_sam(model_type, weights, config=config)
     embedding, hit = image_embedding(loaded, image)
     decoded = decode(loaded, embedding, prompts, multimask=multimask, mask_input=mask_input)

@@ -21,9 +21,7 @@ from seglib.datasets.shapes import make_scene
 from seglib.deep import sam as S
 from seglib.deep.checkpoints import save_weights
 
-TINY = S.SamConfig(encoder_embed_dim=32, encoder_depth=1, encoder_num_heads=1, encoder_global_attn_indexes=(),
-                   image_size=64, patch_size=16, window_size=0, prompt_embed_dim=32, mask_in_chans=4,
-                   decoder_depth=1, decoder_mlp_dim=64, decoder_num_heads=1, iou_head_hidden_dim=32)
+TINY = S.TINY_CONFIG
 PERMISSIVE = dict(pred_iou_thresh=0.0, stability_score_thresh=0.0)
 
 
