@@ -158,9 +158,9 @@ def show_sensitivity(picked, sig, values, metric) -> None:
 def robustness_section(picked, results, values, truth, table, pre, post, working_size) -> None:
     c1, c2, c3 = st.columns([1.6, 1.4, 1], vertical_alignment="bottom")
     keep(ROB_KIND_KEY, "noise")
-    degradation = c1.selectbox("Degradation", list(DEGRADATIONS), key=ROB_KIND_KEY,
-                               format_func=lambda d: f"{d}: {DESCRIPTIONS[d]}",
-                               help="Applied to the picture at growing strength; the ground truth stays put.")
+    degradation = c1.selectbox("Degradation", list(DEGRADATIONS), key=ROB_KIND_KEY, format_func=str.capitalize,
+                               help="Applied to the picture at growing strength; the ground truth stays put. "
+                                    + " ".join(f"**{d.capitalize()}**: {text}." for d, text in DESCRIPTIONS.items()))
     shared = [m for m in METRIC_NAMES if m in table and table[m].notna().all()]
     options = shared or [m for m in METRIC_NAMES if m in table and table[m].notna().any()]
     if not options:
@@ -174,8 +174,9 @@ def robustness_section(picked, results, values, truth, table, pre, post, working
     strengths = [i / (steps - 1) for i in range(steps)]
     sig = sweeps.signature(image=picked.key, truth=truth.key, methods=methods, degradation=degradation, steps=steps,
                            pre=pre, post=post, working_size=working_size)
+    st.caption(f"{degradation.capitalize()}: {DESCRIPTIONS[degradation]}.")
     if st.button(f"Degrade by {degradation}", icon=":material/play_arrow:", key="evaluate.rob.run",
-                 help=f"{steps} strengths x {len(methods)} methods runs (cached)."):
+                 help=f"{steps} strengths x {len(methods)} methods = {steps * len(methods)} runs (cached)."):
         sweeps.run_sweep(ROBUSTNESS, sig, {"degradation": degradation}, title="Robustness sweep",
                          compute=lambda progress: robustness(
                              picked.image, truth.truth, methods, degradation, strengths,
@@ -189,7 +190,7 @@ def robustness_section(picked, results, values, truth, table, pre, post, working
     shown = record.settings["degradation"]
     if metric in record.table:
         names = {m.name: m.title for m in seglib.methods()}
-        st.plotly_chart(charts.robustness_figure(record.table, metric, DESCRIPTIONS[shown], names=names,
+        st.plotly_chart(charts.robustness_figure(record.table, metric, shown, names=names,
                                                  title=f"{metric} under {shown}"), key="evaluate.robustness.chart",
                         **CHART)
     for line in sweeps.failures(record.table):

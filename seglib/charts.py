@@ -191,7 +191,7 @@ def metric_bars(table: pd.DataFrame, metrics: Sequence[str] | None = None, *, ti
     return _layout(fig, title, height, barmode="group", bargap=0.25)
 
 
-def class_iou_bars(table: pd.DataFrame, *, title: str = "", height: int = 340) -> go.Figure:
+def class_iou_bars(table: pd.DataFrame, *, title: str = "", height: int = 380) -> go.Figure:
     """Per-class IoU: one group per class, one bar per method.
 
     Parameters
@@ -205,7 +205,9 @@ def class_iou_bars(table: pd.DataFrame, *, title: str = "", height: int = 340) -
                              hovertemplate="%{x}: IoU %{y:.3f}<extra>%{fullData.name}</extra>"))
     fig.update_yaxes(range=[0, 1.05], title="IoU")
     fig.update_xaxes(categoryorder="array", categoryarray=list(dict.fromkeys(table["class"])))
-    return _layout(fig, title, height, barmode="group", bargap=0.25)
+    # Legend under the bars: many methods in a narrow column would otherwise cover them.
+    return _layout(fig, title, height, barmode="group", bargap=0.25,
+                   legend=dict(orientation="h", yanchor="top", y=-0.15, xanchor="left", x=0.0))
 
 
 def row_normalise(cm: np.ndarray) -> np.ndarray:
