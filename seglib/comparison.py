@@ -34,10 +34,10 @@ from scipy import ndimage as ndi
 from . import metrics
 from .imaging import as_float, resize_labels
 from .io.ground_truth import GroundTruth
-from .metrics import _resolve_tolerance
+from .metrics import resolve_tolerance
 from .result import Segmentation
 # The private helpers keep these maps identical to the ones seglib.scoring scores.
-from .scoring import METRIC_NAMES, _partitions, _to_gt_classes, check_shapes, score
+from .scoring import METRIC_NAMES, partitions, to_gt_classes, check_shapes, score
 from .viz import thicken
 
 NOTHING, HIT, FALSE_POSITIVE, FALSE_NEGATIVE, WRONG_CLASS, IGNORED = range(6)
@@ -185,7 +185,7 @@ def class_view(result: Segmentation, gt: GroundTruth) -> ClassView | None:
         pred = metrics.match_labels(result.labels, gt.semantic, ignore_index=ignore)
     else:
         labels = result.labels // metrics.PANOPTIC_DIVISOR if result.kind == "panoptic" else result.labels
-        pred = _to_gt_classes(Segmentation(labels, kind="semantic", class_names=result.class_names), gt)
+        pred = to_gt_classes(Segmentation(labels, kind="semantic", class_names=result.class_names), gt)
     valid = gt.semantic if ignore is None else gt.semantic[gt.semantic != ignore]
     n = max(int(pred.max(initial=0)), int(valid.max(initial=0))) + 1
     return ClassView(pred.astype(np.int32), gt.semantic, _names(gt.class_names, n), ignore)
@@ -194,8 +194,8 @@ def class_view(result: Segmentation, gt: GroundTruth) -> ClassView | None:
 def _true_boundaries(gt: GroundTruth) -> np.ndarray | None:
     if gt.boundaries is not None:
         return np.asarray(gt.boundaries, dtype=bool)
-    partitions = _partitions(gt)
-    return metrics.boundaries(partitions[0]) if partitions else None
+    truths = partitions(gt)
+    return metrics.boundaries(truths[0]) if truths else None
 
 
 def _near(mask: np.ndarray, tolerance: float) -> np.ndarray:
@@ -258,7 +258,7 @@ def error_map(result: Segmentation, gt: GroundTruth, *, tolerance=None) -> Error
     """
     view = class_view(result, gt)
     shape = result.labels.shape
-    tol = _resolve_tolerance(tolerance, shape)
+    tol = resolve_tolerance(tolerance, shape)
     true_edges = _true_boundaries(gt)
     if true_edges is None:
         raise ValueError("the ground truth holds no label map or boundaries to compare with")

@@ -403,7 +403,8 @@ def boundaries(labels) -> np.ndarray:
     return edge
 
 
-def _resolve_tolerance(tolerance, shape: tuple[int, int]) -> float:
+def resolve_tolerance(tolerance, shape: tuple[int, int]) -> float:
+    """The boundary tolerance in pixels: ``tolerance``, or 0.0075 x the diagonal of ``shape`` when None."""
     if tolerance is None:
         return BSDS_TOLERANCE * float(np.hypot(*shape))
     if isinstance(tolerance, bool) or not isinstance(tolerance, Real) or not 0 <= tolerance < np.inf:
@@ -473,7 +474,7 @@ def boundary_f1(pred, gt, tolerance=None, *, pred_is_edges=False, gt_is_edges=Fa
     p, g = _check_pair(pred, gt)
     if p.ndim != 2:
         raise ValueError(f"`pred` and `gt` have shape {p.shape}; boundary_f1 expects 2-D (H, W) maps")
-    tol = _resolve_tolerance(tolerance, p.shape)
+    tol = resolve_tolerance(tolerance, p.shape)
     pb = p != 0 if pred_is_edges else boundaries(p)
     gb = g != 0 if gt_is_edges else boundaries(g)
     precision = _divide(_matched(pb, gb, tol), np.count_nonzero(pb), zd)

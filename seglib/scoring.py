@@ -66,7 +66,7 @@ def _foreground(gt: GroundTruth) -> np.ndarray | None:
     return fg
 
 
-def _partitions(gt: GroundTruth) -> list[np.ndarray]:
+def partitions(gt: GroundTruth) -> list[np.ndarray]:
     """The truth's partitions into regions (instances, else annotators, else semantic)."""
     if gt.annotators:
         return list(gt.annotators)
@@ -82,7 +82,7 @@ def _boundary_f1(pred: np.ndarray, gt: GroundTruth, *, pred_is_edges: bool = Fal
     elif gt.boundaries is not None:
         truths = [(gt.boundaries, True)]
     else:
-        truths = [(p, False) for p in _partitions(gt)]
+        truths = [(p, False) for p in partitions(gt)]
     if not truths:
         return None
     return max(float(metrics.boundary_f1(pred, t, pred_is_edges=pred_is_edges, gt_is_edges=is_edges).f1)
@@ -111,7 +111,7 @@ def _binary_scores(mask: np.ndarray, fg: np.ndarray) -> dict[str, float]:
     }
 
 
-def _to_gt_classes(result: Segmentation, gt: GroundTruth) -> np.ndarray:
+def to_gt_classes(result: Segmentation, gt: GroundTruth) -> np.ndarray:
     """Semantic prediction with ids of the truth's classes (by name, else by overlap)."""
     pred = result.labels
     names, truth_names = result.class_names, gt.class_names
@@ -122,11 +122,11 @@ def _to_gt_classes(result: Segmentation, gt: GroundTruth) -> np.ndarray:
 
 
 def _region_scores(pred: np.ndarray, gt: GroundTruth) -> dict[str, float]:
-    partitions = _partitions(gt)
-    if not partitions:
+    truths = partitions(gt)
+    if not truths:
         return {}
-    are = min(float(metrics.adapted_rand_error(pred, p).error) for p in partitions)
-    vi = min(float(sum(metrics.variation_of_information(pred, p))) for p in partitions)
+    are = min(float(metrics.adapted_rand_error(pred, p).error) for p in truths)
+    vi = min(float(sum(metrics.variation_of_information(pred, p))) for p in truths)
     return {"adapted Rand error": are, "VI": vi}
 
 
@@ -170,7 +170,7 @@ def score(result: Segmentation, gt: GroundTruth) -> dict[str, float]:
     elif kind in ("semantic", "regions", "panoptic") and gt.semantic is not None:
         source = result if kind != "panoptic" else Segmentation(pred // _DIVISOR, kind="semantic",
                                                                 class_names=result.class_names)
-        classes = _to_gt_classes(source, gt) if kind != "regions" else metrics.match_labels(pred, gt.semantic)
+        classes = to_gt_classes(source, gt) if kind != "regions" else metrics.match_labels(pred, gt.semantic)
         out.update(_class_scores(classes, gt))
     f1 = _boundary_f1(pred, gt)
     if f1 is not None:
