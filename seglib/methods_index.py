@@ -8,3 +8,5 @@ from .traditional import graph  # noqa: F401
 from .deep import bundled  # noqa: F401
 from . import interactive  # noqa: F401
 from .deep import sam  # noqa: F401
+from .deep import zoo  # noqa: F401
+from .deep import panoptic  # noqa: F401

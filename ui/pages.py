@@ -20,5 +20,6 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/compare.py", "Compare", ":material/view_column:"),
     PageSpec("pages/prompt.py", "Prompt", ":material/ads_click:"),
     PageSpec("pages/evaluate.py", "Evaluate", ":material/analytics:"),
+    PageSpec("pages/train.py", "Train", ":material/model_training:"),
     PageSpec("pages/benchmark.py", "Benchmark", ":material/leaderboard:"),
 )

@@ -19,6 +19,8 @@ import streamlit as st
 from seglib.pipeline import POSTPROCESS_PARAMS, PREPROCESS_PARAMS
 from seglib.registry import Method, Param
 
+from .weights import weights_widget
+
 _LOG_GRID_POINTS = 61
 _CHOICE_BUTTONS_MAX = 4  # up to this many short choices: segmented control; more: a select box
 _CHOICE_BUTTON_CHARS = 12
@@ -207,7 +209,8 @@ def method_widgets(method: Method, scope: str | None = None) -> dict:
     """
     if not method.params:
         st.caption("This method has no parameters.")
-    return params_widgets(method.params, scope or method.name)
+    values = params_widgets(method.params, scope or method.name)
+    return values | weights_widget(method, scope)  # deep methods: custom or pretrained weights
 
 
 PIPELINE_SCOPES = (("pre", PREPROCESS_PARAMS), ("post", POSTPROCESS_PARAMS))

@@ -1,0 +1,197 @@
+"""The Train page's glue: a small training set per session, chunked training that survives Stop, the result.
+
+Training runs in the page's script with :func:`seglib.deep.train.train`,
+which writes a checkpoint every few steps to a per-session folder. When
+the run is interrupted (the Stop button, or any other widget, reruns the
+script), the next run finds the run marked ``running``, loads the latest
+checkpoint and keeps that model: a stop keeps what was learned, and
+pressing Train again with the same settings resumes from it.
+
+The finished (or stopped) model is kept in the session as safetensors bytes
+with its model card; :func:`use_model` hands it to Explore and Compare as
+custom weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, MutableMapping
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+import seglib
+from seglib.deep import data
+from seglib.deep import train as training
+
+from .params import set_value
+from .weights import set_custom_weights, store_weights
+
+RUN_KEY = "train.run"
+MODEL_KEY = "train.model"
+SESSION_KEY = "train.session"
+RUNS_DIR = Path(tempfile.gettempdir()) / "seglib-train"
+EVAL_SCENES = 4  # held-out scenes per difficulty for the card of a model trained here
+VAL_SCENES = 8
+
+
+def _state(state: MutableMapping | None) -> MutableMapping:
+    return st.session_state if state is None else state
+
+
+@st.cache_resource(show_spinner="Drawing the training scenes (once per size)...", max_entries=4)
+def training_set(n_scenes: int, image_size: int, difficulties: tuple[str, ...], seed: int = 0) -> dict:
+    """``n_scenes`` ShapeScenes of the chosen difficulties at ``image_size`` px (shared, read-only).
+
+    Scenes of random difficulty are drawn (:func:`seglib.deep.data.make_training_set`)
+    and those of the chosen difficulties kept, so a mix of one difficulty
+    draws about three times as many.
+    """
+    share = len(difficulties) / len(data.DIFFICULTIES)
+    pool = data.make_training_set(int(np.ceil(n_scenes / share * 1.2)) if share < 1 else n_scenes, seed=seed,
+                                  input_size=image_size)
+    keep = np.flatnonzero(np.isin(pool["difficulties"], difficulties))[:n_scenes]
+    subset = {k: (v[keep] if k != "class_names" else v) for k, v in pool.items()}
+    for value in subset.values():
+        value.setflags(write=False)
+    return subset
+
+
+def settings_of(values: dict) -> training.TrainSettings:
+    """The training settings for the page's widget values (``arch``, ``width``, ... ``difficulties``)."""
+    return training.TrainSettings(arch=values["arch"], width=values["width"], depth=values["depth"],
+                                  steps=values["steps"], batch_size=values["batch_size"], lr=values["lr"],
+                                  seed=values["seed"], image_size=values["image_size"],
+                                  crop_size=values["crop_size"] or None, n_scenes=values["n_scenes"],
+                                  val_every=values["val_every"], val_scenes=VAL_SCENES)
+
+
+def run_dir(values: dict, state: MutableMapping | None = None) -> Path:
+    """This session's checkpoint folder for these settings."""
+    state = _state(state)
+    if SESSION_KEY not in state:
+        state[SESSION_KEY] = uuid.uuid4().hex
+    digest = hashlib.blake2b(json.dumps(values, sort_keys=True).encode(), digest_size=8).hexdigest()
+    return RUNS_DIR / state[SESSION_KEY] / digest
+
+
+def start(values: dict, folder: Path, state: MutableMapping | None = None) -> bool:
+    """Mark a run as started; return True when it resumes a stopped run of the same settings."""
+    state = _state(state)
+    previous = state.get(RUN_KEY)
+    resume = bool(previous and previous["values"] == values and previous["status"] == "stopped"
+                  and (folder / training.CHECKPOINT_NAME).is_file())
+    if not resume and folder.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    state[RUN_KEY] = {"values": values, "dir": str(folder), "status": "running"}
+    return resume
+
+
+def train(values: dict, folder: Path, progress: Callable[[int, float, float | None], None],
+          checkpoint_every: int, state: MutableMapping | None = None) -> dict:
+    """Train with the page's settings, checkpointing to ``folder``; keep and return the finished model."""
+    from seglib.deep.bundled import _cap_threads
+
+    _cap_threads()  # the app's torch thread cap: training must not starve other sessions
+    settings = settings_of(values)
+    dataset = training_set(settings.n_scenes, settings.image_size, tuple(values["difficulties"]), settings.seed)
+    config = asdict(settings)
+    config.pop("arch")
+    config.pop("weight_decay")
+    config["n_scenes"] = len(dataset["images"])
+    model, history = training.train(settings.arch, **config, progress=progress, checkpoint_dir=folder,
+                                    checkpoint_every=checkpoint_every, dataset=dataset)
+    return keep(model, history, "done", state)
+
+
+def recover(state: MutableMapping | None = None) -> dict | None:
+    """After an interrupted run: the model of its latest checkpoint, kept as ``stopped`` (None if none)."""
+    import torch
+
+    from seglib.deep.models import build_model
+
+    state = _state(state)
+    run = state.get(RUN_KEY)
+    if not run or run["status"] != "running":
+        return None
+    path = Path(run["dir"]) / training.CHECKPOINT_NAME
+    if not path.is_file():
+        run["status"] = "stopped"
+        return None
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    settings = training.TrainSettings(**checkpoint["settings"])
+    model = build_model(settings.arch, **settings.model_config(len(data.class_names())))
+    model.load_state_dict(checkpoint["model"])
+    model.eval()
+    model.train_settings = asdict(settings)
+    model.class_names = data.class_names()
+    return keep(model, list(checkpoint["history"]), "stopped", state)
+
+
+def keep(model, history: list, status: str, state: MutableMapping | None = None) -> dict:
+    """Score ``model`` on a few held-out scenes and keep it in the session as safetensors + model card."""
+    from seglib.deep.checkpoints import model_metadata, state_dict_bytes
+
+    state = _state(state)
+    size = model.train_settings["image_size"]
+    metrics = data.evaluate_model(model, input_size=size, n_scenes=EVAL_SCENES)
+    rounded = {d: {k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()} for d, m in metrics.items()}
+    card = training.model_card(model, history, metrics=rounded, eval_scenes=EVAL_SCENES)
+    card["trained_on"] = "the dashboard's Train page"
+    metadata = model_metadata(model, class_names=model.class_names, input_size=size)
+    kept = {"weights": state_dict_bytes(model, metadata=metadata), "card": card, "history": history,
+            "status": status, "arch": model.train_settings["arch"], "input_size": size,
+            "step": history[-1]["step"] if history else 0}
+    state[MODEL_KEY] = kept
+    if RUN_KEY in state:
+        state[RUN_KEY]["status"] = status
+    return kept
+
+
+def use_model(state: MutableMapping | None = None) -> Path | None:
+    """Make the kept model the custom weights of its method (Explore, Compare) at its trained input size."""
+    state = _state(state)
+    kept = state.get(MODEL_KEY)
+    if not kept:
+        return None
+    path = store_weights(kept["weights"])
+    set_custom_weights(kept["arch"], path, f"trained here ({kept['arch']}, {kept['step']} steps, "
+                                           f"{kept['input_size']} px)", state)
+    method = seglib.method(kept["arch"])
+    if "input_size" in {p.name for p in method.params}:
+        set_value(method.name, method.param("input_size"), kept["input_size"], state)
+    return path
+
+
+def curves(history: list, steps: int) -> tuple[go.Figure, go.Figure]:
+    """Loss per step (with a running mean) and validation mIoU, as two plotly figures."""
+    x = [h["step"] for h in history]
+    loss = np.array([h["loss"] for h in history], dtype=float)
+    window = max(1, len(loss) // 20)
+    smooth = np.convolve(loss, np.ones(window) / window, mode="valid") if len(loss) else loss
+    loss_fig = go.Figure([go.Scatter(x=x, y=loss, mode="lines", name="loss", line=dict(width=1), opacity=0.4),
+                          go.Scatter(x=x[window - 1:], y=smooth, mode="lines", name=f"mean of {window}")])
+    val = [(h["step"], h["val_miou"]) for h in history if h.get("val_miou") is not None]
+    miou_fig = go.Figure([go.Scatter(x=[s for s, _ in val], y=[v for _, v in val], mode="lines+markers",
+                                     name="validation mIoU")])
+    for fig, title, y_title in ((loss_fig, "Training loss (cross-entropy)", "loss"),
+                                (miou_fig, "Validation mIoU (medium scenes)", "mIoU")):
+        fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10), showlegend=fig is loss_fig,
+                          legend=dict(orientation="h", y=1.0, x=1.0, xanchor="right", yanchor="bottom"))
+        fig.update_xaxes(title="step", range=[0, max(steps, 1)])
+        fig.update_yaxes(title=y_title)
+    miou_fig.update_yaxes(range=[0, 1])
+    return loss_fig, miou_fig
+
+
+def card_json(kept: dict) -> str:
+    """The kept model's card as JSON text (for download)."""
+    return json.dumps(kept["card"], indent=2) + "\n"
