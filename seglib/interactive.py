@@ -102,8 +102,9 @@ def working_prompts(image: np.ndarray, points, box, original_shape, *, method: s
         prompts = parse_prompts(points, box, shape=original)
     wanted = missing_prompt(need, len(prompts.positive), prompts.box is not None)
     if wanted:
+        box = "a" if prompts.box is not None else "no"
         raise ValueError(f"{method} needs {wanted}; got {len(prompts.positive)} object point(s), "
-                         f"{len(prompts.negative)} background point(s) and {'a' if prompts.box is not None else 'no'} box")
+                         f"{len(prompts.negative)} background point(s) and {box} box")
     return prompts.rescale(shape), notes
 
 
@@ -308,9 +309,10 @@ def _enlarge(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     family="interactive",
     kind="binary",
     params=(
-        Param("beta", 130.0, low=1.0, high=5000.0, log=True,
-              help="How strongly image edges stop the walkers. Raise it when the mask leaks across weak "
-                   "edges; lower it when noise traps the walkers near the clicks."),
+        Param("beta", 500.0, low=1.0, high=5000.0, log=True,
+              help="How strongly image edges stop the walkers (scikit-image's scaling; its default is 130, "
+                   "but a click is a tiny seed against a whole border, so sharper edges help). Raise it when "
+                   "the mask leaks across weak edges; lower it when noise traps the walkers near the clicks."),
         Param("threshold", 0.5, low=0.05, high=0.95, step=0.05,
               help="Probability of reaching an object seed first above which a pixel is object. Only "
                    "this cut is redone when you move it."),

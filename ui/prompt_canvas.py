@@ -155,7 +155,8 @@ def handle_event(value, mode: str, picked: PickedImage, state: MutableMapping | 
     return True
 
 
-def object_truth(loaded: LoadedTruth | None, items: list[list], shape: tuple[int, int]) -> tuple[LoadedTruth | None, str]:
+def object_truth(loaded: LoadedTruth | None, items: list[list],
+                 shape: tuple[int, int]) -> tuple[LoadedTruth | None, str]:
     """The truth a prompt result is scored against, and a sentence saying what it is.
 
     With instance labels (a ShapeScene, COCO): the object under the first
@@ -213,12 +214,11 @@ def canvas_picture(picked: PickedImage, items: list[list], labels: np.ndarray | 
     return as_uint8(draw_prompts(image / 255.0, as_prompts(items, picked.image.shape[:2])))
 
 
-def _canvas_key(mode: str) -> str:
-    return f"prompt.canvas.{MODES.index(mode)}"
+CANVAS_KEY = "prompt.canvas"
 
 
 def _on_canvas(mode: str, picked: PickedImage) -> None:
-    handle_event(st.session_state.get(_canvas_key(mode)), mode, picked)
+    handle_event(st.session_state.get(CANVAS_KEY), mode, picked)
 
 
 def prompt_canvas(picked: PickedImage, labels: np.ndarray | None = None) -> list[list]:
@@ -232,7 +232,8 @@ def prompt_canvas(picked: PickedImage, labels: np.ndarray | None = None) -> list
     if state.get(MODE_KEY) not in MODES:
         state[MODE_KEY] = MODES[0]
     mode = st.segmented_control("Click adds", MODES, key=MODE_KEY, required=True, help=MODE_HELP) or MODES[0]
-    streamlit_image_coordinates(canvas_picture(picked, items, labels), key=_canvas_key(mode), width="stretch",
+    # One key for every mode: the same picture keeps its place while the mode changes how it reports.
+    streamlit_image_coordinates(canvas_picture(picked, items, labels), key=CANVAS_KEY, width="stretch",
                                 click_and_drag=mode == MODES[2], image_format="JPEG", jpeg_quality=90,
                                 cursor="crosshair", on_click=lambda: _on_canvas(mode, picked))
     if state.get(NOTICE_KEY):
