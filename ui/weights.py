@@ -88,12 +88,12 @@ def _offline_caption(name: str) -> None:
                f"(offline?). Put the file at `{zoo.cache_path(name)}` or upload it below.")
 
 
-def pretrained_status(name: str) -> None:
+def pretrained_status(name: str, scope: str | None = None) -> None:
     """Fetch a torchvision model's pretrained weights on first use (progress bar), or say where they are.
 
     A failed download (offline) is not retried automatically in this
     session; a button retries it. The method's own error then says which
-    file to put where.
+    file to put where. ``scope`` keeps the button's key apart per panel.
     """
     from seglib.deep import zoo
 
@@ -101,7 +101,8 @@ def pretrained_status(name: str) -> None:
     if zoo.is_cached(name):
         st.caption(f":material/check_circle: Pretrained weights in the cache: `{zoo.cache_path(name)}`")
         return
-    if st.session_state.get(failed_key) and not st.button("Retry the download", key=f"weights.retry.{name}",
+    retry_key = f"weights.retry.{scope or name}"
+    if st.session_state.get(failed_key) and not st.button("Retry the download", key=retry_key,
                                                           icon=":material/refresh:"):
         _offline_caption(name)
         return
@@ -140,7 +141,7 @@ def weights_widget(method: Method, scope: str | None = None) -> dict:
         zoo_name = _zoo_model(method)
         chosen = custom_weights(method.name)
         if zoo_name is not None and chosen is None:
-            pretrained_status(zoo_name)
+            pretrained_status(zoo_name, scope)
         if chosen is not None:
             st.caption(f":material/model_training: Using custom weights: {chosen['label']}")
             st.button("Use the method's own weights", key=f"weights.clear.{scope}", icon=":material/undo:",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import http.client
 import math
 import os
 import re
@@ -223,7 +224,7 @@ def download_weights(name: str, progress: Callable[[int, int], None] | None = No
         raise WeightsUnavailable(missing_message(name, failed[1]))
     try:
         _download(url, path, progress, timeout)
-    except (urllib.error.URLError, OSError, ValueError) as error:
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as error:
         reason = str(getattr(error, "reason", "") or error) or type(error).__name__
         _recent_failures[memory] = (time.monotonic(), reason)
         raise WeightsUnavailable(missing_message(name, reason)) from None
