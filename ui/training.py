@@ -64,13 +64,14 @@ def training_set(n_scenes: int, image_size: int, difficulties: tuple[str, ...], 
     return subset
 
 
-def settings_of(values: dict) -> training.TrainSettings:
-    """The training settings for the page's widget values (``arch``, ``width``, ... ``difficulties``)."""
-    return training.TrainSettings(arch=values["arch"], width=values["width"], depth=values["depth"],
-                                  steps=values["steps"], batch_size=values["batch_size"], lr=values["lr"],
-                                  seed=values["seed"], image_size=values["image_size"],
-                                  crop_size=values["crop_size"] or None, n_scenes=values["n_scenes"],
-                                  val_every=values["val_every"], val_scenes=VAL_SCENES)
+TRAIN_ARGS = ("width", "depth", "steps", "batch_size", "lr", "seed", "image_size", "n_scenes", "val_every")
+"""Page values passed to :func:`seglib.deep.train.train` as they are."""
+
+
+def train_kwargs(values: dict) -> dict:
+    """Keyword arguments of :func:`seglib.deep.train.train` for the page's widget values."""
+    return {**{k: values[k] for k in TRAIN_ARGS}, "crop_size": values["crop_size"] or None,
+            "val_scenes": VAL_SCENES}
 
 
 def run_dir(values: dict, state: MutableMapping | None = None) -> Path:
@@ -101,13 +102,10 @@ def train(values: dict, folder: Path, progress: Callable[[int, float, float | No
     from seglib.deep.bundled import _cap_threads
 
     _cap_threads()  # the app's torch thread cap: training must not starve other sessions
-    settings = settings_of(values)
-    dataset = training_set(settings.n_scenes, settings.image_size, tuple(values["difficulties"]), settings.seed)
-    config = asdict(settings)
-    config.pop("arch")
-    config.pop("weight_decay")
-    config["n_scenes"] = len(dataset["images"])
-    model, history = training.train(settings.arch, **config, progress=progress, checkpoint_dir=folder,
+    kwargs = train_kwargs(values)
+    dataset = training_set(kwargs["n_scenes"], kwargs["image_size"], tuple(values["difficulties"]), kwargs["seed"])
+    kwargs["n_scenes"] = len(dataset["images"])  # a one-difficulty mix may find fewer
+    model, history = training.train(values["arch"], **kwargs, progress=progress, checkpoint_dir=folder,
                                     checkpoint_every=checkpoint_every, dataset=dataset)
     return keep(model, history, "done", state)
 
