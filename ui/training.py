@@ -40,6 +40,7 @@ SESSION_KEY = "train.session"
 RUNS_DIR = Path(tempfile.gettempdir()) / "seglib-train"
 EVAL_SCENES = 4  # held-out scenes per difficulty for the card of a model trained here
 VAL_SCENES = 8
+TRAIN_THREADS = 1
 
 
 def _state(state: MutableMapping | None) -> MutableMapping:
@@ -99,14 +100,20 @@ def start(values: dict, folder: Path, state: MutableMapping | None = None) -> bo
 def train(values: dict, folder: Path, progress: Callable[[int, float, float | None], None],
           checkpoint_every: int, state: MutableMapping | None = None) -> dict:
     """Train with the page's settings, checkpointing to ``folder``; keep and return the finished model."""
-    from seglib.deep.bundled import _cap_threads
+    import torch
 
-    _cap_threads()  # the app's torch thread cap: training must not starve other sessions
     kwargs = train_kwargs(values)
     dataset = training_set(kwargs["n_scenes"], kwargs["image_size"], tuple(values["difficulties"]), kwargs["seed"])
     kwargs["n_scenes"] = len(dataset["images"])  # a one-difficulty mix may find fewer
-    model, history = training.train(values["arch"], **kwargs, progress=progress, checkpoint_dir=folder,
-                                    checkpoint_every=checkpoint_every, dataset=dataset)
+    threads = torch.get_num_threads()
+    # One thread: a minute of training must not starve other sessions, and on a busy machine a second
+    # thread competing for a core makes each step several times slower, not faster.
+    torch.set_num_threads(TRAIN_THREADS)
+    try:
+        model, history = training.train(values["arch"], **kwargs, progress=progress, checkpoint_dir=folder,
+                                        checkpoint_every=checkpoint_every, dataset=dataset)
+    finally:
+        torch.set_num_threads(threads)
     return keep(model, history, "done", state)
 
 
@@ -173,14 +180,14 @@ def curves(history: list, steps: int) -> tuple[go.Figure, go.Figure]:
     """Loss per step (with a running mean) and validation mIoU, as two plotly figures."""
     x = [h["step"] for h in history]
     loss = np.array([h["loss"] for h in history], dtype=float)
-    window = max(1, len(loss) // 20)
-    smooth = np.convolve(loss, np.ones(window) / window, mode="valid") if len(loss) else loss
+    window = max(1, min(25, steps // 20))
+    smooth = np.convolve(loss, np.ones(window) / window, mode="valid") if len(loss) >= window else loss[:0]
     loss_fig = go.Figure([go.Scatter(x=x, y=loss, mode="lines", name="loss", line=dict(width=1), opacity=0.4),
                           go.Scatter(x=x[window - 1:], y=smooth, mode="lines", name=f"mean of {window}")])
     val = [(h["step"], h["val_miou"]) for h in history if h.get("val_miou") is not None]
     miou_fig = go.Figure([go.Scatter(x=[s for s, _ in val], y=[v for _, v in val], mode="lines+markers",
                                      name="validation mIoU")])
-    for fig, title, y_title in ((loss_fig, "Training loss (cross-entropy)", "loss"),
+    for fig, title, y_title in ((loss_fig, "Training loss", "loss"),
                                 (miou_fig, "Validation mIoU (medium scenes)", "mIoU")):
         fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10), showlegend=fig is loss_fig,
                           legend=dict(orientation="h", y=1.0, x=1.0, xanchor="right", yanchor="bottom"))

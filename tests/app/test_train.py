@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 import seglib
@@ -91,8 +92,10 @@ def test_a_stopped_run_keeps_its_last_checkpoint_and_resumes(tmp_path, monkeypat
         if step == 5:  # a Streamlit rerun raises inside the progress callback, before step 5's checkpoint
             raise KeyboardInterrupt("Stop pressed")
 
+    threads = torch.get_num_threads()
     with pytest.raises(KeyboardInterrupt):
         training.train(values, folder, interrupt, checkpoint_every=2, state=state)
+    assert torch.get_num_threads() == threads  # training's single thread is given back, even on a stop
     kept = training.recover(state)
     assert kept["status"] == "stopped" and kept["step"] == 4 and state[training.RUN_KEY]["status"] == "stopped"
     assert training.recover(state) is None  # only once
