@@ -411,3 +411,16 @@ def test_sam_config_round_trip_and_errors():
     with pytest.raises(ValueError, match="incomplete"):
         S.SamConfig.from_dict({"encoder_depth": 3})
     assert S.SAM_CONFIGS["vit_b"].low_res_size == 256
+
+
+def test_clear_caches_by_name_and_decoder_threads_restore_the_setting(tiny, scene):
+    seglib.segment(scene.image, "sam", points=[(40, 30, 1)], weights=tiny["safetensors"])
+    S.clear_caches("embeddings")
+    again = seglib.segment(scene.image, "sam", points=[(40, 30, 1)], weights=tiny["safetensors"])
+    assert not again.timings["cache_hit"]
+    with pytest.raises(ValueError, match="which='everything' is not allowed"):
+        S.clear_caches("everything")
+    before = torch.get_num_threads()
+    with S.decoder_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
