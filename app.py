@@ -1,6 +1,6 @@
 """Segmentation dashboard: ``streamlit run app.py``.
 
-The page list lives in :mod:`ui.pages`; each page is a script under ``pages/``.
+The page list lives in :mod:`ui.pages`; each page is a script under ``app_pages/``.
 """
 
 import streamlit as st

@@ -1,4 +1,4 @@
 """Streamlit glue shared by the pages: image picker, parameter widgets, cached runs, views.
 
-Only this package and ``pages/`` import Streamlit; :mod:`seglib` stays pure.
+Only this package and ``app_pages/`` import Streamlit; :mod:`seglib` stays pure.
 """

@@ -54,7 +54,7 @@ SCHEDULER_ENV = "SEGDASH_DASK_SCHEDULER"
 CHUNK_SIZE = 4  # images per step: the page redraws its progress bar (and can stop) after each image anyway
 MAX_GRID = 50  # values one parameter may take in a grid
 DEFAULT_METHODS = ("otsu", "kmeans")
-COMPARE_PAGE, EXPLORE_PAGE = "pages/compare.py", "pages/explore.py"
+COMPARE_PAGE, EXPLORE_PAGE = "app_pages/compare.py", "app_pages/explore.py"
 GRID_HELP = "Values to try: a list such as `3, 4, 5`, or a range `low:high:step` such as `2:8:2`."
 
 

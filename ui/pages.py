@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PageSpec:
-    """A page of the dashboard: its script under ``pages/``, menu title and icon."""
+    """A page of the dashboard: its script under ``app_pages/``, menu title and icon."""
 
     path: str
     title: str
@@ -16,10 +16,10 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/explore.py", "Explore", ":material/tune:", default=True),
-    PageSpec("pages/compare.py", "Compare", ":material/view_column:"),
-    PageSpec("pages/prompt.py", "Prompt", ":material/ads_click:"),
-    PageSpec("pages/evaluate.py", "Evaluate", ":material/analytics:"),
-    PageSpec("pages/train.py", "Train", ":material/model_training:"),
-    PageSpec("pages/benchmark.py", "Benchmark", ":material/leaderboard:"),
+    PageSpec("app_pages/explore.py", "Explore", ":material/tune:", default=True),
+    PageSpec("app_pages/compare.py", "Compare", ":material/view_column:"),
+    PageSpec("app_pages/prompt.py", "Prompt", ":material/ads_click:"),
+    PageSpec("app_pages/evaluate.py", "Evaluate", ":material/analytics:"),
+    PageSpec("app_pages/train.py", "Train", ":material/model_training:"),
+    PageSpec("app_pages/benchmark.py", "Benchmark", ":material/leaderboard:"),
 )

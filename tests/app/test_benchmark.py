@@ -27,7 +27,7 @@ def cache_dir(tmp_path, monkeypatch):
 
 
 def page(**state):
-    at = AppTest.from_file(str(ROOT / "pages" / "benchmark.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "benchmark.py"), default_timeout=TIMEOUT)
     for key, value in state.items():
         at.session_state[key] = value
     return at.run()

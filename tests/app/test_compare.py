@@ -19,7 +19,7 @@ SMALL_SCENE = (3, "medium", 128)
 
 
 def page(state=None):
-    at = AppTest.from_file(str(ROOT / "pages" / "compare.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "compare.py"), default_timeout=TIMEOUT)
     for key, value in (state or {}).items():
         at.session_state[key] = value
     return at.run()

@@ -19,7 +19,7 @@ SENSITIVITY, ROBUSTNESS = "evaluate.sensitivity", "evaluate.robustness"
 
 
 def page(state=None):
-    at = AppTest.from_file(str(ROOT / "pages" / "evaluate.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "evaluate.py"), default_timeout=TIMEOUT)
     for key, value in (state or {}).items():
         at.session_state[key] = value
     return at.run()

@@ -42,7 +42,7 @@ def scene_click(label=None):
 
 
 def page(items=None, methods=None):
-    at = AppTest.from_file(str(ROOT / "pages" / "prompt.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "prompt.py"), default_timeout=TIMEOUT)
     chosen = {}
     picked = select_scene(SEED, DIFFICULTY, SIZE, chosen)
     for key, value in chosen.items():  # AppTest's session state has no pop(): copy what select_scene set
@@ -73,7 +73,7 @@ def no_sam(tmp_path, monkeypatch):
 
 
 def test_page_opens_with_a_scene_and_asks_for_a_click(no_sam):
-    at = AppTest.from_file(str(ROOT / "pages" / "prompt.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "prompt.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert at.header[0].value == "Prompt"
     assert at.session_state["picker.image"].scene == DEFAULT_SCENE

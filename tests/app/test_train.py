@@ -19,7 +19,7 @@ TINY = {"arch": "unet", "width": 4, "depth": 1, "steps": 3, "batch_size": 2, "lr
 
 
 def train_page(values=TINY):
-    at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "train.py"), default_timeout=TIMEOUT)
     for name, value in values.items():
         at.session_state[f"train.{name}"] = value
     return at.run()
@@ -67,7 +67,7 @@ def test_use_this_model_makes_explore_run_unet_with_the_fresh_weights(trained):
     chosen = at.session_state[weights.custom_key("unet")]
     assert Path(chosen["path"]).is_file() and "trained here" in chosen["label"]
     assert at.session_state[widget_key("unet", "input_size")] == TINY["image_size"]
-    explore = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
+    explore = AppTest.from_file(str(ROOT / "app_pages" / "explore.py"), default_timeout=TIMEOUT)
     explore.session_state[weights.custom_key("unet")] = chosen
     explore.session_state[widget_key("unet", "input_size")] = TINY["image_size"]
     explore.session_state["explore.family"] = "deep"
@@ -137,7 +137,7 @@ def uploader_labels(at):
 
 
 def test_explore_offers_a_weights_box_for_deep_methods_only():
-    at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "explore.py"), default_timeout=TIMEOUT)
     at.session_state["explore.family"] = "threshold"
     at.run()
     assert "Custom weights file" not in uploader_labels(at)
