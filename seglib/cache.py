@@ -48,6 +48,19 @@ def fingerprint(array: np.ndarray) -> str:
     return value
 
 
+def remember(array: np.ndarray, key: str) -> None:
+    """Record ``key`` as the fingerprint of the read-only ``array`` while it lives.
+
+    For an array derived deterministically from inputs whose fingerprint is
+    cheaper to compute (a small uint8 upload versus its float working copy),
+    ``key`` must name everything the array depends on.
+    """
+    if array.flags.writeable:
+        raise ValueError("remember() needs a read-only array: a writeable one could change under its key")
+    ident = id(array)
+    _fingerprints[ident] = (weakref.ref(array, lambda _, k=ident: _fingerprints.pop(k, None)), key)
+
+
 def _freeze(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         value.setflags(write=False)

@@ -126,3 +126,21 @@ def test_a_parameter_may_be_called_method(quadrant_gray):
     result = seglib.segment(image, "adaptive-threshold", method="mean")
     assert result.params["method"] == "mean"
     assert seglib.method("adaptive-threshold")(image, method="median").params["method"] == "median"
+
+
+def test_working_image_fingerprint_comes_from_the_input_and_its_options(quadrant_rgb, monkeypatch):
+    image, _ = quadrant_rgb
+    seen = []
+    original = cache.remember
+    monkeypatch.setattr(cache, "remember", lambda array, key: (seen.append(key), original(array, key)))
+    seglib.segment(image, "otsu")
+    seglib.segment(image, "otsu", preprocess_options={"blur_sigma": 1.0})
+    seglib.segment(image.copy(), "otsu")
+    assert len(seen) == 3 and seen[0] != seen[1] and seen[0] == seen[2]
+    seglib.segment(image / 255.0, "otsu")  # float input: hashed as it is
+    assert len(seen) == 3
+
+
+def test_remember_refuses_writeable_arrays():
+    with pytest.raises(ValueError, match="read-only"):
+        cache.remember(np.zeros(3), "key")

@@ -40,6 +40,11 @@ _HYSTERESIS_COLOURS = np.array(
     dtype=np.float32,
 )
 _EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
+
+try:  # scikit-image's compiled non-maximum suppression (a private name; fall back if it moves)
+    from skimage.feature._canny_cy import _nonmaximum_suppression_bilinear as _compiled_nms
+except ImportError:  # pragma: no cover
+    _compiled_nms = None
 _HISTOGRAM_BINS = 128
 
 
@@ -221,7 +226,21 @@ def canny_gradients(image: np.ndarray, sigma: float) -> tuple[np.ndarray, np.nda
     grad_cols = ndi.sobel(smoothed, axis=1)
     grad_rows = ndi.sobel(smoothed, axis=0)
     magnitude = np.sqrt(grad_rows * grad_rows + grad_cols * grad_cols)
-    return smoothed, magnitude, nonmax_suppression(grad_rows, grad_cols, magnitude)
+    return smoothed, magnitude, thin(grad_rows, grad_cols, magnitude)
+
+
+def thin(grad_rows: np.ndarray, grad_cols: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
+    """Non-maximum suppression, by scikit-image's compiled routine when it is available.
+
+    It applies the very rule of :func:`nonmax_suppression` (tests check they
+    agree exactly) about ten times faster; the numpy version is the readable
+    reference and the fallback.
+    """
+    if _compiled_nms is None or min(magnitude.shape) < 3:
+        return nonmax_suppression(grad_rows, grad_cols, magnitude)
+    inside = np.zeros(magnitude.shape, dtype=bool)
+    inside[1:-1, 1:-1] = True  # the border has no neighbours on both sides: never a maximum
+    return np.asarray(_compiled_nms(grad_rows, grad_cols, magnitude, inside, 0.0))
 
 
 def _hysteresis_picture(edges, candidates, strong) -> np.ndarray:

@@ -118,7 +118,7 @@ def _counting(monkeypatch, name):
 
 def test_canny_threshold_change_reuses_cached_gradients(monkeypatch):
     cache.clear()
-    thinning = _counting(monkeypatch, "nonmax_suppression")
+    thinning = _counting(monkeypatch, "thin")
     image = noisy_square()
     first = seglib.segment(image, "canny", low_threshold=0.05, high_threshold=0.2)
     second = seglib.segment(image, "canny", low_threshold=0.1, high_threshold=0.4)
