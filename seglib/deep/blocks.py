@@ -41,8 +41,15 @@ def check_config(name: str, value: int, low: int, high: int) -> int:
 
 
 def normalise(x: Tensor) -> Tensor:
-    """Map an RGB batch with values in [0, 1] to roughly zero mean and unit range."""
-    return x * 2.0 - 1.0
+    """Standardise each image of a batch: subtract its mean colour, divide by its contrast.
+
+    The background usually dominates a picture, so after this it sits near
+    zero whatever its colour or brightness, and objects stand out by their
+    difference from it. The contrast floor keeps flat images finite.
+    """
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    spread = x.std(dim=(1, 2, 3), keepdim=True, unbiased=False).clamp_min(0.05)
+    return (x - mean) / spread
 
 
 class SegmentationNet(nn.Module):
@@ -67,6 +74,10 @@ class SegmentationNet(nn.Module):
     def glass_box_layers(self) -> list[str]:
         """Names of :meth:`forward_features` maps worth showing a student (a few, input to output)."""
         return []
+
+    def classifier(self) -> nn.Conv2d:
+        """The final 1x1 convolution that produces the class logits (registered last)."""
+        return [m for m in self.modules() if isinstance(m, nn.Conv2d)][-1]
 
     @property
     def n_classes(self) -> int:

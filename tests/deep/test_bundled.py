@@ -170,9 +170,11 @@ def test_a_changed_weights_file_is_reloaded(fresh_weights, tmp_path):
     torch.testing.assert_close(second.state_dict()["head.weight"], other.state_dict()["head.weight"])
 
 
-def test_weights_may_be_bytes(fresh_weights):
+@pytest.mark.parametrize("as_file", [False, True])
+def test_weights_may_be_bytes_or_an_open_file(fresh_weights, as_file):
     net, path = fresh_weights("deeplabv3")
-    model = bundled.load_model("deeplabv3", path.read_bytes())
+    source = io.BytesIO(path.read_bytes()) if as_file else path.read_bytes()
+    model = bundled.load_model("deeplabv3", source)
     torch.testing.assert_close(model.state_dict()["aspp.project.0.weight"], net.state_dict()["aspp.project.0.weight"])
 
 

@@ -129,3 +129,18 @@ def test_cli_trains_checkpoints_and_exports_a_usable_model_with_its_card(tmp_pat
     assert card["warning"] == training.WARNING
     result = seglib.segment(np.zeros((20, 30, 3), np.uint8), "segnet", weights=export / "segnet.safetensors")
     assert result.labels.shape == (20, 30) and result.class_names == CLASS_NAMES
+
+
+def test_dice_loss_is_zero_for_a_perfect_prediction_and_large_for_a_wrong_one():
+    target = torch.randint(0, 3, (2, 8, 8))
+    perfect = F.one_hot(target, 3).permute(0, 3, 1, 2).float() * 100
+    wrong = F.one_hot((target + 1) % 3, 3).permute(0, 3, 1, 2).float() * 100
+    assert training.dice_loss(perfect, target) < 1e-3
+    assert training.dice_loss(wrong, target) > 0.9
+
+
+def test_training_starts_from_the_class_prior(dataset):
+    model, _ = training.train("unet", steps=1, dataset=dataset, **{**TINY, "lr": 1e-9})
+    frequencies = np.bincount(dataset["labels"].ravel(), minlength=3) / dataset["labels"].size
+    bias = model.classifier().bias.detach().numpy()
+    np.testing.assert_allclose(np.exp(bias) / np.exp(bias).sum(), frequencies, atol=0.01)
