@@ -17,7 +17,8 @@ from pycocotools import mask as coco_mask
 from seglib.io import GroundTruth, load_ground_truth, resize_ground_truth
 from seglib.io.ground_truth import VOC_CLASSES, _compressed_rle_total, voc_colormap
 
-COCO_SAMPLE = Path("/work/shared/data/coco-sample")
+# shared/ lies beside the repository (the checkout and CI both lay it there).
+COCO_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "coco-sample"
 H, W = 20, 30
 
 
