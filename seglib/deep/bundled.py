@@ -41,11 +41,11 @@ def load_card(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-# The training commands of the bundled weights (about an hour each on one CPU thread).
+# The training commands of the bundled weights (15-65 minutes each on one shared CPU thread).
 RECIPES = {
     "unet": "--width 12 --depth 4 --steps 8000 --scenes 8000",
-    "segnet": "--width 16 --depth 4 --steps 7000 --scenes 8000",
-    "deeplabv3": "--width 16 --depth 2 --steps 8000 --scenes 8000",
+    "segnet": "--width 16 --depth 4 --steps 5000 --scenes 8000",
+    "deeplabv3": "--width 16 --depth 2 --steps 3000 --scenes 8000",
 }
 
 

@@ -291,9 +291,8 @@ def model_card(model: SegmentationNet, history: list, *, metrics: dict, eval_sce
         "input": f"RGB in [0, 1], longest side resized to {settings['image_size']} px, padded to a multiple of 16",
         "training_data": (f"ShapeScenes (seglib.datasets.shapes.make_scene), {settings['n_scenes']} scenes of "
                           f"random difficulty drawn at {data.SCENE_SIZE} px (shrunk to {settings['image_size']} px "
-                          f"if smaller); random {settings['crop_size'] or settings['image_size']} px crops, flips, "
-                          "90-degree rotations, channel shuffles, saturation (grayscale to vivid), brightness, "
-                          "contrast and noise"),
+                          f"if smaller); {_crops_text(settings)}, flips, 90-degree rotations, channel shuffles, "
+                          "saturation (grayscale to vivid), brightness, contrast and noise"),
         "training": {k: settings[k] for k in ("steps", "batch_size", "lr", "weight_decay", "seed", "image_size",
                                               "crop_size", "n_scenes")}
                     | {"optimizer": "AdamW, 5% warm-up, cosine decay", "loss": "cross-entropy + soft Dice",
@@ -305,6 +304,12 @@ def model_card(model: SegmentationNet, history: list, *, metrics: dict, eval_sce
         "metrics": metrics,
         "warning": WARNING,
     }
+
+
+def _crops_text(settings: dict) -> str:
+    if settings["crop_size"] is None:
+        return "whole scenes"
+    return f"random {settings['crop_size']} px crops"
 
 
 def _mean_loss(history: list, last: int = 50) -> float | None:
