@@ -41,7 +41,7 @@ def baselines(image: np.ndarray) -> dict:
     gray = rgb2gray(image)
     floats = image / 255.0
     pixels = floats.reshape(-1, 3)
-    k = seglib.method("kmeans").param("n_clusters").default if "kmeans" in _slugs() else 4
+    k = _default("kmeans", "n_clusters", 4)
     return {
         "otsu": ("skimage threshold_otsu", lambda: gray > filters.threshold_otsu(gray)),
         "canny": ("skimage.feature.canny", lambda: feature.canny(gray, 1.0, 0.1, 0.2)),
