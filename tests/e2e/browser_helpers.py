@@ -32,6 +32,28 @@ def wait_idle(page) -> None:
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=WAIT_MS)
 
 
+def slide_to(page, label: str, target: float, key: str = "ArrowRight", rounds: int = 5) -> float:
+    """Move the slider labelled ``label`` with the keyboard until it shows ``target`` or beyond; its value.
+
+    A rerun that lands while keys are pressed re-renders the slider (dropping its focus) and may
+    set it back to the value the server last saw, so the slider is focused again before every
+    key and read again once the app is idle, as a person would look again and press on.
+    """
+    slider = page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
+    past = (lambda v: v >= target - 1e-9) if key == "ArrowRight" else (lambda v: v <= target + 1e-9)
+    for _ in range(rounds):
+        for _ in range(500):
+            if past(float(slider.input_value())):
+                break
+            slider.focus()
+            page.keyboard.press(key)
+        wait_idle(page)
+        value = float(slider.input_value())
+        if past(value):
+            return value
+    raise AssertionError(f"slider {label!r} stayed at {value}, short of {target}")
+
+
 def open_page(page, url: str) -> None:
     page.goto(url)
     page.wait_for_selector('[data-testid="stMetric"]', timeout=WAIT_MS)

@@ -3,8 +3,11 @@
 Screenshots land in tests/e2e/screenshots/ (ignored by git).
 """
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
-from browser_helpers import BROWSER_MARKS, WAIT_MS, metric, open_page, ramp_png, screenshot, wait_idle
+from browser_helpers import (BROWSER_MARKS, WAIT_MS, metric, open_page, ramp_png, screenshot, slide_to,
+                             wait_idle)
 
 pytestmark = BROWSER_MARKS
 
@@ -18,15 +21,13 @@ def test_upload_then_slider_changes_the_result(server, page, tmp_path):
     wait_idle(page)
     before = metric(page, "Foreground")
 
-    slider = page.locator('[data-testid="stSlider"]').filter(has_text="Threshold").get_by_role("slider")
-    slider.focus()
-    for _ in range(40):  # 40 steps of 0.005: the threshold rises by 0.2
-        page.keyboard.press("ArrowRight")
+    value = slide_to(page, "Threshold", 0.7)  # from 0.5 in steps of 0.005
     page.wait_for_function(
         """([label, before]) => [...document.querySelectorAll('[data-testid="stMetric"]')]
              .some(m => m.innerText.includes(label) && !m.innerText.includes(before))""",
         arg=["Foreground", before], timeout=WAIT_MS)
-    page.wait_for_url("**p.threshold=0.7*", timeout=WAIT_MS)  # the share URL follows the slider
+    # the share URL follows the slider
+    page.wait_for_url(lambda url: parse_qs(urlsplit(url).query).get("p.threshold") == [f"{value:g}"], timeout=WAIT_MS)
     after = metric(page, "Foreground")
     assert float(after.rstrip("%")) < float(before.rstrip("%"))
     screenshot(page, "explore-after-slider")
