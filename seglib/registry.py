@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 FAMILIES = ("threshold", "region", "graph", "edge", "clustering", "deep", "interactive")
 KINDS = ("binary", "semantic", "instance", "panoptic", "regions", "edges")
+
+# Inputs that seglib.segment fills from the pre-processing pipeline; a caller never passes them.
+PIPELINE_INPUTS = ("colour_space",)
 
 _REGISTRY: dict[str, "Method"] = {}
 
@@ -38,6 +41,11 @@ class Param:
         Show the slider on a logarithmic scale (for ranges spanning decades).
     help : str
         One or two sentences of tuning advice, shown next to the widget.
+    shown_when : mapping, optional
+        ``{other_param: allowed_values}``: the parameter matters only while
+        every named (earlier, categorical or boolean) parameter of the same
+        method has one of the allowed values, so a dashboard hides it
+        otherwise. Stored as a tuple of ``(name, values)`` pairs.
     """
 
     name: str
@@ -48,8 +56,13 @@ class Param:
     choices: tuple | None = None
     log: bool = False
     help: str = ""
+    shown_when: Any = ()
 
     def __post_init__(self):
+        conditions = self.shown_when.items() if isinstance(self.shown_when, Mapping) else self.shown_when
+        object.__setattr__(self, "shown_when", tuple(
+            (name, tuple(values) if isinstance(values, (tuple, list, set, frozenset)) else (values,))
+            for name, values in conditions))
         if self.choices is not None:
             object.__setattr__(self, "choices", tuple(self.choices))
             if self.low is not None or self.high is not None:
@@ -70,6 +83,10 @@ class Param:
         if all(isinstance(v, int) and not isinstance(v, bool) for v in numbers):
             return "int"
         return "float"
+
+    def is_shown(self, values: Mapping[str, Any]) -> bool:
+        """Whether the parameter matters given the other parameters' ``values`` (see ``shown_when``)."""
+        return all(values.get(name) in allowed for name, allowed in self.shown_when)
 
     def allowed(self) -> str:
         """Human-readable description of the allowed values."""
@@ -163,12 +180,15 @@ class Method:
         known = {p.name: p for p in self.params}
         resolved = self.defaults()
         for name, value in params.items():
+            if name in PIPELINE_INPUTS:
+                raise ValueError(f"{name}={value!r} is not a parameter of {self.name!r}: pass it as "
+                                 f"preprocess_options={{{name!r}: ...}}")
             if name in self.inputs:
                 resolved[name] = value
             elif name in known:
                 resolved[name] = known[name].validate(value)
             else:
-                valid = ", ".join(list(known) + list(self.inputs)) or "none"
+                valid = ", ".join(list(known) + [n for n in self.inputs if n not in PIPELINE_INPUTS]) or "none"
                 raise ValueError(f"method {self.name!r} has no parameter {name!r}; valid parameters: {valid}")
         return resolved
 
@@ -203,6 +223,9 @@ def register(
     if kind not in KINDS:
         raise ValueError(f"kind={kind!r} is not allowed: expected one of {', '.join(KINDS)}")
 
+    params = tuple(params)
+    _check_conditions(name, params)
+
     def decorator(func: Callable) -> Callable:
         if name in _REGISTRY and _REGISTRY[name].func.__qualname__ != func.__qualname__:
             raise ValueError(f"method slug {name!r} is already registered by {_REGISTRY[name].func.__module__}")
@@ -211,7 +234,7 @@ def register(
             title=title,
             family=family,
             kind=kind,
-            params=tuple(params),
+            params=params,
             description=" ".join(description.split()),
             references=tuple(references),
             func=func,
@@ -247,3 +270,17 @@ def method(name: str | Method) -> Method:
     except KeyError:
         valid = ", ".join(sorted(_REGISTRY))
         raise KeyError(f"unknown method {name!r}; valid methods are: {valid}") from None
+
+
+def _check_conditions(method: str, params: tuple[Param, ...]) -> None:
+    """Each ``shown_when`` must name an earlier categorical or boolean parameter and values it can take."""
+    earlier: dict[str, Param] = {}
+    for param in params:
+        for other, values in param.shown_when:
+            if other not in earlier or earlier[other].kind not in ("choice", "bool"):
+                allowed = ", ".join(n for n, p in earlier.items() if p.kind in ("choice", "bool")) or "none"
+                raise ValueError(f"method {method!r}: {param.name}.shown_when names {other!r}; expected an earlier "
+                                 f"categorical or boolean parameter: {allowed}")
+            for value in values:
+                earlier[other].validate(value)
+        earlier[param.name] = param

@@ -75,3 +75,25 @@ def test_method_param_lookup():
     assert m.param("threshold").default == 0.5
     with pytest.raises(KeyError, match="its parameters are: threshold, polarity"):
         m.param("nope")
+
+
+def test_shown_when_hides_a_parameter_unless_its_condition_holds():
+    spec = Param("h", 0.1, low=0.0, high=1.0, shown_when={"markers": "local-minima"})
+    assert spec.shown_when == (("markers", ("local-minima",)),)
+    assert spec.is_shown({"markers": "local-minima"})
+    assert not spec.is_shown({"markers": "regular-grid"})
+    assert Param("x", 1, low=0, high=2).is_shown({})  # no condition: always shown
+    watershed = seglib.method("watershed")
+    shown = {p.name for p in watershed.params if p.is_shown(watershed.defaults())}
+    assert "h" in shown and not {"min_distance", "n_markers"} & shown
+
+
+def test_register_checks_shown_when_names_an_earlier_choice_and_its_values():
+    mode = Param("mode", "a", choices=("a", "b"), help="x")
+    with pytest.raises(ValueError, match="n.shown_when names 'mode'.*expected an earlier categorical"):
+        seglib.register("bad-order", title="t", family="threshold", kind="binary", description="d",
+                        params=(Param("n", 1, low=0, high=2, shown_when={"mode": "a"}), mode))
+    with pytest.raises(ValueError, match="mode='c' is not allowed"):
+        seglib.register("bad-value", title="t", family="threshold", kind="binary", description="d",
+                        params=(mode, Param("n", 1, low=0, high=2, shown_when={"mode": ("a", "c")})))
+    assert "bad-order" not in {m.name for m in seglib.methods()}

@@ -198,8 +198,24 @@ def _slider(param: Param, common: dict):
 
 
 def params_widgets(params, scope: str) -> dict:
-    """Widgets for a sequence of :class:`Param`; returns ``{name: value}``."""
-    return {p.name: param_widget(p, scope) for p in params}
+    """Widgets for a sequence of :class:`Param`; returns ``{name: value}``.
+
+    A parameter that does not matter given the others (``Param.shown_when``)
+    gets no widget; it keeps its last value (or its default), so switching
+    back finds it as it was.
+    """
+    values = {}
+    for p in params:
+        values[p.name] = param_widget(p, scope) if p.is_shown(values) else hidden_value(p, scope)
+    return values
+
+
+def hidden_value(param: Param, scope: str):
+    """The value a hidden parameter keeps: its widget's last value when valid, else its default."""
+    try:
+        return param.validate(st.session_state.get(widget_key(scope, param), param.default))
+    except ValueError:
+        return param.default
 
 
 def method_widgets(method: Method, scope: str | None = None) -> dict:

@@ -673,7 +673,7 @@ def _choose(candidate: str, decoded: Decoded) -> tuple[int, list[str]]:
         Param("multimask", True,
               help="Ask for three candidate masks (whole, part, sub-part). Best for a single click, which "
                    "is ambiguous; switch it off when several clicks or a box pin the object down."),
-        Param("candidate", "best", choices=("best", "1", "2", "3"),
+        Param("candidate", "best", choices=("best", "1", "2", "3"), shown_when={"multimask": True},
               help="Which candidate becomes the result: the one with the highest predicted IoU, or one "
                    "you pick after looking at the candidates' stages."),
     ),

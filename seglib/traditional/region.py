@@ -640,13 +640,13 @@ def _show_markers(markers: np.ndarray) -> np.ndarray:
         Param("markers", "local-minima", choices=("local-minima", "regular-grid", "peaks of distance"),
               help="Where flooding starts: minima of the landscape deeper than h, a regular grid of seeds "
                    "(superpixels), or peaks of the foreground distance transform at least min_distance apart."),
-        Param("h", 0.1, low=0.0, high=1.0, step=0.005,
+        Param("h", 0.1, low=0.0, high=1.0, step=0.005, shown_when={"markers": "local-minima"},
               help="Local minima only: ignore basins shallower than this (landscape scaled to 0-1). 0 keeps "
                    "every minimum and over-segments; 0.05-0.2 suppresses noise."),
-        Param("min_distance", 10, low=1, high=200,
+        Param("min_distance", 10, low=1, high=200, shown_when={"markers": "peaks of distance"},
               help="Peaks of distance only: smallest distance in pixels between two object centres. "
                    "About the radius of the smallest object."),
-        Param("n_markers", 200, low=2, high=5000,
+        Param("n_markers", 200, low=2, high=5000, shown_when={"markers": "regular-grid"},
               help="Regular grid only: number of seeds. More seeds give smaller, more uniform regions."),
         Param("compactness", 0.0, low=0.0, high=10.0, step=0.0001,
               help="0 is the classic watershed. Positive values favour compact, regular regions; explore "

@@ -94,6 +94,19 @@ def test_parameter_values_survive_switching_methods():
     assert at.slider(key=widget_key("global-threshold", "threshold")).value == pytest.approx(0.3)
 
 
+def test_parameters_of_another_mode_are_hidden_and_keep_their_value():
+    at = choose(page(), "watershed")
+    sliders = lambda: {s.key for s in at.slider}  # noqa: E731
+    key = lambda name: widget_key("watershed", name)  # noqa: E731
+    assert key("h") in sliders() and not {key("min_distance"), key("n_markers")} & sliders()
+    at.slider(key=key("h")).set_value(0.3).run()
+    at.selectbox(key=key("markers")).set_value("regular-grid").run()
+    assert not at.exception and not at.error
+    assert key("n_markers") in sliders() and key("h") not in sliders()
+    at.selectbox(key=key("markers")).set_value("local-minima").run()
+    assert at.slider(key=key("h")).value == pytest.approx(0.3)
+
+
 def test_pipeline_options_reach_the_method():
     at = choose(page(), "global-threshold")
     before = metrics(at)["Objects"]
