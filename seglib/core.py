@@ -47,7 +47,8 @@ def segment(
         The method's parameters; missing ones take their defaults. A method
         that lists ``"original_shape"`` in its inputs (prompt-driven methods,
         whose coordinates are in original pixels) receives the input's (H, W)
-        as ``original_shape``.
+        as ``original_shape``; one that lists ``"colour_space"`` receives the
+        pre-processing colour space, so it does not convert HSV or Lab again.
 
     Returns
     -------
@@ -88,6 +89,8 @@ def segment(
     if "original_shape" in spec.inputs:
         # Prompt-driven methods take coordinates in original pixels and map them themselves.
         extra["original_shape"] = tuple(resolved.pop("original_shape", full_shape))
+    if "colour_space" in spec.inputs:
+        extra["colour_space"] = pre["colour_space"]
     result = spec.func(work, **resolved, **extra)
     if not isinstance(result, Segmentation):
         raise TypeError(f"method {spec.name!r} returned {type(result).__name__}, expected Segmentation")

@@ -64,6 +64,20 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
     return np.stack([image] * 3, axis=-1) if image.ndim == 2 else image
 
 
+def slic_colour_options(image: np.ndarray, compactness: float, colour_space: str = "rgb") -> dict:
+    """Keyword arguments for scikit-image's ``slic`` that give ``compactness`` one meaning on any image.
+
+    An RGB image is clustered in CIELAB, where L* spans 0-100. A gray image, or a colour image that
+    pre-processing already converted (HSV, or Lab scaled to [0, 1]), is clustered on its own values,
+    which span 0-1, so ``compactness`` is divided by 100 for the same balance of colour against space
+    (and the image is not converted a second time).
+    """
+    colour = image.ndim == 3
+    lab = colour and colour_space == "rgb"
+    return {"compactness": compactness if lab else compactness / 100.0, "channel_axis": -1 if colour else None,
+            "convert2lab": lab}
+
+
 def working_shape(shape: tuple[int, ...], working_size: int | None) -> tuple[int, int]:
     """(H, W) scaled so the longest side is at most ``working_size``."""
     h, w = shape[:2]

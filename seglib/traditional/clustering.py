@@ -25,6 +25,7 @@ from sklearn.cluster import AgglomerativeClustering, estimate_bandwidth
 from threadpoolctl import threadpool_limits
 
 from ..cache import cached_stage
+from ..imaging import slic_colour_options
 from ..registry import Param, register
 from ..result import Curve, Points, Segmentation
 
@@ -631,18 +632,16 @@ def mean_shift(image, *, bandwidth, spatial_weight):
 
 
 @cached_stage
-def superpixels(image: np.ndarray, n_segments: int, compactness: float, sigma: float) -> np.ndarray:
+def superpixels(image: np.ndarray, n_segments: int, compactness: float, sigma: float,
+                colour_space: str = "rgb") -> np.ndarray:
     """SLIC superpixels numbered from 1 (scikit-image's ``slic``).
 
-    RGB images are clustered in CIELAB. Gray images are clustered on their
-    intensity with ``compactness / 100``, which makes the same compactness
-    mean the same trade-off as on a colour image (L* spans 0-100, intensity 0-1).
+    RGB images are clustered in CIELAB. Gray images, and colour images that
+    pre-processing put in ``colour_space`` HSV or Lab, are clustered on their
+    values with ``compactness / 100`` (see :func:`~seglib.imaging.slic_colour_options`).
     """
-    rgb = image.ndim == 3
-    return segmentation.slic(
-        image, n_segments=n_segments, compactness=compactness if rgb else compactness / 100.0,
-        sigma=sigma, start_label=1, channel_axis=-1 if rgb else None,
-    ).astype(np.int32)
+    options = slic_colour_options(image, compactness, colour_space)
+    return segmentation.slic(image, n_segments=n_segments, sigma=sigma, start_label=1, **options).astype(np.int32)
 
 
 @register(
@@ -650,6 +649,7 @@ def superpixels(image: np.ndarray, n_segments: int, compactness: float, sigma: f
     title="SLIC superpixels",
     family="clustering",
     kind="regions",
+    inputs=("colour_space",),
     params=(
         Param("n_segments", 200, low=2, high=2000,
               help="Approximate number of superpixels: the grid of starting centres. More gives "
@@ -668,8 +668,8 @@ def superpixels(image: np.ndarray, n_segments: int, compactness: float, sigma: f
         "to state-of-the-art superpixel methods, IEEE Trans. PAMI 34(11), 2012.",
     ),
 )
-def slic(image, *, n_segments, compactness, sigma):
-    labels = superpixels(image, n_segments, compactness, sigma)
+def slic(image, *, n_segments, compactness, sigma, colour_space):
+    labels = superpixels(image, n_segments, compactness, sigma, colour_space)
     return Segmentation(
         labels=labels,
         stages={
@@ -688,7 +688,7 @@ PIXEL_NODES_FACTOR = 4  # images of at most this many pixels per wanted node use
 
 
 @cached_stage
-def superpixel_graph(image: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def superpixel_graph(image: np.ndarray, n_nodes: int, colour_space: str = "rgb") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """SLIC superpixels as graph nodes with their mean colours, sizes and adjacency.
 
     Images with at most ``4 * n_nodes`` pixels use every pixel as a node:
@@ -709,7 +709,7 @@ def superpixel_graph(image: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.nd
     if h * w <= PIXEL_NODES_FACTOR * n_nodes:
         nodes = np.arange(h * w, dtype=np.int32).reshape(h, w)
     else:
-        segments = superpixels(image, n_nodes, 10.0, 0.0)
+        segments = superpixels(image, n_nodes, 10.0, 0.0, colour_space)
         present = np.bincount(segments.ravel()) > 0
         nodes = (np.cumsum(present) - 1).astype(np.int32)[segments]  # consecutive ids from 0
     sizes = np.bincount(nodes.ravel())
@@ -774,6 +774,7 @@ def _merge_curve(distances: np.ndarray, n_clusters: int, linkage: str) -> Curve:
     title="Hierarchical (agglomerative) clustering",
     family="clustering",
     kind="regions",
+    inputs=("colour_space",),
     params=(
         _n_clusters_param(6),
         Param("linkage", "ward", choices=LINKAGES,
@@ -793,8 +794,8 @@ def _merge_curve(distances: np.ndarray, n_clusters: int, linkage: str) -> Curve:
         "IEEE Trans. PAMI 34(11), 2012.",
     ),
 )
-def hierarchical(image, *, n_clusters, linkage, n_nodes):
-    nodes, colours, sizes, pairs = superpixel_graph(image, n_nodes)
+def hierarchical(image, *, n_clusters, linkage, n_nodes, colour_space):
+    nodes, colours, sizes, pairs = superpixel_graph(image, n_nodes, colour_space)
     clusters, distances = agglomerate(colours, pairs, n_clusters, linkage)
     k = int(clusters.max()) + 1
     means, _ = group_means(clusters, colours, k, weights=sizes.astype(np.float64))

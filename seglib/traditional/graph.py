@@ -15,7 +15,7 @@ from scipy.sparse import csgraph
 from skimage import draw, segmentation
 
 from ..cache import cached_stage
-from ..imaging import to_rgb
+from ..imaging import slic_colour_options, to_rgb
 from ..registry import Param, register
 from ..result import Segmentation
 
@@ -177,11 +177,15 @@ def similarity_graph(image: np.ndarray, labels: np.ndarray, scale: float = SIMIL
 
 
 @cached_stage
-def superpixel_graph(image: np.ndarray, n_segments: int, compactness: float) -> SuperpixelGraph:
-    """SLIC superpixels of ``image`` and their similarity graph (cached)."""
+def superpixel_graph(image: np.ndarray, n_segments: int, compactness: float,
+                     colour_space: str = "rgb") -> SuperpixelGraph:
+    """SLIC superpixels of ``image`` and their similarity graph (cached).
+
+    ``colour_space`` says what pre-processing made of a colour image: only RGB is converted to CIELAB.
+    """
     rgb = to_rgb(image)
-    superpixels = segmentation.slic(rgb, n_segments=n_segments, compactness=compactness,
-                                    start_label=1, channel_axis=-1)
+    options = slic_colour_options(rgb, compactness, colour_space)
+    superpixels = segmentation.slic(rgb, n_segments=n_segments, start_label=1, **options)
     superpixels = segmentation.relabel_sequential(superpixels)[0]
     colours, pairs, weights = similarity_graph(rgb, superpixels)
     centroids = segment_means(np.indices(superpixels.shape).transpose(1, 2, 0), superpixels)[1:]
@@ -317,6 +321,7 @@ def draw_graph(base: np.ndarray, centroids: np.ndarray, pairs: np.ndarray, weigh
     title="Normalized cut on superpixels",
     family="graph",
     kind="regions",
+    inputs=("colour_space",),
     params=(
         Param("n_segments", 300, low=20, high=600, log=True,
               help="Approximate number of SLIC superpixels, the graph's nodes. More nodes follow "
@@ -343,8 +348,8 @@ def draw_graph(base: np.ndarray, centroids: np.ndarray, pairs: np.ndarray, weigh
         "IEEE Trans. PAMI 34(11), 2274-2282, 2012.",
     ),
 )
-def normalized_cut_method(image, *, n_segments, compactness, thresh, num_cuts):
-    rag = superpixel_graph(image, n_segments, compactness)
+def normalized_cut_method(image, *, n_segments, compactness, thresh, num_cuts, colour_space):
+    rag = superpixel_graph(image, n_segments, compactness, colour_space)
     n_nodes = len(rag.colours)
     groups, indicator = normalized_cut(n_nodes, rag.pairs, rag.weights, thresh=thresh, num_cuts=num_cuts)
     node_of = rag.superpixels - 1

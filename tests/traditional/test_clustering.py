@@ -220,6 +220,27 @@ def test_slic_on_gray_uses_lab_like_compactness():
     np.testing.assert_array_equal(labels, expected)
 
 
+@pytest.mark.parametrize("slug", ["slic", "hierarchical", "normalized-cut"])
+@pytest.mark.parametrize("space", ["lab", "hsv"])
+def test_superpixels_of_a_converted_image_are_not_converted_again(monkeypatch, slug, space):
+    seen = []
+    real = segmentation.slic
+    monkeypatch.setattr(segmentation, "slic", lambda *a, **k: seen.append(k) or real(*a, **k))
+    cache.clear()
+    image = np.random.default_rng(1).random((64, 64, 3))
+    seglib.segment(image, slug, preprocess_options={"colour_space": space})
+    seglib.segment(image, slug)
+    assert [k["convert2lab"] for k in seen] == [False, True]  # RGB alone goes to CIELAB inside SLIC
+    assert seen[0]["compactness"] == pytest.approx(seen[1]["compactness"] / 100)  # values span 0-1, not 0-100
+
+
+def test_colour_space_is_set_by_pre_processing_not_as_a_parameter():
+    with pytest.raises(ValueError, match=r"colour_space='lab' is not a parameter of 'slic'.*preprocess_options"):
+        seglib.segment(np.zeros((8, 8, 3)), "slic", colour_space="lab")
+    with pytest.raises(ValueError, match=r"valid parameters: n_segments, compactness, sigma$"):
+        seglib.segment(np.zeros((8, 8, 3)), "slic", bogus=1)
+
+
 def test_hierarchical_reuses_the_superpixel_graph(monkeypatch):
     image, _ = noisy_quadrants(48)
     calls = []
