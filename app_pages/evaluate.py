@@ -92,8 +92,9 @@ def sensitivity_section(picked, results, values, truth, pre, post, working_size)
         st.session_state[SENS_METHOD_KEY] = (numeric or tunable)[0].name
     method = titles[c1.selectbox("Method", list(titles), key=SENS_METHOD_KEY,
                                  format_func=lambda s: titles[s].title, help="Whose parameter to sweep.")]
-    names = [p.name for p in method.params]
-    numeric = [p.name for p in method.params if p.kind in ("int", "float")]
+    shown = [p for p in method.params if p.is_shown(values[method.name])]  # those that matter in this mode
+    names = [p.name for p in shown]
+    numeric = [p.name for p in shown if p.kind in ("int", "float")]
     if st.session_state.get(SENS_PARAM_KEY) not in names:
         st.session_state[SENS_PARAM_KEY] = (numeric or names)[0]
     param = method.param(c2.selectbox("Parameter", names, key=SENS_PARAM_KEY,

@@ -78,6 +78,15 @@ def test_a_short_sensitivity_sweep_marks_the_best_value_and_applies_it():
     assert at.session_state[compare_key] == pytest.approx(best), "Compare panels get the value too"
 
 
+def test_the_sweep_offers_only_parameters_that_matter_in_the_current_mode():
+    at = scene_page(methods=("watershed",))
+    offered = lambda: at.selectbox(key="evaluate.sens.param").options  # noqa: E731
+    assert "h" in offered() and "n_markers" not in offered()
+    at.selectbox(key=widget_key("watershed", "markers")).set_value("regular-grid").run()
+    assert not at.exception
+    assert "n_markers" in offered() and "h" not in offered()
+
+
 def test_a_short_robustness_sweep_draws_one_line_per_method():
     at = scene_page()
     at.selectbox(key="evaluate.rob.degradation").set_value("blur").run()
