@@ -169,7 +169,7 @@ def use_model(state: MutableMapping | None = None) -> Path | None:
         return None
     path = store_weights(kept["weights"])
     set_custom_weights(kept["arch"], path, f"trained here ({kept['arch']}, {kept['step']} steps, "
-                                           f"{kept['input_size']} px)", state)
+                                           f"{kept['input_size']} px)", state, card=kept["card"])
     method = seglib.method(kept["arch"])
     if "input_size" in {p.name for p in method.params}:
         set_value(method.name, method.param("input_size"), kept["input_size"], state)

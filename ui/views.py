@@ -20,6 +20,7 @@ from seglib.result import Segmentation
 from .image_picker import PickedImage
 from .persist import keep
 from .share import query_string
+from .weights import custom_weights
 
 OPACITY_KEY = "view.opacity"
 MODE_KEY = "view.mode"
@@ -150,12 +151,22 @@ def about(method: Method) -> None:
 
 
 def model_card(method: Method) -> None:
-    """The model card of a method that has one (deep models): what it was trained on, scores, size."""
-    if not method.card:
+    """The model card of the weights a deep method runs with: what they were trained on, scores, size.
+
+    With custom weights in use, their own card when known (a model trained on the Train page), else a
+    note that the method's card does not describe them.
+    """
+    chosen = custom_weights(method.name) if "weights" in method.inputs else None
+    card = (chosen.get("card") if chosen else method.card) or {}
+    if chosen and not card and method.card:
+        st.caption(f":material/info: Custom weights in use ({chosen['label']}): the method's model card "
+                   "does not describe them.")
+    if not card:
         return
-    simple = {k: v for k, v in method.card.items() if isinstance(v, (str, int, float, bool))}
-    nested = {k: v for k, v in method.card.items() if k not in simple}
-    with st.expander("Model card", expanded=True, icon=":material/badge:"):
+    simple = {k: v for k, v in card.items() if isinstance(v, (str, int, float, bool))}
+    nested = {k: v for k, v in card.items() if k not in simple}
+    title = "Model card of the custom weights" if chosen else "Model card"
+    with st.expander(title, expanded=True, icon=":material/badge:"):
         st.markdown("\n".join(f"- **{key.replace('_', ' ').capitalize()}**: {value}" for key, value in simple.items()))
         if nested:
             st.json(nested, expanded=False)

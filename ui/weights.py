@@ -51,9 +51,13 @@ def store_weights(data: bytes, suffix: str = ".safetensors") -> Path:
     return path
 
 
-def set_custom_weights(slug: str, path: str | Path, label: str, state: MutableMapping | None = None) -> None:
-    """Make ``path`` the weights method ``slug`` uses in this session (``label`` is shown)."""
-    _state(state)[custom_key(slug)] = {"path": str(path), "label": label}
+def set_custom_weights(slug: str, path: str | Path, label: str, state: MutableMapping | None = None,
+                       card: dict | None = None) -> None:
+    """Make ``path`` the weights method ``slug`` uses in this session (``label`` is shown).
+
+    ``card`` is the weights' own model card when known (a model trained on the Train page).
+    """
+    _state(state)[custom_key(slug)] = {"path": str(path), "label": label, "card": card}
 
 
 def clear_custom_weights(slug: str, state: MutableMapping | None = None) -> None:
@@ -62,7 +66,7 @@ def clear_custom_weights(slug: str, state: MutableMapping | None = None) -> None
 
 
 def custom_weights(slug: str, state: MutableMapping | None = None) -> dict | None:
-    """``{"path", "label"}`` of method ``slug``'s custom weights, or None (also when the file has gone)."""
+    """``{"path", "label", "card"}`` of method ``slug``'s custom weights, or None (also when the file has gone)."""
     chosen = _state(state).get(custom_key(slug))
     return chosen if chosen and Path(chosen["path"]).is_file() else None
 

@@ -7,7 +7,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import seglib
-from seglib.deep import checkpoints
+from seglib.deep import bundled, checkpoints
 from ui import image_picker as picker
 from ui import training, weights
 from ui.params import widget_key
@@ -75,6 +75,10 @@ def test_use_this_model_makes_explore_run_unet_with_the_fresh_weights(trained):
     explore.run()
     assert not explore.exception and not explore.error, [e.value for e in explore.error]
     assert any("Using custom weights: trained here" in c.value for c in explore.caption)
+    card = explore.expander[0]
+    assert card.label == "Model card of the custom weights"
+    assert f"**Parameters**: {chosen['card']['parameters']}" in card.markdown[0].value  # not the bundled U-Net's
+    assert chosen["card"]["parameters"] != seglib.method("unet").card["parameters"]
     direct = seglib.segment(explore.session_state[picker.IMAGE_KEY].image, "unet", weights=chosen["path"],
                             input_size=TINY["image_size"])
     shown = {m.label: m.value for m in explore.metric}
@@ -125,7 +129,7 @@ def test_weights_store_and_session_choice(tmp_path, monkeypatch):
     assert path.read_bytes() == b"abc" and weights.store_weights(b"abc", ".pt") == path
     state = {}
     weights.set_custom_weights("unet", path, "mine", state)
-    assert weights.custom_weights("unet", state) == {"path": str(path), "label": "mine"}
+    assert weights.custom_weights("unet", state) == {"path": str(path), "label": "mine", "card": None}
     path.unlink()
     assert weights.custom_weights("unet", state) is None  # a vanished file is not offered
     weights.clear_custom_weights("unet", state)
@@ -146,3 +150,16 @@ def test_explore_offers_a_weights_box_for_deep_methods_only():
     at.run()
     assert not at.exception
     assert "Custom weights file" in uploader_labels(at) and any(m.value == "**Weights**" for m in at.markdown)
+
+
+def test_uploaded_weights_without_a_card_are_not_described_by_the_bundled_card():
+    at = AppTest.from_file(str(ROOT / "app_pages" / "explore.py"), default_timeout=TIMEOUT)
+    at.session_state["explore.family"] = "deep"
+    at.session_state["explore.method.deep"] = "unet"
+    at.run()
+    assert [e.label for e in at.expander][:1] == ["Model card"]
+    weights.set_custom_weights("unet", bundled.weights_path("unet"), "uploaded file mine.safetensors", at.session_state)
+    at.run()
+    assert not at.exception
+    assert "Model card" not in [e.label for e in at.expander]
+    assert any("Custom weights in use (uploaded file mine.safetensors)" in c.value for c in at.caption)
