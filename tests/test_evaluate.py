@@ -1,6 +1,7 @@
 """evaluate(): grids, schedulers (threads, sync, Dask) with equal scores, caching, streaming, chunked runs."""
 
 import json
+import os
 import pickle
 
 import numpy as np
@@ -200,6 +201,20 @@ def test_a_dask_cluster_gives_the_same_scores(shapes):
     pd.testing.assert_frame_equal(_scores(local), _scores(on_cluster))
     pd.testing.assert_frame_equal(_scores(local[local["index"] == 1]).reset_index(drop=True),
                                   _scores(by_address))
+
+
+def test_tasks_in_worker_processes_run_torch_on_one_thread():
+    torch = pytest.importorskip("torch")
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert ev._on_worker(os.getpid(), torch.get_num_threads) == 2  # a worker thread of this process: untouched
+        with threadpool_limits(limits=None):  # restores BLAS/OpenMP thread counts afterwards
+            assert ev._on_worker(os.getpid() + 1, torch.get_num_threads) == 1  # a worker process of its own
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_workers_receive_a_small_dataset_and_load_the_sample_themselves(shapes):
