@@ -132,13 +132,17 @@ def snippet(method: str | Method, params: dict, image_expr: str = "image") -> st
     ----------
     method : str or Method
     params : dict
-        Parameters as stored in ``Segmentation.params``; defaults are left out.
+        Parameters as stored in ``Segmentation.params``; defaults are left out, and so
+        are parameters that do not matter given the others (``Param.shown_when``).
     image_expr : str
         Expression naming the image in the generated code.
     """
     spec = get_method(method)
     defaults = spec.defaults()
-    args = [f"{k}={v!r}" for k, v in params.items() if k not in defaults or defaults[k] != v]
+    current = defaults | params
+    shown = {p.name for p in spec.params if p.is_shown(current)}
+    args = [f"{k}={v!r}" for k, v in params.items()
+            if k not in defaults or (defaults[k] != v and k in shown)]
     call = ", ".join([image_expr, repr(spec.name)] + args)
     return (
         "import seglib\n"

@@ -84,6 +84,12 @@ def test_snippet_reproduces_result(quadrant_gray):
     np.testing.assert_array_equal(namespace["labels"], result.labels)
 
 
+def test_snippet_leaves_out_parameters_of_another_mode():
+    code = seglib.snippet("watershed", {"markers": "regular-grid", "h": 0.3, "n_markers": 50})
+    assert "markers='regular-grid'" in code and "n_markers=50" in code
+    assert "h=" not in code  # h only matters for local minima
+
+
 def test_resize_labels_is_nearest():
     labels = np.array([[1, 2], [3, 4]])
     out = resize_labels(labels, (4, 6))
