@@ -8,6 +8,7 @@ read-only so its fingerprint is computed once and reused.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import threading
@@ -18,8 +19,12 @@ from typing import Any, Callable
 import numpy as np
 
 _MAX_ENTRIES = 48
+_MAX_BYTES = 512 * 2**20
+"""Memory budget of the cache: least recently used stages go first when it is exceeded, and a stage
+larger than the whole budget is computed but not kept (a huge image or many tiles cannot pile up)."""
 _lock = threading.Lock()
 _entries: "OrderedDict[tuple, Any]" = OrderedDict()
+_sizes: dict[tuple, int] = {}
 _fingerprints: dict[int, tuple[weakref.ref, str]] = {}
 stats = {"hits": 0, "misses": 0}
 
@@ -83,6 +88,25 @@ def _key_part(value: Any) -> Any:
     return value
 
 
+def nbytes(value: Any) -> int:
+    """Bytes held by the arrays (numpy or torch) in ``value``, looking inside tuples, lists, dicts and dataclasses."""
+    if isinstance(value, np.ndarray) or (hasattr(value, "nbytes") and not isinstance(value, type)):
+        return int(value.nbytes)
+    if isinstance(value, (tuple, list)):
+        return sum(nbytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(nbytes(v) for v in value.values())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(nbytes(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return 0
+
+
+def total_bytes() -> int:
+    """Bytes held by the cached stages now."""
+    with _lock:
+        return sum(_sizes.values())
+
+
 def cached_stage(func: Callable) -> Callable:
     """Memoise ``func`` on the content of its array arguments and its other arguments.
 
@@ -98,11 +122,16 @@ def cached_stage(func: Callable) -> Callable:
                 stats["hits"] += 1
                 return _entries[key]
         value = _freeze(func(*args, **kwargs))
+        size = nbytes(value)
         with _lock:
             stats["misses"] += 1
+            if size > _MAX_BYTES:
+                return value
             _entries[key] = value
-            while len(_entries) > _MAX_ENTRIES:
-                _entries.popitem(last=False)
+            _sizes[key] = size
+            while len(_entries) > _MAX_ENTRIES or sum(_sizes.values()) > _MAX_BYTES:
+                oldest, _ = _entries.popitem(last=False)
+                del _sizes[oldest]
         return value
 
     return wrapper
@@ -112,4 +141,5 @@ def clear() -> None:
     """Forget every cached stage (tests and memory pressure)."""
     with _lock:
         _entries.clear()
+        _sizes.clear()
         stats["hits"] = stats["misses"] = 0

@@ -119,6 +119,29 @@ def test_cached_stage_reuses_work_on_same_content():
     assert calls == [2, 3, 2]
 
 
+def test_cached_stages_stay_within_the_memory_budget(monkeypatch):
+    monkeypatch.setattr(cache, "_MAX_BYTES", 10_000)
+    cache.clear()
+    calls = []
+
+    @cache.cached_stage
+    def grow(n):
+        calls.append(n)
+        return {"pair": (np.zeros(n, np.uint8), np.zeros(n, np.uint8))}
+
+    assert cache.nbytes(grow(3000)) == 6000
+    grow(1000)
+    assert cache.total_bytes() == 8000
+    grow(2000)  # 12000 in all: the least recently used (n=3000) goes
+    assert cache.total_bytes() == 6000
+    grow(1000)
+    assert calls == [3000, 1000, 2000], "the recent one is still cached"
+    grow(6000)  # 12000 bytes alone: computed, returned, not kept
+    assert cache.total_bytes() == 6000
+    grow(6000)
+    assert calls == [3000, 1000, 2000, 6000, 6000]
+
+
 def test_fingerprint_of_read_only_array_is_remembered():
     data = np.random.default_rng(1).random((50, 50))
     data.setflags(write=False)
