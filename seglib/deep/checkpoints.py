@@ -28,26 +28,25 @@ from typing import BinaryIO, Union
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import load_file as load_safetensors_file
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
 Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+
+_HEAD_BYTES = 16  # enough to tell safetensors (8-byte length, then "{") from a torch zip or pickle
+_ZIP_MAGIC = b"PK\x03\x04"
 
 # Keys under which training scripts (ours and common ones) nest the model's state dict.
 _NESTED_KEYS = ("model", "state_dict", "model_state_dict")
 
 
 def _read_bytes(source: Source) -> tuple[bytes, str]:
-    """The raw bytes of ``source`` and a name for error messages."""
+    """The raw bytes of ``source`` (bytes or a binary file object; paths are read in place) and a name."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), "the given bytes"
     if hasattr(source, "read"):
         return source.read(), getattr(source, "name", "the given file object")
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"weights file {str(path)!r} does not exist (or is not a file)")
-        return path.read_bytes(), repr(str(path))
     raise TypeError(f"weights source of type {type(source).__name__} is not supported: "
                     "expected a path, bytes or a binary file object")
 
@@ -57,18 +56,22 @@ def _looks_like_safetensors(data: bytes) -> bool:
     return len(data) >= 10 and data[8:9] == b"{" and struct.unpack("<Q", data[:8])[0] > 0
 
 
-def _read_safetensors(data: bytes, name: str) -> dict:
+def _read_safetensors(source: bytes | Path, name: str) -> dict:
+    """Tensors of a safetensors file given as bytes, or as a path (memory-mapped, never read whole)."""
     try:
-        return load_safetensors_bytes(data)
-    except (SafetensorError, ValueError, RuntimeError) as error:
+        return load_safetensors_bytes(source) if isinstance(source, bytes) else load_safetensors_file(source)
+    except (SafetensorError, ValueError, RuntimeError, OSError) as error:
         raise ValueError(f"{name} is not a valid safetensors file (truncated or corrupt?): {error}") from None
 
 
-def _read_torch(data: bytes, name: str) -> object:
+def _read_torch(source: bytes | Path, name: str, head: bytes = b"") -> object:
+    """A ``torch.save`` file given as bytes, or as a path (memory-mapped when it is a zip checkpoint)."""
+    target = io.BytesIO(source) if isinstance(source, bytes) else source
+    mmap = not isinstance(source, bytes) and head.startswith(_ZIP_MAGIC)  # torch.load maps only zip files
     try:
         with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the error below says what matters
             warnings.simplefilter("ignore")
-            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            return torch.load(target, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as error:
         found = re.search(r"GLOBAL ([\w.]+)", str(error))
         if found is None:  # not a pickle of anything: garbage or another file type
@@ -123,18 +126,36 @@ def read_weights(source: Source) -> tuple[dict[str, torch.Tensor], dict[str, str
         For a pickle with code, a truncated or corrupt file, or a file that
         does not hold a state dict.
     """
-    data, name = _read_bytes(source)
-    if not data:
+    if isinstance(source, (str, os.PathLike)):
+        # A path is read in place (memory-mapped), so a 2.5 GB checkpoint never sits in memory twice.
+        data, name = _path(source), repr(str(source))
+        with open(data, "rb") as file:
+            head = file.read(_HEAD_BYTES)
+    else:
+        data, name = _read_bytes(source)
+        head = data[:_HEAD_BYTES]
+    if not head:
         raise ValueError(f"{name} is empty: expected a safetensors or torch.save weights file")
-    if _looks_like_safetensors(data):
+    if _looks_like_safetensors(head):
         return _as_state_dict(_read_safetensors(data, name), name), _safetensors_metadata(data)
-    return _as_state_dict(_read_torch(data, name), name), {}
+    return _as_state_dict(_read_torch(data, name, head), name), {}
 
 
-def _safetensors_metadata(data: bytes) -> dict[str, str]:
+def _path(source: str | os.PathLike) -> Path:
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file {str(path)!r} does not exist (or is not a file)")
+    return path
+
+
+def _safetensors_metadata(source: bytes | Path) -> dict[str, str]:
     # Only called after the file parsed as safetensors, so the header is valid JSON.
-    length = struct.unpack("<Q", data[:8])[0]
-    return dict(json.loads(data[8:8 + length]).get("__metadata__") or {})
+    if isinstance(source, bytes):
+        length = struct.unpack("<Q", source[:8])[0]
+        return dict(json.loads(source[8:8 + length]).get("__metadata__") or {})
+    with open(source, "rb") as file:
+        length = struct.unpack("<Q", file.read(8))[0]
+        return dict(json.loads(file.read(length)).get("__metadata__") or {})
 
 
 def read_state_dict(source: Source) -> dict[str, torch.Tensor]:

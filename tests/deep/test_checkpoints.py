@@ -38,17 +38,38 @@ def assert_same_weights(a, b):
         torch.testing.assert_close(value, b.state_dict()[key])
 
 
-@pytest.mark.parametrize("fmt", ["safetensors", "torch"])
+def as_source(data: bytes, as_path: bool, tmp_path):
+    """``data`` itself, or a file holding it (named .bin: the format is recognised from content)."""
+    if not as_path:
+        return data
+    path = tmp_path / "weights.bin"
+    path.write_bytes(data)
+    return path
+
+
+def encode(net, fmt: str) -> bytes:
+    if fmt == "safetensors":
+        return state_dict_bytes(net)
+    if fmt == "torch-legacy":  # the pre-1.6 pickle format, which torch.load cannot memory-map
+        buffer = io.BytesIO()
+        torch.save(net.state_dict(), buffer, _use_new_zipfile_serialization=False)
+        return buffer.getvalue()
+    return torch_bytes(net.state_dict())
+
+
+@pytest.mark.parametrize("fmt", ["safetensors", "torch", "torch-legacy"])
 @pytest.mark.parametrize("as_path", [True, False])
 def test_round_trip_from_path_or_bytes(net, tmp_path, fmt, as_path):
-    data = state_dict_bytes(net) if fmt == "safetensors" else torch_bytes(net.state_dict())
-    source = data
-    if as_path:
-        source = tmp_path / "weights.bin"  # the format is recognised from content, not the name
-        source.write_bytes(data)
     other = build_model("unet", n_classes=3, width=4, depth=1)
-    load_weights(other, source)
+    load_weights(other, as_source(encode(net, fmt), as_path, tmp_path))
     assert_same_weights(net, other)
+
+
+@pytest.mark.parametrize("fmt", ["safetensors", "torch", "torch-legacy"])
+def test_a_path_is_read_in_place_not_copied_into_memory(net, tmp_path, fmt, monkeypatch):
+    path = as_source(encode(net, fmt), True, tmp_path)
+    monkeypatch.setattr(type(path), "read_bytes", lambda self: pytest.fail("the whole file was read into memory"))
+    assert set(read_weights(path)[0]) == set(net.state_dict())
 
 
 def test_a_training_checkpoint_with_a_nested_state_dict_loads(net):
@@ -76,11 +97,12 @@ def test_pickle_with_code_is_refused_and_never_run(net, tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("fmt", ["safetensors", "torch"])
-def test_truncated_file_is_reported(net, fmt):
-    data = state_dict_bytes(net) if fmt == "safetensors" else torch_bytes(net.state_dict())
+@pytest.mark.parametrize("fmt", ["safetensors", "torch", "torch-legacy"])
+@pytest.mark.parametrize("as_path", [True, False])
+def test_truncated_file_is_reported(net, fmt, as_path, tmp_path):
+    data = encode(net, fmt)
     with pytest.raises(ValueError, match="truncated or corrupt"):
-        load_state_dict(data[: len(data) // 2], expected=net)
+        load_state_dict(as_source(data[: len(data) // 2], as_path, tmp_path), expected=net)
 
 
 @pytest.mark.parametrize("content, message", [
@@ -90,7 +112,8 @@ def test_truncated_file_is_reported(net, fmt):
     ("list", "does not contain a state dict"),
     ("strings", "not tensors"),
 ])
-def test_non_checkpoint_files_are_reported(net, content, message):
+@pytest.mark.parametrize("as_path", [True, False])
+def test_non_checkpoint_files_are_reported(net, content, message, as_path, tmp_path):
     if content == "png":
         content = b"\x89PNG\r\n\x1a\n" + bytes(100)
     elif content == "list":
@@ -98,7 +121,7 @@ def test_non_checkpoint_files_are_reported(net, content, message):
     elif content == "strings":
         content = torch_bytes({"head.weight": "not a tensor"})
     with pytest.raises(ValueError, match=message):
-        load_state_dict(content, expected=net)
+        load_state_dict(as_source(content, as_path, tmp_path), expected=net)
 
 
 def test_missing_and_unexpected_keys_are_named(net):
