@@ -61,6 +61,8 @@ from ..result import Curve, Points, Segmentation
 
 BASE_URL = "https://dl.fbaipublicfiles.com/segment_anything/"
 WEIGHTS_ENV = "SEGDASH_SAM_WEIGHTS"
+EMBEDDING_DIR_ENV = "SEGDASH_SAM_EMBEDDING_DIR"
+"""Folder where image embeddings are also kept on disk, so they outlive the process (unset: memory only)."""
 MODEL_TYPES = ("vit_b", "vit_l", "vit_h")
 DOWNLOAD_TIMEOUT_S = 10.0
 _MASK_THRESHOLD = 0.0       # SAM's logit threshold (Sam.mask_threshold)
@@ -68,6 +70,7 @@ _STABILITY_OFFSET = 1.0     # logit offset of the stability score (SAM's default
 _AUTO_BATCH = 16            # grid points decoded together by sam-auto
 _MAX_MODELS = 2             # vit_h alone holds 2.5 GB
 _MAX_EMBEDDINGS = 8         # 4 MB each
+_MAX_DISK_EMBEDDINGS = 256  # 1 GB at most in the embedding folder; the least recently used go first
 _MAX_RAW_MASKS = 4          # compressed masks of one image each
 _DECODER_THREADS = 1        # see decoder_threads()
 
@@ -513,6 +516,11 @@ def image_embedding(loaded: LoadedSam, image: np.ndarray) -> tuple[Embedding, bo
         embedding = _embeddings.items.get(key)
         if embedding is not None:
             return embedding, True
+        stored = _embedding_file(key)
+        embedding = _read_embedding(stored, loaded.device) if stored is not None else None
+        if embedding is not None:
+            _embeddings.put(key, embedding)
+            return embedding, True
         start = time.perf_counter()
         rgb = as_uint8(to_rgb(image))
         resized = ResizeLongestSide(loaded.config.image_size).apply_image(rgb)
@@ -521,7 +529,54 @@ def image_embedding(loaded: LoadedSam, image: np.ndarray) -> tuple[Embedding, bo
             features = loaded.model.image_encoder(loaded.model.preprocess(tensor))
         embedding = Embedding(features, tuple(resized.shape[:2]), tuple(rgb.shape[:2]), time.perf_counter() - start)
         _embeddings.put(key, embedding)
+        if stored is not None:
+            _write_embedding(stored, embedding)
         return embedding, False
+
+
+def _embedding_file(key: tuple) -> Path | None:
+    """Where the embedding of ``key`` (image fingerprint, model key) lives on disk; None when not enabled."""
+    folder = os.environ.get(EMBEDDING_DIR_ENV)
+    if not folder:
+        return None
+    return Path(folder).expanduser() / (hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest() + ".safetensors")
+
+
+def _read_embedding(path: Path, device) -> Embedding | None:
+    """A stored embedding (safetensors: data only), or None when missing or unreadable (it is then recomputed)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as file:
+            meta = file.metadata() or {}
+            features = file.get_tensor("features").to(device)
+            embedding = Embedding(features, tuple(json.loads(meta["input_size"])),
+                                  tuple(json.loads(meta["original_size"])), float(meta["seconds"]))
+        os.utime(path)  # recently used: pruned last
+        return embedding
+    except Exception:  # noqa: BLE001 - missing, truncated or foreign: the encoder runs and rewrites it
+        return None
+
+
+def _write_embedding(path: Path, embedding: Embedding) -> None:
+    """Store ``embedding`` atomically and keep the folder within :data:`_MAX_DISK_EMBEDDINGS` files.
+
+    A folder that cannot be written only costs the encoder run next time: the error is not raised.
+    """
+    from safetensors.torch import save_file
+
+    meta = {"input_size": json.dumps(list(embedding.input_size)),
+            "original_size": json.dumps(list(embedding.original_size)), "seconds": repr(embedding.seconds)}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        save_file({"features": embedding.features.detach().cpu().contiguous()}, str(partial), metadata=meta)
+        partial.replace(path)
+        files = sorted(path.parent.glob("*.safetensors"), key=lambda f: f.stat().st_mtime_ns)
+        for old in files[:max(0, len(files) - _MAX_DISK_EMBEDDINGS)]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 # ----------------------------------------------------------------------------- decoding

@@ -43,6 +43,7 @@ def offline(monkeypatch, tmp_path):
     S.clear_caches()
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     monkeypatch.delenv(S.WEIGHTS_ENV, raising=False)
+    monkeypatch.delenv(S.EMBEDDING_DIR_ENV, raising=False)  # embeddings in memory only, unless a test says
 
     def no_network(*args, **kwargs):
         raise AssertionError("the tests must never download")
@@ -153,6 +154,35 @@ def test_the_image_is_encoded_once_and_reused_by_every_prompt(tiny, scene, monke
     seglib.segment(other, "sam", points=[(40, 30, 1)], weights=tiny["safetensors"])
     assert len(encoder_calls) == 2
     assert S.embedding_stats["hits"] == 2
+
+
+def test_embeddings_kept_on_disk_outlive_the_memory_cache(tiny, scene, monkeypatch, tmp_path):
+    folder = tmp_path / "embeddings"
+    monkeypatch.setenv(S.EMBEDDING_DIR_ENV, str(folder))
+    first = seglib.segment(scene.image, "sam", points=[(40, 30, 1)], weights=tiny["safetensors"])
+    assert not first.timings["cache_hit"] and len(list(folder.glob("*.safetensors"))) == 1
+    S.clear_caches()  # as a new process would start
+    loaded = S.load_sam(weights=tiny["safetensors"])
+    encoder_calls = count_calls(monkeypatch, loaded.model.image_encoder)
+    again = seglib.segment(scene.image, "sam", points=[(40, 30, 1)], weights=tiny["safetensors"])
+    assert again.timings["cache_hit"] and encoder_calls == []
+    np.testing.assert_array_equal(again.labels, first.labels)
+    np.testing.assert_allclose(again.scores, first.scores)
+
+
+def test_a_corrupt_stored_embedding_is_recomputed_and_the_folder_stays_bounded(tiny, scene, monkeypatch, tmp_path):
+    folder = tmp_path / "embeddings"
+    monkeypatch.setenv(S.EMBEDDING_DIR_ENV, str(folder))
+    monkeypatch.setattr(S, "_MAX_DISK_EMBEDDINGS", 2)
+    seglib.segment(scene.image, "sam", points=[(40, 30, 1)], weights=tiny["safetensors"])
+    (stored,) = folder.glob("*.safetensors")
+    stored.write_bytes(stored.read_bytes()[:100])  # truncated
+    S.clear_caches()
+    redo = seglib.segment(scene.image, "sam", points=[(40, 30, 1)], weights=tiny["safetensors"])
+    assert not redo.timings["cache_hit"] and stored.stat().st_size > 100, "recomputed and rewritten"
+    for seed in (1, 2, 3):
+        seglib.segment(make_scene(seed, size=64).image, "sam", points=[(20, 20, 1)], weights=tiny["safetensors"])
+    assert len(list(folder.glob("*.safetensors"))) == 2
 
 
 def test_each_model_has_its_own_embeddings(tiny, scene, tmp_path):
