@@ -133,11 +133,11 @@ else:
                 run = run_one(picked, method, values[method.name], items, working_size)
                 result_panel(picked, method, run, items, truth, opacity, mode)
                 runs.append((method, run))
-first = next((run[0] for _, run in runs if run[0] is not None), None)
+shown = next(((method, run[0]) for method, run in runs if run[0] is not None), None)  # the first that ran
 with canvas_column:
-    canvas.prompt_canvas(picked, None if first is None else first.labels)
-    if first is not None:
-        st.caption("The first method's result is shown faintly under your prompts.")
+    canvas.prompt_canvas(picked, None if shown is None else shown[1].labels)
+    if shown is not None:
+        st.caption(f"{shown[0].title}: its result is shown faintly under your prompts.")
 
 if items:
     scores_section(picked, runs, truth, about)

@@ -34,6 +34,10 @@ _PALETTE = np.array([
 ], dtype=np.uint8)
 EDGE_COLOUR = (255, 225, 25)
 BOUNDARY_COLOUR = (255, 225, 25)
+MIN_MASK_CONTRAST = 150.0
+"""RGB distance between a binary mask's colour and the mean colour it covers below which another is used."""
+MASK_ALTERNATIVES = ((0, 130, 200), (255, 225, 25), (60, 180, 75), (255, 255, 255))
+"""Blue, yellow, green and white: the colours a binary mask may take instead of its usual red."""
 MODES = ("filled", "contour")
 # Label maps with more segments than this get one boundary colour in contour mode.
 _MAX_COLOURED_CONTOURS = 32
@@ -194,6 +198,8 @@ def overlay(image, labels, kind: str = "regions", opacity: float = 0.5, mode: st
     if isinstance(line_width, bool) or not isinstance(line_width, (int, np.integer)) or line_width < 1:
         raise ValueError(f"line_width={line_width!r} is not allowed: expected an integer >= 1")
     index, lut = _lut(labels, kind)
+    if kind == "binary" and contour_colour is None:
+        lut = _visible_binary_lut(rgb, labels != 0, lut)
     if kind == "edges":
         index = thicken(index, line_width)
         painted, alpha = index != 0, (1.0 if mode == "contour" else float(opacity))
@@ -209,6 +215,24 @@ def overlay(image, labels, kind: str = "regions", opacity: float = 0.5, mode: st
     out = rgb.astype(np.float32)
     out[painted] = (1 - alpha) * out[painted] + alpha * colours[painted]
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def _visible_binary_lut(rgb: np.ndarray, mask: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """``lut`` with the mask colour swapped for the alternative farthest from the covered pixels' mean
+    colour, when the usual colour is closer to it than :data:`MIN_MASK_CONTRAST` (a red mask on a pink
+    object would be invisible)."""
+    if not mask.any():
+        return lut
+    mean = rgb[mask].mean(axis=0)
+
+    def distance(colour) -> float:
+        return float(np.linalg.norm(mean - np.asarray(colour, dtype=np.float64)))
+
+    if distance(lut[1]) >= MIN_MASK_CONTRAST:
+        return lut
+    swapped = lut.copy()
+    swapped[1] = max(MASK_ALTERNATIVES, key=distance)
+    return swapped
 
 
 def _contour_colours(labels, index, lut, contour_colour, line_width: int) -> np.ndarray:

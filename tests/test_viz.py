@@ -89,6 +89,24 @@ def test_overlay_contour_draws_only_boundaries():
     np.testing.assert_array_equal(out[5, 10], viz.label_colours(2)[1])  # solid colour
 
 
+@pytest.mark.parametrize("mode", ["filled", "contour"])
+def test_a_binary_mask_changes_colour_only_where_its_red_would_blend_in(mode):
+    red = viz.label_colours(2)[1]
+    labels = np.zeros((20, 20), int)
+    labels[5:15, 5:15] = 1
+    gray = np.full((20, 20, 3), 100, np.uint8)
+    shown = viz.overlay(gray, labels, "binary", opacity=1.0, mode=mode)
+    np.testing.assert_array_equal(shown[labels == 1][0] if mode == "filled" else shown[5, 10], red)
+    pink = gray.copy()
+    pink[labels == 1] = (225, 60, 120)  # a pink object: a red mask over it could not be seen
+    shown = viz.overlay(pink, labels, "binary", opacity=1.0, mode=mode)
+    colour = shown[10, 10] if mode == "filled" else shown[5, 10]
+    assert tuple(colour) in viz.MASK_ALTERNATIVES
+    assert np.linalg.norm(colour - np.array([225, 60, 120])) >= viz.MIN_MASK_CONTRAST
+    regions = viz.overlay(pink, labels, "regions", opacity=1.0)  # segment colours keep their meaning
+    np.testing.assert_array_equal(regions[10, 10], red)
+
+
 def test_overlay_contour_of_many_regions_is_yellow():
     labels = np.arange(128).reshape(8, 16) // 2 + 1  # 64 segments of 2 pixels: all boundary
     out = viz.overlay(np.zeros((8, 16), np.uint8), labels, "regions", mode="contour")

@@ -183,7 +183,8 @@ def curves(history: list, steps: int) -> tuple[go.Figure, go.Figure]:
     window = max(1, min(25, steps // 20))
     smooth = np.convolve(loss, np.ones(window) / window, mode="valid") if len(loss) >= window else loss[:0]
     loss_fig = go.Figure([go.Scatter(x=x, y=loss, mode="lines", name="loss", line=dict(width=1), opacity=0.4),
-                          go.Scatter(x=x[window - 1:], y=smooth, mode="lines", name=f"mean of {window}")])
+                          go.Scatter(x=x[window - 1:], y=smooth, mode="lines", name=f"mean of {window}",
+                                     line=dict(width=2.5, color="#d62728"))])
     val = [(h["step"], h["val_miou"]) for h in history if h.get("val_miou") is not None]
     miou_fig = go.Figure([go.Scatter(x=[s for s, _ in val], y=[v for _, v in val], mode="lines+markers",
                                      name="validation mIoU")])
@@ -191,7 +192,7 @@ def curves(history: list, steps: int) -> tuple[go.Figure, go.Figure]:
                                 (miou_fig, "Validation mIoU (medium scenes)", "mIoU")):
         fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10), showlegend=fig is loss_fig,
                           legend=dict(orientation="h", y=1.0, x=1.0, xanchor="right", yanchor="bottom"))
-        fig.update_xaxes(title="step", range=[0, max(steps, 1)])
+        fig.update_xaxes(title="step", range=[0, max(steps, 1) * 1.03])  # room for the last marker
         fig.update_yaxes(title=y_title)
     miou_fig.update_yaxes(range=[0, 1])
     return loss_fig, miou_fig

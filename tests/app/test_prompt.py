@@ -94,6 +94,14 @@ def test_one_click_runs_every_classical_method_and_scores_them(no_sam):
     assert any("SAM's weights are not on this machine" in i for i in infos)
     assert at.dataframe, "the scores table is shown"
     assert any("under your first object point" in c.value for c in at.caption)
+    assert any(c.value.startswith("Flood fill") and "shown faintly" in c.value for c in at.caption)
+
+
+def test_without_sam_weights_the_canvas_shows_the_first_method_that_ran(no_sam):
+    x, y, _ = scene_click()
+    at = page([["point", x, y, 1]], ["sam", "random-walker"])
+    assert not at.exception
+    assert any(c.value.startswith("Random walker") and "shown faintly" in c.value for c in at.caption)
 
 
 def test_a_box_lets_grabcut_run(no_sam):
