@@ -136,7 +136,7 @@ def recover(state: MutableMapping | None = None) -> dict | None:
     model = build_model(settings.arch, **settings.model_config(len(data.class_names())))
     model.load_state_dict(checkpoint["model"])
     model.eval()
-    model.train_settings = asdict(settings)
+    model.train_settings = asdict(settings) | {"difficulties": list(run["values"]["difficulties"])}
     model.class_names = data.class_names()
     return keep(model, list(checkpoint["history"]), "stopped", state)
 

@@ -227,7 +227,8 @@ def train(arch: str, *, width: int = 16, depth: int | None = None, steps: int = 
     if checkpoint is not None and state.step < steps:
         _save_checkpoint(checkpoint, model, optimizer, scheduler, state, rng, settings)
     model.eval()
-    model.train_settings = asdict(settings)
+    mix = set(np.asarray(train_set.get("difficulties", data.DIFFICULTIES)).astype(str))
+    model.train_settings = asdict(settings) | {"difficulties": [d for d in data.DIFFICULTIES if d in mix]}
     model.class_names = [str(c) for c in train_set["class_names"]]
     return model, state.history
 
@@ -290,7 +291,7 @@ def model_card(model: SegmentationNet, history: list, *, metrics: dict, eval_sce
         "input_size": settings["image_size"],
         "input": f"RGB in [0, 1], longest side resized to {settings['image_size']} px, padded to a multiple of 16",
         "training_data": (f"ShapeScenes (seglib.datasets.shapes.make_scene), {settings['n_scenes']} scenes of "
-                          f"random difficulty drawn at {data.SCENE_SIZE} px (shrunk to {settings['image_size']} px "
+                          f"{_difficulty_text(settings)} drawn at {data.SCENE_SIZE} px (shrunk to {settings['image_size']} px "
                           f"if smaller); {_crops_text(settings)}, flips, 90-degree rotations, channel shuffles, "
                           "saturation (grayscale to vivid), brightness, contrast and noise"),
         "training": {k: settings[k] for k in ("steps", "batch_size", "lr", "weight_decay", "seed", "image_size",
@@ -304,6 +305,11 @@ def model_card(model: SegmentationNet, history: list, *, metrics: dict, eval_sce
         "metrics": metrics,
         "warning": WARNING,
     }
+
+
+def _difficulty_text(settings: dict) -> str:
+    mix = settings.get("difficulties") or list(data.DIFFICULTIES)
+    return "random difficulty" if set(mix) == set(data.DIFFICULTIES) else "random difficulty among " + " and ".join(mix)
 
 
 def _crops_text(settings: dict) -> str:

@@ -56,6 +56,7 @@ def test_a_tiny_run_draws_the_curves_and_keeps_the_model(trained):
     assert [h["step"] for h in kept["history"]] == list(range(1, TINY["steps"] + 1))
     assert any(h["val_miou"] is not None for h in kept["history"])
     assert kept["card"]["training"]["steps"] == TINY["steps"] and kept["card"]["config"]["width"] == TINY["width"]
+    assert "scenes of random difficulty drawn" in kept["card"]["training_data"]  # TINY trains on all three
     assert "finished at step 3" in at.success[0].value
     state, meta = checkpoints.read_weights(kept["weights"])
     assert meta["arch"] == "unet" and meta["input_size"] == "64" and state
@@ -102,6 +103,7 @@ def test_a_stopped_run_keeps_its_last_checkpoint_and_resumes(tmp_path, monkeypat
     assert torch.get_num_threads() == threads  # training's single thread is given back, even on a stop
     kept = training.recover(state)
     assert kept["status"] == "stopped" and kept["step"] == 4 and state[training.RUN_KEY]["status"] == "stopped"
+    assert "random difficulty drawn" in kept["card"]["training_data"]
     assert training.recover(state) is None  # only once
     assert training.start(values, folder, state) is True
     seen = []

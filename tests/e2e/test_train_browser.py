@@ -40,6 +40,8 @@ def test_train_a_tiny_network_and_use_it_in_explore(server, page):
     page.locator('[data-testid="stButtonGroup"]').filter(has_text="Threshold").get_by_text("Deep", exact=True).click()
     wait_idle(page)
     page.get_by_text("Using custom weights").first.wait_for(timeout=WAIT_MS)
-    page.locator('[data-testid="stMetric"]').filter(has_text="Time").first.wait_for(timeout=WAIT_MS)
+    page.get_by_text("Filled overlay (semantic)").wait_for(timeout=WAIT_MS)  # U-Net's result, not the last one
+    wait_idle(page)
+    assert page.get_by_text("Model card of the custom weights").count() == 1
     assert page.locator('[data-testid="stAlert"]').filter(has_text="failed").count() == 0
     screenshot(page, "explore-trained-unet")
