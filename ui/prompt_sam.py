@@ -24,7 +24,7 @@ from .image_picker import PickedImage
 from .params import method_widgets, widget_key
 from .persist import keep
 from .weights import custom_weights
-from .run import run_method, show_error
+from .run import run_with_progress, show_error
 from .views import downloads, format_seconds, result_images, result_notes, stage_grid
 
 REFINE_KEY = "prompt.refine"
@@ -165,7 +165,7 @@ def everything_section(picked: PickedImage, working_size: int | None, opacity: f
         if not weights_ready(params):
             st.info("Automatic masks need SAM weights (see above).", icon=":material/cloud_off:")
             return
-        result = run_method(picked, method, params, working_size=working_size)
+        result = run_with_progress(picked, method, params, working_size=working_size)
         if result is None:
             return
         result_images(picked, result, opacity, mode, "Label colours")

@@ -19,7 +19,7 @@ from typing import Callable
 import streamlit as st
 
 import seglib
-from seglib import comparison
+from seglib import comparison, progress
 from seglib.core import DEFAULT_WORKING_SIZE
 from seglib.registry import Method
 from seglib.result import Segmentation
@@ -80,6 +80,24 @@ def run_method(picked: PickedImage, method: Method, params: dict, *, pre: dict |
     except Exception as error:  # noqa: BLE001 - any failure of a method stays in its panel
         show_error(f"{method.title} failed", error)
         return None
+
+
+def run_with_progress(picked: PickedImage, method: Method, params: dict, *,
+                      working_size: int | None = DEFAULT_WORKING_SIZE) -> Segmentation | None:
+    """Like :func:`run_method`, with a progress bar fed by :mod:`seglib.progress`, and no Streamlit cache.
+
+    For methods that keep their own expensive work (SAM's automatic masks keep the raw masks, so a
+    rerun only re-filters them): a Streamlit-cached call could not update a bar drawn outside it.
+    """
+    bar = st.empty()
+    try:
+        with progress.listen(lambda fraction, text: bar.progress(fraction, text=text)):
+            return _call(picked.image, method.name, dict(params), {}, {}, working_size)
+    except Exception as error:  # noqa: BLE001 - any failure of a method stays in its panel
+        show_error(f"{method.title} failed", error)
+        return None
+    finally:
+        bar.empty()
 
 
 def clear() -> None:

@@ -52,6 +52,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import progress
 from ..cache import fingerprint
 from ..imaging import as_uint8, to_rgb
 from ..interactive import PROMPT_INPUTS, PROMPT_NEEDS, working_prompts
@@ -834,6 +835,8 @@ def generate_raw_masks(loaded: LoadedSam, embedding: Embedding, points_per_side:
         for first in range(0, len(grid), _AUTO_BATCH):
             batch = grid[first:first + _AUTO_BATCH]
             logits, iou = _decode_grid_batch(loaded, embedding, batch)
+            done = first + len(batch)
+            progress.report(done / len(grid), f"SAM automatic masks: {done} of {len(grid)} grid points decoded")
             masks = logits > _MASK_THRESHOLD
             area = masks.flatten(1).sum(1)
             keep = area > 0

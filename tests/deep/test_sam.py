@@ -17,6 +17,7 @@ import torch
 from segment_anything.utils.transforms import ResizeLongestSide
 
 import seglib
+from seglib import progress
 from seglib.datasets.shapes import make_scene
 from seglib.deep import sam as S
 from seglib.deep.checkpoints import save_weights
@@ -361,7 +362,11 @@ def test_automatic_masks_are_generated_once_and_refiltered_without_the_decoder(t
     loaded = S.load_sam(weights=tiny["safetensors"])
     decoder_calls = count_calls(monkeypatch, loaded.model.mask_decoder)
     kwargs = dict(weights=tiny["safetensors"], points_per_side=6, box_nms_thresh=1.0)
-    first = seglib.segment(scene.image, "sam-auto", **kwargs, **PERMISSIVE)
+    reported = []
+    with progress.listen(lambda fraction, text: reported.append((fraction, text))):
+        first = seglib.segment(scene.image, "sam-auto", **kwargs, **PERMISSIVE)
+    assert [f for f, _ in reported] == [16 / 36, 32 / 36, 1.0]  # one report per batch of 16 grid points
+    assert reported[-1][1] == "SAM automatic masks: 36 of 36 grid points decoded"
     n_calls = len(decoder_calls)
     assert n_calls == int(np.ceil(36 / 16))  # the grid in batches
     assert first.kind == "instance" and not first.timings["raw_cached"]
