@@ -142,6 +142,10 @@ def segment_tiled(image, method, *, tile_size: int = DEFAULT_TILE_SIZE, schedule
     if isinstance(tile_size, bool) or not isinstance(tile_size, (int, np.integer)) or tile_size < _MIN_TILE:
         raise ValueError(f"tile_size={tile_size!r} is not allowed: expected an integer >= {_MIN_TILE}")
     resolved = spec.resolve(params)
+    # "auto" polarity picks the smaller side of the whole image: tiles take the bright side, the
+    # whole label map is then flipped if that side is the larger one (exactly what one run does).
+    auto = resolved.get("polarity") == "auto"
+    tile_params = dict(params, polarity="bright") if auto else dict(params)
     start = time.perf_counter()
     array = np.asarray(image)
     height, width = array.shape[:2]
@@ -150,13 +154,18 @@ def segment_tiled(image, method, *, tile_size: int = DEFAULT_TILE_SIZE, schedule
     tiles = da.from_array(array, chunks=chunks)
     labels = da.map_overlap(_tile_labels, tiles, depth=depth, boundary="none", dtype=np.uint8,
                             drop_axis=[2] if array.ndim == 3 else [], chunks=tiles.chunks[:2], trim=True,
-                            slug=spec.name, params=dict(params))
+                            slug=spec.name, params=tile_params)
     options = {"num_workers": num_workers} if num_workers else {}
     if isinstance(scheduler, str):
         values = labels.compute(scheduler=scheduler, **options)
     else:
         values = scheduler.compute(labels).result()
+    notes = []
+    if auto:
+        side = "bright" if 2 * np.count_nonzero(values) <= values.size else "dark"
+        values = values if side == "bright" else 1 - values
+        notes.append(f"Auto polarity: {side} objects (the smaller side of the threshold).")
     count = math.ceil(height / tile_size) * math.ceil(width / tile_size)
-    note = f"Ran in {count} tile(s) of up to {tile_size} px with a {margin} px margin (dask map_overlap)."
+    notes.append(f"Ran in {count} tile(s) of up to {tile_size} px with a {margin} px margin (dask map_overlap).")
     return Segmentation(labels=values.astype(np.int32), kind=spec.kind, params=dict(resolved),
-                        elapsed_s=time.perf_counter() - start, notes=[note])
+                        elapsed_s=time.perf_counter() - start, notes=notes)

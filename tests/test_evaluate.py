@@ -68,7 +68,7 @@ class ListDataset(Dataset):
 
 def test_grids_expand_into_one_config_per_point():
     configs = ev.expand_grid(["otsu", ("kmeans", {"n_clusters": range(3, 6), "spatial_weight": (0.0, 0.5)}),
-                              ("otsu", {"polarity": "bright"})])  # the same run as plain otsu: dropped
+                              ("otsu", {"polarity": "auto"})])  # the same run as plain otsu: dropped
     assert [c.method for c in configs] == ["otsu"] + ["kmeans"] * 6
     assert configs[1].params == {"n_clusters": 3, "spatial_weight": 0.0}
     assert configs[1].resolved["seed"] == 0  # defaults filled in

@@ -28,7 +28,18 @@ def test_tiled_equals_untiled(photo, slug, params):
     tiled = segment_tiled(photo, slug, tile_size=64, **params)
     np.testing.assert_array_equal(tiled.labels, whole.labels)
     assert tiled.labels.dtype == np.int32 and tiled.kind == whole.kind
-    assert "Ran in 9 tile(s) of up to 64 px" in tiled.notes[0]
+    assert any("Ran in 9 tile(s) of up to 64 px" in note for note in tiled.notes)
+
+
+@pytest.mark.parametrize("invert", [False, True])
+def test_auto_polarity_is_decided_for_the_whole_image_not_per_tile(photo, invert):
+    image = 255 - photo if invert else photo
+    whole = seglib.segment(image, "adaptive-threshold", working_size=None, block_size=41)
+    tiled = segment_tiled(image, "adaptive-threshold", tile_size=64, block_size=41)
+    np.testing.assert_array_equal(tiled.labels, whole.labels)
+    side = [n for n in whole.notes if n.startswith("Auto polarity")]
+    assert side and side[0] in tiled.notes
+    assert 2 * np.count_nonzero(tiled.labels) <= tiled.labels.size  # the smaller side is foreground
 
 
 def test_gray_input_and_one_tile(photo):

@@ -22,7 +22,7 @@ from ..cache import cached_stage
 from ..imaging import to_gray, to_rgb
 from ..registry import Param, register
 from ..result import Curve, Segmentation
-from .threshold import POLARITY
+from .threshold import POLARITY, foreground_side
 
 _MARK_COLOUR = np.array([0.0, 1.0, 1.0])  # outlines and seed marks on stage images: cyan stands out on most photos
 _HOMOGENEITY_SLACK = 1e-7  # float round-off in block variances must not split a flat block
@@ -538,8 +538,7 @@ def foreground_distance(image: np.ndarray, polarity: str) -> tuple[np.ndarray, n
     low, high = float(gray.min()), float(gray.max())
     if high == low:
         return np.ones(gray.shape, dtype=bool), np.zeros(gray.shape)
-    threshold = filters.threshold_otsu(gray)
-    foreground = gray > threshold if polarity == "bright" else gray <= threshold
+    foreground, _ = foreground_side(gray, filters.threshold_otsu(gray), polarity)
     return foreground, ndi.distance_transform_edt(foreground)
 
 
@@ -601,7 +600,7 @@ def find_markers(image: np.ndarray, landscape: str, polarity: str, method: str, 
     ----------
     image : ndarray, (H, W) or (H, W, 3), float in [0, 1]
     landscape : {"gradient", "distance"}
-    polarity : {"bright", "dark"}
+    polarity : {"auto", "bright", "dark"}
         Foreground side of the Otsu threshold (distance landscape and peaks).
     method : {"local-minima", "regular-grid", "peaks of distance"}
     amount : float or int

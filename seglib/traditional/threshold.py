@@ -20,8 +20,9 @@ from ..result import Curve, Segmentation
 _BINS = 256
 
 POLARITY = Param(
-    "polarity", "bright", choices=("bright", "dark"),
-    help="Which side of the threshold is foreground: bright objects on a dark background, or dark "
+    "polarity", "auto", choices=("auto", "bright", "dark"),
+    help="Which side of the threshold is foreground: auto takes the smaller side (objects usually cover "
+         "less of the picture than their background), bright objects on a dark background, or dark "
          "objects (text, cells under brightfield) on a bright one.",
 )
 
@@ -56,8 +57,20 @@ def between_class_variance(centres: np.ndarray, counts: np.ndarray) -> np.ndarra
     return np.nan_to_num(var)
 
 
-def _foreground(gray: np.ndarray, threshold, polarity: str) -> np.ndarray:
-    return gray > threshold if polarity == "bright" else gray <= threshold
+def foreground_side(gray: np.ndarray, threshold, polarity: str) -> tuple[np.ndarray, str]:
+    """The foreground mask for ``polarity`` and the side it is (``"bright"`` or ``"dark"``).
+
+    ``"auto"`` takes the side with fewer pixels (the bright one on a tie). ``threshold`` is a
+    number or a per-pixel surface; bright pixels are those above it.
+    """
+    bright = gray > threshold
+    if polarity == "auto":
+        polarity = "bright" if 2 * np.count_nonzero(bright) <= bright.size else "dark"
+    return (bright if polarity == "bright" else ~bright), polarity
+
+
+def _side_notes(polarity: str, side: str) -> list[str]:
+    return [f"Auto polarity: {side} objects (the smaller side of the threshold)."] if polarity == "auto" else []
 
 
 def _global(image, threshold: float, polarity: str, *, extra: dict | None = None) -> Segmentation:
@@ -65,7 +78,7 @@ def _global(image, threshold: float, polarity: str, *, extra: dict | None = None
     centres, counts = _histogram(gray)
     series = {"pixels": counts.astype(np.float64)}
     series.update(extra(centres, counts) if extra else {})
-    mask = _foreground(gray, threshold, polarity)
+    mask, side = foreground_side(gray, threshold, polarity)
     return Segmentation(
         labels=mask.astype(np.int32),
         stages={
@@ -73,6 +86,7 @@ def _global(image, threshold: float, polarity: str, *, extra: dict | None = None
             "histogram": Curve(centres, series, {"threshold": float(threshold)}, "intensity", "pixels"),
             "mask": mask,
         },
+        notes=_side_notes(polarity, side),
     )
 
 
@@ -89,7 +103,7 @@ def _flat_guard(gray: np.ndarray) -> bool:
         Param("threshold", 0.5, low=0.0, high=1.0, step=0.005,
               help="Intensity (0 = black, 1 = white) that separates foreground from background. "
                    "Look for the valley between the histogram's peaks."),
-        POLARITY,
+        replace(POLARITY, default="bright"),  # a hand-moved threshold should not flip sides halfway
     ),
     description="Every pixel brighter than one fixed intensity is foreground. The simplest "
                 "segmentation there is: it works when objects and background have distinct, "
@@ -226,10 +240,11 @@ def adaptive_threshold(image, *, block_size, offset, method, polarity):
 
 
 def _local(gray, surface, polarity):
-    mask = _foreground(gray, surface, polarity)
+    mask, side = foreground_side(gray, surface, polarity)
     return Segmentation(
         labels=mask.astype(np.int32),
         stages={"gray": gray, "threshold surface": surface, "mask": mask},
+        notes=_side_notes(polarity, side),
     )
 
 

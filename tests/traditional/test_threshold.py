@@ -11,18 +11,41 @@ from seglib.traditional.threshold import between_class_variance
 def test_otsu_agrees_with_scikit_image(name):
     image = getattr(data, name)()
     gray = rgb2gray(image) if image.ndim == 3 else image / 255.0
-    result = seglib.segment(image, "otsu", working_size=None)
+    result = seglib.segment(image, "otsu", working_size=None, polarity="bright")
     expected = gray > filters.threshold_otsu(gray)
     np.testing.assert_array_equal(result.labels, expected.astype(np.int32))
     assert result.stages["histogram"].markers["threshold"] == pytest.approx(filters.threshold_otsu(gray))
+    auto = seglib.segment(image, "otsu", working_size=None)  # the default: the smaller side of the threshold
+    smaller = expected if 2 * expected.sum() <= expected.size else ~expected
+    np.testing.assert_array_equal(auto.labels, smaller.astype(np.int32))
+    assert any(note.startswith("Auto polarity: ") for note in auto.notes)
 
 
 @pytest.mark.parametrize("slug, func", [("li", filters.threshold_li), ("yen", filters.threshold_yen),
                                         ("triangle", filters.threshold_triangle), ("isodata", filters.threshold_isodata)])
 def test_automatic_thresholds_agree_with_scikit_image(slug, func):
     gray = data.coins() / 255.0
-    result = seglib.segment(data.coins(), slug, working_size=None)
+    result = seglib.segment(data.coins(), slug, working_size=None, polarity="bright")
     np.testing.assert_array_equal(result.labels, (gray > func(gray)).astype(np.int32))
+
+
+@pytest.mark.parametrize("slug", ["otsu", "adaptive-threshold"])
+def test_auto_polarity_finds_dark_and_bright_objects_alike(slug):
+    from seglib.datasets.shapes import make_scene
+
+    sides = set()
+    for seed in range(6):  # easy scenes draw their objects brighter or darker than the background
+        scene = make_scene(seed, size=128, difficulty="easy")
+        truth = scene.semantic > 0
+        gray = rgb2gray(scene.image)
+        side = "bright" if gray[truth].mean() > gray[~truth].mean() else "dark"
+        sides.add(side)
+        result = seglib.segment(scene.image, slug)
+        assert f"Auto polarity: {side} objects (the smaller side of the threshold)." in result.notes, seed
+        if slug == "otsu":
+            dice = 2 * np.logical_and(result.labels > 0, truth).sum() / (np.count_nonzero(result.labels) + truth.sum())
+            assert dice > 0.99, (seed, dice)
+    assert sides == {"bright", "dark"}, "the scenes tried have both polarities"
 
 
 def test_between_class_variance_peaks_at_otsu():
