@@ -316,6 +316,35 @@ def test_boundary_f1_accepts_edge_maps_and_handles_missing_boundaries():
         M.boundary_f1(np.zeros(4, int), np.zeros(4, int))
 
 
+def test_one_to_one_matching_does_not_count_a_doubled_edge_twice():
+    gt = np.zeros((12, 12), bool)
+    gt[:, 5] = True
+    thick = gt.copy()
+    thick[:, 6] = True  # a two-pixel-wide prediction of a one-pixel boundary
+    by_distance = M.boundary_f1(thick, gt, tolerance=1, pred_is_edges=True, gt_is_edges=True)
+    assert (by_distance.precision, by_distance.recall) == (1.0, 1.0)
+    paired = M.boundary_f1(thick, gt, tolerance=1, pred_is_edges=True, gt_is_edges=True, matching="one-to-one")
+    assert (paired.precision, paired.recall) == pytest.approx((0.5, 1.0))  # 12 pairs for 24 predicted pixels
+    with pytest.raises(ValueError, match=r"matching='closest' is not allowed: expected one of 'distance', 'one-to-one'"):
+        M.boundary_f1(gt, gt, matching="closest")
+
+
+@settings(max_examples=25, deadline=None)
+@given(arrays(np.bool_, (9, 11)), arrays(np.bool_, (9, 11)), st.sampled_from([0.0, 1.0, 1.5, 2.0]))
+def test_one_to_one_matching_is_a_maximum_assignment(pred, gt, tolerance):
+    from scipy.optimize import linear_sum_assignment
+
+    score = M.boundary_f1(pred, gt, tolerance, pred_is_edges=True, gt_is_edges=True, matching="one-to-one")
+    a, b = np.argwhere(pred), np.argwhere(gt)
+    if len(a) and len(b):  # the reference: an assignment maximising the pairs closer than the tolerance
+        close = np.hypot(*(a[:, None, :] - b[None, :, :]).transpose(2, 0, 1)) <= tolerance
+        rows, cols = linear_sum_assignment(close, maximize=True)
+        pairs = int(close[rows, cols].sum())
+        assert score.precision == pytest.approx(pairs / len(a)) and score.recall == pytest.approx(pairs / len(b))
+    loose = M.boundary_f1(pred, gt, tolerance, pred_is_edges=True, gt_is_edges=True)
+    assert score.precision <= loose.precision + 1e-12 and score.recall <= loose.recall + 1e-12
+
+
 # ----------------------------------------------------------------------------- panoptic quality
 
 
