@@ -186,6 +186,16 @@ def test_a_corrupt_stored_embedding_is_recomputed_and_the_folder_stays_bounded(t
     assert len(list(folder.glob("*.safetensors"))) == 2
 
 
+@pytest.mark.parametrize("input_size, original_size", [((48, 64), (48, 64)), ((48, 64), (96, 128)), ((64, 40), (80, 50))])
+def test_mask_upscaling_equals_sams_own(tiny, input_size, original_size):
+    model = tiny["model"]
+    low_res = torch.randn(1, 3, 16, 16)
+    embedding = S.Embedding(None, input_size, original_size, 0.0)
+    ours = S.upscale_masks(model, low_res, embedding)
+    torch.testing.assert_close(ours, model.postprocess_masks(low_res, input_size, original_size))
+    assert ours.shape[-2:] == original_size
+
+
 def test_each_model_has_its_own_embeddings(tiny, scene, tmp_path):
     torch.manual_seed(1)
     other = S.save_sam_weights(S.build_sam(TINY), TINY, tmp_path / "other.safetensors")
