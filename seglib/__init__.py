@@ -11,4 +11,4 @@ from .registry import Method, Param, method, methods, register
 from .result import Curve, Points, Segmentation
 
 __all__ = ["Curve", "Method", "Param", "Points", "Segmentation", "method", "methods", "register", "segment", "snippet"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

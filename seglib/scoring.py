@@ -77,6 +77,8 @@ def partitions(gt: GroundTruth) -> list[np.ndarray]:
 
 
 def _boundary_f1(pred: np.ndarray, gt: GroundTruth, *, pred_is_edges: bool = False) -> float | None:
+    """Best boundary F1 over the truth's partitions; BSDS truths match pixels one-to-one as BSDS does."""
+    matching = "one-to-one" if gt.source_format == "bsds" else "distance"
     if gt.annotator_boundaries:
         truths = [(b, True) for b in gt.annotator_boundaries]
     elif gt.boundaries is not None:
@@ -85,7 +87,8 @@ def _boundary_f1(pred: np.ndarray, gt: GroundTruth, *, pred_is_edges: bool = Fal
         truths = [(p, False) for p in partitions(gt)]
     if not truths:
         return None
-    return max(float(metrics.boundary_f1(pred, t, pred_is_edges=pred_is_edges, gt_is_edges=is_edges).f1)
+    return max(float(metrics.boundary_f1(pred, t, pred_is_edges=pred_is_edges, gt_is_edges=is_edges,
+                                         matching=matching).f1)
                for t, is_edges in truths)
 
 

@@ -1,4 +1,5 @@
 import numpy as np
+from skimage.segmentation import find_boundaries
 import pytest
 
 from seglib import scoring
@@ -65,6 +66,17 @@ def test_bsds_style_truth_takes_best_annotator():
     scores = scoring.score(Segmentation(b.copy(), kind="regions"), gt)
     assert scores["adapted Rand error"] == pytest.approx(0.0) and scores["boundary F1"] == pytest.approx(1.0)
     assert "pixel accuracy" not in scores
+
+
+def test_bsds_truths_match_boundary_pixels_one_to_one():
+    a = np.ones((200, 200), int)  # the default tolerance, 0.0075 x the diagonal, is 2.1 px
+    a[:, 100:] = 2
+    edges = find_boundaries(a, mode="thick")
+    doubled = edges | np.roll(edges, 2, axis=1)  # every true boundary drawn twice, 2 px apart
+    pred = Segmentation(doubled.astype(int), kind="edges")
+    davis = scoring.score(pred, GroundTruth(annotators=[a], annotator_boundaries=[edges]))["boundary F1"]
+    bsds = scoring.score(pred, GroundTruth(annotators=[a], annotator_boundaries=[edges], source_format="bsds"))
+    assert davis == pytest.approx(1.0) and bsds["boundary F1"] == pytest.approx(2 / 3)  # precision 1/2, recall 1
 
 
 def test_mismatched_sizes_name_both(truth):
