@@ -260,7 +260,7 @@ def _local(gray, surface, polarity):
         Param("k", 0.2, low=0.0, high=1.0, step=0.01,
               help="How strongly local contrast lowers the threshold; 0.2-0.5 is typical. Larger "
                    "values keep less foreground."),
-        POLARITY,  # auto finds dark text on paper, and bright objects elsewhere
+        replace(POLARITY, default="dark"),
     ),
     description="A local threshold designed for documents: the local mean adjusted by the local "
                 "standard deviation, T = m * (1 + k * (s / R - 1)). Text stays crisp on stained, "
