@@ -185,10 +185,14 @@ class FileDataset(Dataset):
         truth = self._entries[self._index(index)].truth
         return truth.name, truth.read_bytes(), None
 
+    def _truth(self, entry: _Entry) -> GroundTruth:
+        """The ground truth of ``entry`` as its file gives it (a layout may add to it)."""
+        return load_ground_truth(entry.truth)
+
     def _load(self, index: int) -> Sample:
         entry = self._entries[index]
         image = load_image(entry.image)
-        gt = fit_truth(load_ground_truth(entry.truth), image.shape, entry.name)
+        gt = fit_truth(self._truth(entry), image.shape, entry.name)
         return Sample(image, gt, entry.name, index, {"image_path": str(entry.image), "truth_path": str(entry.truth)})
 
 

@@ -4,7 +4,9 @@ The split file ``ImageSets/Segmentation/{split}.txt`` lists the image ids
 (``train``: 1464, ``val``: 1449 in VOC 2012); each id has a photo
 ``JPEGImages/{id}.jpg`` and a palette PNG ``SegmentationClass/{id}.png``
 whose indices are the 21 classes, 255 marking the void border that metrics
-ignore.
+ignore. Where ``SegmentationObject/{id}.png`` exists too (same palette, its
+indices numbering the objects), the sample also gets instance and panoptic
+truth, so instance methods are scored with PQ.
 
 Reference: M. Everingham, L. Van Gool, C. K. I. Williams, J. Winn & A.
 Zisserman, The PASCAL Visual Object Classes (VOC) Challenge, IJCV 88(2), 2010.
@@ -12,9 +14,13 @@ Zisserman, The PASCAL Visual Object Classes (VOC) Challenge, IJCV 88(2), 2010.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from .base import FileDataset, Layout
+import numpy as np
+
+from ..io.ground_truth import VOC_IGNORE, GroundTruth, load_ground_truth
+from .base import FileDataset, Layout, file_stamp
 
 __all__ = ["VocLayout"]
 
@@ -54,4 +60,43 @@ class VocLayout(Layout):
         notes = []
         if absent:
             notes.append(f"{len(absent)} listed id(s) lack their JPEG or PNG and were left out (first: {absent[0]})")
-        return FileDataset(self.kind, f"Pascal VOC ({split}) at {folder}", entries, notes)
+        objects = {image_id: folder / "SegmentationObject" / f"{image_id}.png" for image_id, _, _ in entries}
+        objects = {image_id: path for image_id, path in objects.items() if path.is_file()}
+        if objects:
+            notes.append(f"{len(objects)} of {len(entries)} images have SegmentationObject/ masks: "
+                         "instance and panoptic truth for them")
+        return VocDataset(self.kind, f"Pascal VOC ({split}) at {folder}", entries, notes, objects=objects)
+
+
+class VocDataset(FileDataset):
+    """Pascal VOC samples: class masks, plus object masks where ``SegmentationObject/`` has them."""
+
+    def __init__(self, kind: str, title: str, entries, notes=None, *, objects: dict[str, Path] | None = None):
+        super().__init__(kind, title, entries, notes)
+        self._objects = dict(objects or {})
+
+    def key(self, index: int) -> str:
+        objects = self._objects.get(self.name(index))
+        return super().key(index) + (f"|{file_stamp(objects)}" if objects is not None else "")
+
+    def _truth(self, entry) -> GroundTruth:
+        gt = super()._truth(entry)
+        objects = self._objects.get(entry.name)
+        return gt if objects is None else with_objects(gt, load_ground_truth(objects).semantic, entry.name)
+
+
+def with_objects(gt: GroundTruth, objects: np.ndarray, name: str) -> GroundTruth:
+    """``gt`` with instances and panoptic labels from a VOC object mask (indices = object ids, 255 = void).
+
+    Object pixels on background or void in the class mask stay background; each object's panoptic
+    label is ``class * 1000 + object id``.
+    """
+    semantic = gt.semantic
+    if objects.shape != semantic.shape:
+        raise ValueError(f"sample {name!r}: SegmentationObject mask is {objects.shape[1]} x {objects.shape[0]} but "
+                         f"SegmentationClass is {semantic.shape[1]} x {semantic.shape[0]}")
+    on_object = (objects != VOC_IGNORE) & (semantic != VOC_IGNORE) & (semantic != 0)
+    instances = np.where(on_object, objects, 0).astype(np.int32)
+    panoptic = np.where(instances > 0, semantic.astype(np.int32) * 1000 + instances, 0).astype(np.int32)
+    return replace(gt, instances=instances, panoptic=panoptic,
+                   notes=gt.notes + ["SegmentationObject: each object's pixels are an instance"])

@@ -43,14 +43,22 @@ def save_palette(path: Path, indices: np.ndarray) -> Path:
     return path
 
 
-def make_voc(root: Path, ids=("2007_000001", "2007_000002", "2007_000003"), split="val") -> Path:
-    """``root/VOCdevkit/VOC2012`` with JPEGs, palette PNGs (class 15 = person, 255 border) and the split list."""
+def make_voc(root: Path, ids=("2007_000001", "2007_000002", "2007_000003"), split="val", objects=False) -> Path:
+    """``root/VOCdevkit/VOC2012`` with JPEGs, palette PNGs (class 15 = person, 255 border) and the split list.
+
+    With ``objects``, ``SegmentationObject/`` masks too: the square's left and right halves are objects 1 and 2.
+    """
     folder = root / "VOCdevkit" / "VOC2012"
     for seed, image_id in enumerate(ids):
         save(folder / "JPEGImages" / f"{image_id}.jpg", picture(seed), quality=95)
         truth = square(seed) * 15
         truth[3, :] = 255
         save_palette(folder / "SegmentationClass" / f"{image_id}.png", truth)
+        if objects:
+            ids_map = square(seed).copy()
+            ids_map[:, 13 + seed:] *= 2
+            ids_map[3, :] = 255
+            save_palette(folder / "SegmentationObject" / f"{image_id}.png", ids_map)
     (folder / "ImageSets" / "Segmentation").mkdir(parents=True, exist_ok=True)
     (folder / "ImageSets" / "Segmentation" / f"{split}.txt").write_text("\n".join(ids) + "\n")
     return folder

@@ -55,3 +55,28 @@ def test_voc_ids_without_files_are_left_out_with_a_note(tmp_path):
     (folder / "JPEGImages" / "b.jpg").unlink()
     with pytest.raises(ValueError, match=r"JPEGImages/<id>.jpg and SegmentationClass/<id>.png"):
         open_dataset(folder)
+
+
+def test_object_masks_give_instances_and_panoptic_truth(tmp_path):
+    from seglib import scoring
+    from seglib.result import Segmentation
+
+    make_voc(tmp_path, ids=("with_objects",), objects=True)
+    data = open_dataset(tmp_path)
+    assert any("SegmentationObject" in note for note in data.notes)
+    gt = data[0].ground_truth
+    person = square(0).astype(bool)
+    assert set(np.unique(gt.instances[person])) == {1, 2} and not gt.instances[~person].any()
+    assert set(np.unique(gt.panoptic)) == {0, 15001, 15002}  # class 15 (person), objects 1 and 2
+    assert gt.instances[3].max() == 0, "the void border is no object"
+    perfect = scoring.score(Segmentation(gt.instances.copy(), kind="instance"), gt)
+    merged = scoring.score(Segmentation(person.astype(np.int32), kind="instance"), gt)
+    assert perfect["PQ"] == pytest.approx(1.0) and merged["PQ"] < 0.7  # two people called one are not both found
+
+
+def test_object_masks_change_the_sample_key_and_are_optional(tmp_path):
+    make_voc(tmp_path / "a", ids=("x",))
+    make_voc(tmp_path / "b", ids=("x",), objects=True)
+    plain, with_objects = open_dataset(tmp_path / "a"), open_dataset(tmp_path / "b")
+    assert plain[0].ground_truth.instances is None
+    assert "SegmentationObject/x.png" in with_objects.key(0) and "SegmentationObject" not in plain.key(0)
