@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import streamlit as st
 
 import seglib
-from seglib import viz
+from seglib import tiling, viz
 from seglib.io.export import coco_json, label_png_bytes, overlay_png_bytes
 from seglib.registry import Method
 from seglib.result import Segmentation
@@ -196,6 +196,33 @@ def downloads(picked: PickedImage, method: Method, result: Segmentation, opacity
                         file_name=f"{stem}-coco.json", mime="application/json", key=f"{key}.coco",
                         icon=":material/download:", on_click="ignore",
                         help="The segments as COCO annotations with RLE masks, for annotation tools.")
+    tiled = full_resolution_params(picked, method, result)
+    if tiled is not None:
+        row.download_button("Label map at full resolution (tiled)",
+                            lambda: label_png_bytes(tiling.segment_tiled(image, method.name, **tiled).labels),
+                            file_name=f"{stem}-labels-full.png", mime="image/png", key=f"{key}.labels_full",
+                            icon=":material/grid_on:", on_click="ignore",
+                            help=f"Runs {method.title} again on every pixel of the {image.shape[1]} x "
+                                 f"{image.shape[0]} picture, tile by tile (memory bounded by the tile), instead "
+                                 "of scaling up the labels computed at the working resolution.")
+
+
+def full_resolution_params(picked: PickedImage, method: Method, result: Segmentation) -> dict | None:
+    """The method's parameters when a full-resolution tiled run can redo ``result``; else None.
+
+    Only for results computed below the picture's size, by a local method (:data:`seglib.tiling.TILEABLE`)
+    with these parameters, and without pre- or post-processing (tiles run the bare method).
+    """
+    if tuple(result.working_shape or ()) == tuple(picked.image.shape[:2]):
+        return None
+    if "preprocess_options" in result.params or "postprocess_options" in result.params:
+        return None
+    params = {p.name: result.params[p.name] for p in method.params if p.name in result.params}
+    try:
+        tiling.tile_margin(method, params)
+    except ValueError:
+        return None
+    return params
 
 
 def python_snippet(method: Method, result: Segmentation) -> None:

@@ -182,6 +182,36 @@ def test_view_controls_and_python_snippet():
     assert "import seglib" in snippet
 
 
+def download_labels(at):
+    return [b.proto.label for b in at.get("download_button")]
+
+
+def test_a_local_method_below_full_size_offers_a_tiled_full_resolution_label_map():
+    tiled = "Label map at full resolution (tiled)"
+    at = choose(page(), "global-threshold")
+    assert tiled not in download_labels(at), "the coins (384 px) already run at full size"
+    at.select_slider(key=picker.WORKING_SIZE_KEY).set_value(256).run()
+    assert not at.exception and tiled in download_labels(at)
+    choose(at, "otsu")  # one threshold for the whole picture: not local
+    assert tiled not in download_labels(at)
+
+
+def test_full_resolution_params_only_for_local_methods_without_a_pipeline():
+    from ui.image_picker import _picked
+    from ui.views import full_resolution_params
+
+    picked = _picked(np.random.default_rng(0).integers(0, 255, (300, 400, 3)), "noise", "upload")
+    small = dict(working_size=128)
+    sobel = seglib.segment(picked.image, "sobel", threshold=0.2, **small)
+    assert full_resolution_params(picked, seglib.method("sobel"), sobel) == {"threshold": 0.2, "thin": False,
+                                                                            "close_regions": False}
+    full = seglib.segment(picked.image, "sobel", working_size=None)
+    closed = seglib.segment(picked.image, "sobel", close_regions=True, **small)
+    blurred = seglib.segment(picked.image, "sobel", preprocess_options={"blur_sigma": 1.0}, **small)
+    for result in (full, closed, blurred):
+        assert full_resolution_params(picked, seglib.method("sobel"), result) is None
+
+
 @pytest.fixture
 def png_bytes():
     import io

@@ -5,9 +5,14 @@ Screenshots land in tests/e2e/screenshots/ (ignored by git).
 
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pytest
 from browser_helpers import (BROWSER_MARKS, WAIT_MS, metric, open_page, ramp_png, screenshot, slide_to,
                              wait_idle)
+from PIL import Image
+
+import seglib
+from seglib.samples import load_sample
 
 pytestmark = BROWSER_MARKS
 
@@ -51,3 +56,22 @@ def test_methods_render_with_stages(server, page, query):
     assert page.locator('[data-testid="stAlert"]').filter(has_text="failed").count() == 0
     screenshot(page, "explore-" + query.split("&")[0].split("=")[1])
 
+
+
+def test_full_resolution_label_map_downloads_tiled(server, page, tmp_path):
+    open_page(page, f"{server}/?method=global-threshold&sample=coins")
+    sizes = page.locator('[data-testid="stSidebar"] [data-testid="stSlider"]').filter(has_text="Working resolution")
+    sizes.get_by_role("slider").focus()
+    page.keyboard.press("Home")  # 256 px: below the coins' 384 px
+    wait_idle(page)
+    page.get_by_text("Download and reuse").click()
+    button = page.get_by_role("button", name="Label map at full resolution (tiled)")
+    button.wait_for(timeout=WAIT_MS)
+    with page.expect_download(timeout=WAIT_MS) as download:
+        button.click()
+    path = tmp_path / "labels.png"
+    download.value.save_as(path)
+    labels = np.asarray(Image.open(path))
+    expected = seglib.segment(load_sample("coins"), "global-threshold", working_size=None).labels
+    np.testing.assert_array_equal(labels, expected)
+    screenshot(page, "explore-full-resolution-download")
