@@ -329,8 +329,6 @@ def _check_pixels(height: int, width: int, what: str) -> None:
 
 def _open_image(data: bytes, name: str = "source"):
     """Open a lossless image with Pillow, refusing huge images before decoding."""
-    from PIL import Image
-
     try:
         image = Image.open(io.BytesIO(data))
     except Exception:  # any failure to identify: say what the bytes look like

@@ -288,7 +288,7 @@ def test_resize_refuses_other_aspect_ratio():
 
 
 def test_coco_polygon_and_rles_with_overlap_and_crowd():
-    poly_mask = box(2, 3, 12, 13)              # drawn first, class "car" (id 3)
+    # box(2, 3, 12, 13): the polygon below, drawn first, class "car" (id 3)
     rle_mask = box(8, 8, 18, 20)               # overlaps the polygon, drawn over it
     compressed_mask = box(0, 22, 5, 30)
     crowd_mask = box(15, 0, 20, 6)
