@@ -99,7 +99,7 @@ def segment(
         raise RuntimeError(f"method {spec.name!r} returned labels of shape {labels.shape}, expected {tuple(small)}")
     kind = result.kind or spec.kind
     if not is_identity(post, POSTPROCESS_PARAMS):
-        labels = postprocess(labels, kind, post)
+        labels = postprocess(labels, kind, post, image=work, colour_space=pre["colour_space"])
     scores = result.scores
     if tuple(small) != tuple(full_shape):
         labels = resize_labels(labels, full_shape)

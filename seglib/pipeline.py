@@ -1,9 +1,9 @@
 """Pre- and post-processing steps any method can use.
 
 Pre-processing (colour space, blur, denoise) prepares the image before a
-method sees it; post-processing (opening, closing, hole filling, small-object
-removal) cleans its label map: the guide's "traditional refinement" that
-also applies to deep outputs. Both are described by :class:`Param` specs so
+method sees it; post-processing (a superpixel vote, opening, closing, hole
+filling, small-object removal) cleans its label map: the guide's
+"traditional refinement" that also applies to deep outputs, making a hybrid. Both are described by :class:`Param` specs so
 the dashboard builds their widgets like any method's.
 """
 
@@ -29,6 +29,10 @@ PREPROCESS_PARAMS = (
 )
 
 POSTPROCESS_PARAMS = (
+    Param("superpixels", 0, low=0, high=2000, step=50,
+          help="Snap the result to about this many SLIC superpixels of the picture: each takes the label "
+               "most of its pixels have (0: off). Straightens ragged borders along colour edges: the classic "
+               "refinement of a deep result by a traditional method. Not applied to edge maps."),
     Param("opening", 0, low=0, high=15,
           help="Radius (pixels) of a morphological opening: removes specks and thin bridges."),
     Param("closing", 0, low=0, high=15,
@@ -121,8 +125,9 @@ def _clean_mask(mask: np.ndarray, opts: dict) -> np.ndarray:
     return mask
 
 
-def postprocess(labels: np.ndarray, kind: str, options: dict | None = None) -> np.ndarray:
-    """Clean a label map with morphology.
+def postprocess(labels: np.ndarray, kind: str, options: dict | None = None, *, image: np.ndarray | None = None,
+                colour_space: str = "rgb") -> np.ndarray:
+    """Clean a label map: a superpixel vote, then morphology.
 
     Binary and edge maps are treated as one mask. Other label maps are
     cleaned segment by segment (up to 256 segments; beyond that only
@@ -136,11 +141,19 @@ def postprocess(labels: np.ndarray, kind: str, options: dict | None = None) -> n
         The :class:`~seglib.result.Segmentation` kind.
     options : dict, optional
         Keys of :data:`POSTPROCESS_PARAMS`.
+    image : ndarray, optional
+        The (pre-processed) picture the labels belong to: the superpixel vote needs it.
+    colour_space : str
+        What pre-processing made of the picture (see :func:`seglib.imaging.slic_colour_options`).
     """
     opts = resolve_postprocess(options)
     labels = np.asarray(labels)
     if is_identity(opts, POSTPROCESS_PARAMS):
         return labels
+    if opts["superpixels"] and kind != "edges":
+        if image is None:
+            raise ValueError("postprocess option superpixels needs the image: pass image=")
+        labels = superpixel_vote(labels, image, opts["superpixels"], colour_space)
     if kind in ("binary", "edges"):
         mask = _clean_mask(labels > 0, opts)
         if opts["min_size"]:
@@ -162,3 +175,26 @@ def postprocess(labels: np.ndarray, kind: str, options: dict | None = None) -> n
         small = counts[inverse.reshape(out.shape)] < opts["min_size"]
         out = np.where(small, 0, out)
     return out.astype(np.int32)
+
+
+def superpixel_vote(labels: np.ndarray, image: np.ndarray, n_segments: int, colour_space: str = "rgb") -> np.ndarray:
+    """Each SLIC superpixel of ``image`` takes the label most of its pixels have in ``labels``.
+
+    On a tie the smaller label wins. The superpixels are a cached stage, so moving another
+    post-processing slider does not recompute them.
+    """
+    from .traditional.clustering import superpixels
+
+    segments = superpixels(image, int(n_segments), 10.0, 0.0, colour_space)
+    flat = np.asarray(labels).astype(np.int64).ravel()
+    low = int(flat.min())
+    width = int(flat.max()) - low + 1
+    pairs = segments.ravel().astype(np.int64) * width + (flat - low)
+    pair, counts = np.unique(pairs, return_counts=True)
+    segment, label = np.divmod(pair, width)
+    order = np.lexsort((label, -counts, segment))  # per segment: most pixels first, then the smaller label
+    segment, label = segment[order], label[order]
+    first = np.r_[True, segment[1:] != segment[:-1]]
+    winner = np.zeros(int(segments.max()) + 1, dtype=np.int64)
+    winner[segment[first]] = label[first] + low
+    return winner[segments].astype(np.asarray(labels).dtype)

@@ -36,8 +36,9 @@ EDGE_COLOUR = (255, 225, 25)
 BOUNDARY_COLOUR = (255, 225, 25)
 MIN_MASK_CONTRAST = 150.0
 """RGB distance between a binary mask's colour and the mean colour it covers below which another is used."""
-MASK_ALTERNATIVES = ((0, 130, 200), (255, 225, 25), (60, 180, 75), (255, 255, 255))
-"""Blue, yellow, green and white: the colours a binary mask may take instead of its usual red."""
+MASK_ALTERNATIVES = ((0, 130, 200), (255, 225, 25), (60, 180, 75))
+"""Blue, yellow and green: the colours a binary mask may take instead of its usual red (white would
+only look like a faded picture)."""
 MODES = ("filled", "contour")
 # Label maps with more segments than this get one boundary colour in contour mode.
 _MAX_COLOURED_CONTOURS = 32

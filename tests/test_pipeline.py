@@ -60,3 +60,46 @@ def test_bad_option_names_value_and_range():
         pipeline.preprocess(np.zeros((4, 4)), {"blur_sigma": -1})
     with pytest.raises(ValueError, match="unknown postprocess option 'erode'"):
         pipeline.postprocess(np.zeros((4, 4), int), "binary", {"erode": 1})
+
+
+def two_halves(seed=0):
+    """A picture with a dark left and a bright right half (slightly noisy), and its true halves."""
+    rng = np.random.default_rng(seed)
+    truth = np.zeros((60, 80), np.int32)
+    truth[:, 40:] = 1
+    image = np.where(truth[..., None] == 1, 0.8, 0.2) + rng.normal(0, 0.02, (60, 80, 3))
+    return np.clip(image, 0, 1), truth
+
+
+def test_superpixel_vote_straightens_a_ragged_border():
+    image, truth = two_halves()
+    rng = np.random.default_rng(1)
+    ragged = truth.copy()
+    near = np.abs(np.arange(80) - 40) < 6
+    flip = (rng.random(truth.shape) < 0.3) & near[None, :]
+    ragged[flip] = 1 - ragged[flip]  # a noisy band along the true border
+    assert (ragged == truth).mean() < 0.97
+    voted = pipeline.superpixel_vote(ragged, image, 60)
+    assert (voted == truth).mean() > 0.995 and voted.dtype == ragged.dtype
+
+
+def test_superpixel_vote_through_segment_and_not_on_edges():
+    import seglib
+
+    image, truth = two_halves()
+    result = seglib.segment(image, "kmeans", n_clusters=2, postprocess_options={"superpixels": 50})
+    assert result.params["postprocess_options"]["superpixels"] == 50
+    assert len(np.unique(result.labels)) == 2
+    edges = np.zeros((60, 80), np.int32)
+    edges[:, 40] = 1
+    kept = pipeline.postprocess(edges, "edges", {"superpixels": 50}, image=image)
+    np.testing.assert_array_equal(kept, edges)  # lines are not regions: no vote
+    with pytest.raises(ValueError, match="superpixels needs the image"):
+        pipeline.postprocess(truth, "binary", {"superpixels": 50})
+
+
+def test_superpixel_vote_keeps_negative_and_large_labels():
+    image, truth = two_halves()
+    labels = np.where(truth == 1, 70000, -1).astype(np.int64)
+    voted = pipeline.superpixel_vote(labels, image, 40)
+    assert set(np.unique(voted)) == {-1, 70000}
