@@ -76,7 +76,12 @@ def method_cases(image: np.ndarray, only: set[str] | None) -> list[Case]:
 
 
 def late_stage_cases(image: np.ndarray, only: set[str] | None) -> list[Case]:
-    """A slider on a cheap late stage, caches warm, against the full computation."""
+    """A slider on a late stage, caches warm, against the full computation.
+
+    Canny's hysteresis is cheap (target 150 ms). Watershed's compactness changes the flood itself,
+    the method's main work, so only the landscape and markers are reused and the row keeps the
+    method's own target (a heavy method: 1.5 s).
+    """
     size = f"{image.shape[1]}x{image.shape[0]}"
     moves = {
         "canny": ("high_threshold", [0.2, 0.25, 0.3]),
@@ -92,7 +97,7 @@ def late_stage_cases(image: np.ndarray, only: set[str] | None) -> list[Case]:
         cases.append(Case(f"{slug}: move {param} only", size,
                           lambda slug=slug, param=param, cycle=cycle: seglib.segment(image, slug, **{param: next(cycle)}),
                           baseline=lambda slug=slug: (cache.clear(), seglib.segment(image, slug)),
-                          baseline_label="full run, cache cleared", target_ms=150))
+                          baseline_label="full run, cache cleared", target_ms=1500 if slug in HEAVY else 150))
     return cases
 
 
