@@ -366,13 +366,19 @@ def _on_worker(client_pid: int, func, *args):
     return func(*args)
 
 
-def _one_native_thread() -> None:
-    from threadpoolctl import threadpool_limits
+_blas_limited = False  # per process: threadpool_limits costs ~1.6 ms, as much as a fast method's whole task
 
+
+def _one_native_thread() -> None:
+    global _blas_limited
     torch = sys.modules.get("torch")  # only when a task has imported it: a worker need not load torch
     if torch is not None and torch.get_num_threads() != 1:
         torch.set_num_threads(1)
-    threadpool_limits(1)
+    if not _blas_limited:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+        _blas_limited = True
 
 
 def _executor(scheduler, max_workers):

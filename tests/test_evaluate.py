@@ -203,9 +203,11 @@ def test_a_dask_cluster_gives_the_same_scores(shapes):
                                   _scores(by_address))
 
 
-def test_tasks_in_worker_processes_run_torch_on_one_thread():
+def test_tasks_in_worker_processes_run_torch_on_one_thread(monkeypatch):
     torch = pytest.importorskip("torch")
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    monkeypatch.setattr(ev, "_blas_limited", False)
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -213,6 +215,9 @@ def test_tasks_in_worker_processes_run_torch_on_one_thread():
         assert ev._on_worker(os.getpid(), torch.get_num_threads) == 2  # a worker thread of this process: untouched
         with threadpool_limits(limits=None):  # restores BLAS/OpenMP thread counts afterwards
             assert ev._on_worker(os.getpid() + 1, torch.get_num_threads) == 1  # a worker process of its own
+            assert all(lib["num_threads"] == 1 for lib in threadpool_info()) and ev._blas_limited
+            torch.set_num_threads(2)  # something in the task raised it again: the next task lowers it
+            assert ev._on_worker(os.getpid() + 1, torch.get_num_threads) == 1
     finally:
         torch.set_num_threads(before)
 
