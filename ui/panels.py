@@ -41,7 +41,7 @@ _MAX_TRACES = 32  # cached panel pictures (PNG, a few hundred kB each)
 _DEEP_PRESET = "Classical vs deep"
 
 PRESET_METHODS: dict[str, tuple[str, ...]] = {
-    "Thresholds vs clustering": ("otsu", "sauvola", "kmeans", "mean-shift"),
+    "Thresholds vs clustering": ("otsu", "adaptive-threshold", "kmeans", "mean-shift"),
     "Edges": ("canny", "sobel", "log"),
     "Graph vs clustering": ("felzenszwalb", "normalized-cut", "kmeans", "slic"),
     "Regions": ("split-merge", "region-growing", "watershed"),
