@@ -3,8 +3,9 @@
 Pre-processing (colour space, blur, denoise) prepares the image before a
 method sees it; post-processing (a superpixel vote, opening, closing, hole
 filling, small-object removal) cleans its label map: the guide's
-"traditional refinement" that also applies to deep outputs, making a hybrid. Both are described by :class:`Param` specs so
-the dashboard builds their widgets like any method's.
+"traditional refinement", which applied to a deep output makes a hybrid.
+Both are described by :class:`Param` specs so the dashboard builds their
+widgets like any method's.
 """
 
 from __future__ import annotations

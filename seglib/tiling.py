@@ -40,6 +40,7 @@ from .core import segment
 from .imaging import check_image
 from .registry import method as get_method
 from .result import Segmentation
+from .traditional.threshold import auto_side_note, smaller_side
 
 __all__ = ["DEFAULT_TILE_SIZE", "TILEABLE", "segment_tiled", "tile_margin"]
 
@@ -162,9 +163,9 @@ def segment_tiled(image, method, *, tile_size: int = DEFAULT_TILE_SIZE, schedule
         values = scheduler.compute(labels).result()
     notes = []
     if auto:
-        side = "bright" if 2 * np.count_nonzero(values) <= values.size else "dark"
+        side = smaller_side(values)
         values = values if side == "bright" else 1 - values
-        notes.append(f"Auto polarity: {side} objects (the smaller side of the threshold).")
+        notes.append(auto_side_note(side))
     count = math.ceil(height / tile_size) * math.ceil(width / tile_size)
     notes.append(f"Ran in {count} tile(s) of up to {tile_size} px with a {margin} px margin (dask map_overlap).")
     return Segmentation(labels=values.astype(np.int32), kind=spec.kind, params=dict(resolved),

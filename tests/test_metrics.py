@@ -325,7 +325,8 @@ def test_one_to_one_matching_does_not_count_a_doubled_edge_twice():
     assert (by_distance.precision, by_distance.recall) == (1.0, 1.0)
     paired = M.boundary_f1(thick, gt, tolerance=1, pred_is_edges=True, gt_is_edges=True, matching="one-to-one")
     assert (paired.precision, paired.recall) == pytest.approx((0.5, 1.0))  # 12 pairs for 24 predicted pixels
-    with pytest.raises(ValueError, match=r"matching='closest' is not allowed: expected one of 'distance', 'one-to-one'"):
+    with pytest.raises(ValueError, match=r"matching='closest' is not allowed: expected one of 'distance', "
+                                         r"'one-to-one'"):
         M.boundary_f1(gt, gt, matching="closest")
 
 

@@ -540,7 +540,8 @@ def _embedding_file(key: tuple) -> Path | None:
     folder = os.environ.get(EMBEDDING_DIR_ENV)
     if not folder:
         return None
-    return Path(folder).expanduser() / (hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest() + ".safetensors")
+    name = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+    return Path(folder).expanduser() / f"{name}.safetensors"
 
 
 def _read_embedding(path: Path, device) -> Embedding | None:

@@ -291,8 +291,9 @@ def model_card(model: SegmentationNet, history: list, *, metrics: dict, eval_sce
         "input_size": settings["image_size"],
         "input": f"RGB in [0, 1], longest side resized to {settings['image_size']} px, padded to a multiple of 16",
         "training_data": (f"ShapeScenes (seglib.datasets.shapes.make_scene), {settings['n_scenes']} scenes of "
-                          f"{_difficulty_text(settings)} drawn at {data.SCENE_SIZE} px (shrunk to {settings['image_size']} px "
-                          f"if smaller); {_crops_text(settings)}, flips, 90-degree rotations, channel shuffles, "
+                          f"{_difficulty_text(settings)} drawn at {data.SCENE_SIZE} px (shrunk to "
+                          f"{settings['image_size']} px if smaller); {_crops_text(settings)}, flips, "
+                          "90-degree rotations, channel shuffles, "
                           "saturation (grayscale to vivid), brightness, contrast and noise"),
         "training": {k: settings[k] for k in ("steps", "batch_size", "lr", "weight_decay", "seed", "image_size",
                                               "crop_size", "n_scenes")}
@@ -308,8 +309,9 @@ def model_card(model: SegmentationNet, history: list, *, metrics: dict, eval_sce
 
 
 def _difficulty_text(settings: dict) -> str:
+    """``"random difficulty"`` for the full mix, else the difficulties named (``"easy and medium difficulty"``)."""
     mix = settings.get("difficulties") or list(data.DIFFICULTIES)
-    return "random difficulty" if set(mix) == set(data.DIFFICULTIES) else "random difficulty among " + " and ".join(mix)
+    return "random difficulty" if set(mix) == set(data.DIFFICULTIES) else " and ".join(mix) + " difficulty"
 
 
 def _crops_text(settings: dict) -> str:

@@ -688,7 +688,8 @@ PIXEL_NODES_FACTOR = 4  # images of at most this many pixels per wanted node use
 
 
 @cached_stage
-def superpixel_graph(image: np.ndarray, n_nodes: int, colour_space: str = "rgb") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def superpixel_graph(image: np.ndarray, n_nodes: int,
+                     colour_space: str = "rgb") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """SLIC superpixels as graph nodes with their mean colours, sizes and adjacency.
 
     Images with at most ``4 * n_nodes`` pixels use every pixel as a node:

@@ -15,9 +15,10 @@ from scipy.sparse import csgraph
 from skimage import draw, segmentation
 
 from ..cache import cached_stage
-from ..imaging import slic_colour_options, to_rgb
+from ..imaging import to_rgb
 from ..registry import Param, register
 from ..result import Segmentation
+from .clustering import superpixels as slic_superpixels
 
 # Edge weight exp(-d**2 / scale) for colours d apart (RGB in [0, 1]): the
 # scale of scikit-image's example (sigma=255 on 0-255 colours).
@@ -184,9 +185,8 @@ def superpixel_graph(image: np.ndarray, n_segments: int, compactness: float,
     ``colour_space`` says what pre-processing made of a colour image: only RGB is converted to CIELAB.
     """
     rgb = to_rgb(image)
-    options = slic_colour_options(rgb, compactness, colour_space)
-    superpixels = segmentation.slic(rgb, n_segments=n_segments, start_label=1, **options)
-    superpixels = segmentation.relabel_sequential(superpixels)[0]
+    shared = slic_superpixels(rgb, n_segments, compactness, 0.0, colour_space)  # read-only cached stage
+    superpixels = segmentation.relabel_sequential(shared.copy())[0]
     colours, pairs, weights = similarity_graph(rgb, superpixels)
     centroids = segment_means(np.indices(superpixels.shape).transpose(1, 2, 0), superpixels)[1:]
     return SuperpixelGraph(superpixels, colours, centroids, pairs, weights)

@@ -57,20 +57,30 @@ def between_class_variance(centres: np.ndarray, counts: np.ndarray) -> np.ndarra
     return np.nan_to_num(var)
 
 
+def smaller_side(bright: np.ndarray) -> str:
+    """What ``"auto"`` polarity picks for a mask of the pixels above the threshold: the side with
+    fewer pixels, ``"bright"`` or ``"dark"`` (the bright one on a tie)."""
+    return "bright" if 2 * np.count_nonzero(bright) <= bright.size else "dark"
+
+
+def auto_side_note(side: str) -> str:
+    """The note a result carries when ``"auto"`` polarity chose ``side``."""
+    return f"Auto polarity: {side} objects (the smaller side of the threshold)."
+
+
 def foreground_side(gray: np.ndarray, threshold, polarity: str) -> tuple[np.ndarray, str]:
     """The foreground mask for ``polarity`` and the side it is (``"bright"`` or ``"dark"``).
 
-    ``"auto"`` takes the side with fewer pixels (the bright one on a tie). ``threshold`` is a
-    number or a per-pixel surface; bright pixels are those above it.
+    ``"auto"`` takes :func:`smaller_side`. ``threshold`` is a number or a per-pixel surface;
+    bright pixels are those above it.
     """
     bright = gray > threshold
-    if polarity == "auto":
-        polarity = "bright" if 2 * np.count_nonzero(bright) <= bright.size else "dark"
-    return (bright if polarity == "bright" else ~bright), polarity
+    side = smaller_side(bright) if polarity == "auto" else polarity
+    return (bright if side == "bright" else ~bright), side
 
 
 def _side_notes(polarity: str, side: str) -> list[str]:
-    return [f"Auto polarity: {side} objects (the smaller side of the threshold)."] if polarity == "auto" else []
+    return [auto_side_note(side)] if polarity == "auto" else []
 
 
 def _global(image, threshold: float, polarity: str, *, extra: dict | None = None) -> Segmentation:

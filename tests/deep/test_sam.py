@@ -186,7 +186,8 @@ def test_a_corrupt_stored_embedding_is_recomputed_and_the_folder_stays_bounded(t
     assert len(list(folder.glob("*.safetensors"))) == 2
 
 
-@pytest.mark.parametrize("input_size, original_size", [((48, 64), (48, 64)), ((48, 64), (96, 128)), ((64, 40), (80, 50))])
+@pytest.mark.parametrize("input_size, original_size",
+                         [((48, 64), (48, 64)), ((48, 64), (96, 128)), ((64, 40), (80, 50))])
 def test_mask_upscaling_equals_sams_own(tiny, input_size, original_size):
     model = tiny["model"]
     low_res = torch.randn(1, 3, 16, 16)

@@ -106,8 +106,9 @@ def test_the_card_names_the_difficulty_mix_it_was_trained_on(dataset):
     mixed = dict(dataset, difficulties=np.array(["easy", "medium", "hard", "easy"] * 4))
     easy = {k: (v[mixed["difficulties"] == "easy"] if k != "class_names" else v) for k, v in mixed.items()}
     for data_set, words in ((mixed, "scenes of random difficulty drawn"),
-                            (easy, "scenes of random difficulty among easy drawn")):
-        model, history = training.train("unet", steps=1, dataset=data_set, **{**TINY, "n_scenes": len(data_set["images"])})
+                            (easy, "scenes of easy difficulty drawn")):
+        settings = {**TINY, "n_scenes": len(data_set["images"])}
+        model, history = training.train("unet", steps=1, dataset=data_set, **settings)
         card = training.model_card(model, history, metrics={}, eval_scenes=1)
         assert words in card["training_data"], card["training_data"]
 
