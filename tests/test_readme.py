@@ -20,3 +20,9 @@ def test_readme_shows_the_two_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert "pip install -r requirements-dev.txt && python -m pytest" in ci
+
+
+def test_ci_lints_before_testing():
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert "ruff check ." in ci
+    assert ci.index("ruff check .") < ci.index("python -m pytest")

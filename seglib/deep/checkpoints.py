@@ -82,7 +82,7 @@ def _read_torch(source: bytes | Path, name: str, head: bytes = b"") -> object:
             f"refusing to load {name}: it is a pickle that would build Python objects other than tensors "
             f"(it references {found.group(1)}, which could run code); only plain state dicts are accepted. "
             "Save weights with safetensors or torch.save(model.state_dict(), path).") from None
-    except Exception as error:  # torch raises many types for junk input (KeyError, RuntimeError, EOFError...)
+    except Exception as error:  # noqa: BLE001 - torch raises many types for junk input (KeyError, RuntimeError, EOFError...)
         raise ValueError(f"{name} is not a readable torch checkpoint (truncated or corrupt?): "
                          f"{type(error).__name__}: {error}") from None
 

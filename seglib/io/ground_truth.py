@@ -331,7 +331,7 @@ def _open_image(data: bytes, name: str = "source"):
     """Open a lossless image with Pillow, refusing huge images before decoding."""
     try:
         image = Image.open(io.BytesIO(data))
-    except Exception:  # any failure to identify: say what the bytes look like
+    except Exception:  # noqa: BLE001 - any failure to identify: say what the bytes look like
         raise ValueError(f"`{name}` is {describe_content(data)}; expected a mask image "
                          "(PNG, TIFF, BMP, GIF, WebP), COCO JSON or a BSDS500 .mat file") from None
     if image.format not in _MASK_FORMATS:
@@ -346,7 +346,7 @@ def _open_image(data: bytes, name: str = "source"):
 def _decode(image, name: str = "source") -> np.ndarray:
     try:
         image.load()
-    except Exception as error:  # decoders raise OSError, SyntaxError, zlib.error...
+    except Exception as error:  # noqa: BLE001 - decoders raise OSError, SyntaxError, zlib.error...
         raise ValueError(f"`{name}` image could not be decoded, the file is truncated or corrupt "
                          f"({type(error).__name__}: {error})") from None
     return np.asarray(image)
@@ -801,7 +801,7 @@ def _load_bsds(data: bytes) -> GroundTruth:
 
     try:
         contents = loadmat(io.BytesIO(data))
-    except Exception as error:  # scipy raises many types on corrupt files
+    except Exception as error:  # noqa: BLE001 - scipy raises many types on corrupt files
         raise ValueError(f"the .mat file could not be read ({type(error).__name__}: {error})") from None
     if "groundTruth" not in contents:
         keys = ", ".join(k for k in contents if not k.startswith("__")) or "none"

@@ -317,7 +317,7 @@ def describe_content(data: bytes) -> str:
     try:
         with Image.open(io.BytesIO(data)) as other:
             return f"a {other.format} image (which is not accepted)"
-    except Exception:  # identification only: any failure means "not a Pillow format"
+    except Exception:  # noqa: BLE001 - identification only: any failure means "not a Pillow format"
         pass
     for signature, fmt in _ACCEPTED_SIGNATURES:
         if data.startswith(signature):
@@ -374,7 +374,7 @@ def _apply_orientation(picture: Image.Image, notices: list[str]) -> Image.Image:
         if orientation in (None, 1):
             return picture
         upright = ImageOps.exif_transpose(picture)
-    except Exception as exc:  # malformed EXIF must not lose the picture
+    except Exception as exc:  # noqa: BLE001 - malformed EXIF must not lose the picture
         notices.append(f"the EXIF orientation could not be read ({exc}); the image is shown as stored")
         return picture
     notices.append(f"rotated upright following the EXIF orientation tag ({orientation})")
