@@ -49,7 +49,7 @@ def offline(monkeypatch, tmp_path):
     def no_network(*args, **kwargs):
         raise AssertionError("the tests must never download")
 
-    monkeypatch.setattr(S, "fetch_url", no_network)
+    monkeypatch.setattr(S.weights, "fetch_url", no_network)
     yield
     S.clear_caches()
 
@@ -174,7 +174,7 @@ def test_embeddings_kept_on_disk_outlive_the_memory_cache(tiny, scene, monkeypat
 def test_a_corrupt_stored_embedding_is_recomputed_and_the_folder_stays_bounded(tiny, scene, monkeypatch, tmp_path):
     folder = tmp_path / "embeddings"
     monkeypatch.setenv(S.EMBEDDING_DIR_ENV, str(folder))
-    monkeypatch.setattr(S, "_MAX_DISK_EMBEDDINGS", 2)
+    monkeypatch.setattr(S.embedding, "_MAX_DISK_EMBEDDINGS", 2)
     seglib.segment(scene.image, "sam", points=[(40, 30, 1)], weights=tiny["safetensors"])
     (stored,) = folder.glob("*.safetensors")
     stored.write_bytes(stored.read_bytes()[:100])  # truncated
@@ -313,7 +313,7 @@ def test_offline_and_uncached_fails_fast_naming_the_file_and_where_to_put_it(mon
     def offline(url, destination, progress, timeout=S.DOWNLOAD_TIMEOUT_S):
         raise urllib.error.URLError("Temporary failure in name resolution")
 
-    monkeypatch.setattr(S, "fetch_url", offline)
+    monkeypatch.setattr(S.weights, "fetch_url", offline)
     assert S.find_weights("vit_b") is None
     start = time.perf_counter()
     with pytest.raises(S.SamWeightsMissing) as caught:

@@ -1,0 +1,303 @@
+"""The SAM network: its configurations, building it, loading checked weights, shared decoding helpers.
+
+Architectures are :class:`SamConfig` values: the three official ones in
+:data:`SAM_CONFIGS`, or any other (e.g. a tiny one for tests) passed as
+``config=`` or stored in a safetensors file's metadata by
+:func:`save_sam_weights`. Checkpoints are read safely
+(:mod:`seglib.deep.checkpoints`: safetensors or ``torch.load(weights_only=True)``),
+so a pickle that would run code is refused, and weights of another model
+type are named as such. Loaded networks are kept in a small LRU (two models).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from .weights import _checkpoint, resolve_weights
+
+if TYPE_CHECKING:
+    from .embedding import Embedding
+
+_MASK_THRESHOLD = 0.0       # SAM's logit threshold (Sam.mask_threshold)
+_STABILITY_OFFSET = 1.0     # logit offset of the stability score (SAM's default)
+_MAX_MODELS = 2             # vit_h alone holds 2.5 GB
+_DECODER_THREADS = 1        # see decoder_threads()
+
+
+@dataclass(frozen=True)
+class SamConfig:
+    """The sizes that define a SAM network (defaults: the official decoder and 1024 px input)."""
+
+    encoder_embed_dim: int
+    encoder_depth: int
+    encoder_num_heads: int
+    encoder_global_attn_indexes: tuple[int, ...]
+    image_size: int = 1024
+    patch_size: int = 16
+    window_size: int = 14
+    prompt_embed_dim: int = 256
+    mask_in_chans: int = 16
+    decoder_depth: int = 2
+    decoder_mlp_dim: int = 2048
+    decoder_num_heads: int = 8
+    iou_head_hidden_dim: int = 256
+
+    def __post_init__(self):
+        object.__setattr__(self, "encoder_global_attn_indexes", tuple(int(i) for i in self.encoder_global_attn_indexes))
+
+    @property
+    def low_res_size(self) -> int:
+        """Side of the decoder's low-resolution mask logits (256 for the official models)."""
+        return 4 * (self.image_size // self.patch_size)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "SamConfig":
+        """Build from a mapping (``ValueError`` naming unknown or missing fields)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"SAM config has unknown fields {unknown}; valid fields: {sorted(names)}")
+        try:
+            return cls(**values)
+        except TypeError as error:
+            raise ValueError(f"SAM config {values!r} is incomplete: {error}") from None
+
+
+SAM_CONFIGS = {
+    "vit_b": SamConfig(768, 12, 12, (2, 5, 8, 11)),
+    "vit_l": SamConfig(1024, 24, 16, (5, 11, 17, 23)),
+    "vit_h": SamConfig(1280, 32, 16, (7, 15, 23, 31)),
+}
+
+TINY_CONFIG = SamConfig(encoder_embed_dim=32, encoder_depth=1, encoder_num_heads=1, encoder_global_attn_indexes=(),
+                        image_size=64, patch_size=16, window_size=0, prompt_embed_dim=32, mask_in_chans=4,
+                        decoder_depth=1, decoder_mlp_dim=64, decoder_num_heads=1, iou_head_hidden_dim=32)
+"""A SAM of 77 thousand parameters for tests and offline demos of the plumbing (random weights segment nothing)."""
+
+
+def _as_config(config) -> SamConfig:
+    if isinstance(config, SamConfig):
+        return config
+    if isinstance(config, dict):
+        return SamConfig.from_dict(config)
+    raise TypeError(f"config of type {type(config).__name__} is not allowed: expected a SamConfig or a dict")
+
+
+def build_sam(config: SamConfig | str):
+    """A SAM network of ``config`` (or an official model type) with random weights, in eval mode."""
+    from functools import partial
+
+    import torch
+    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
+
+    config = SAM_CONFIGS[config] if isinstance(config, str) else _as_config(config)
+    grid = config.image_size // config.patch_size
+    model = Sam(
+        image_encoder=ImageEncoderViT(
+            depth=config.encoder_depth, embed_dim=config.encoder_embed_dim, img_size=config.image_size,
+            mlp_ratio=4, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), num_heads=config.encoder_num_heads,
+            patch_size=config.patch_size, qkv_bias=True, use_rel_pos=True,
+            global_attn_indexes=config.encoder_global_attn_indexes, window_size=config.window_size,
+            out_chans=config.prompt_embed_dim),
+        prompt_encoder=PromptEncoder(
+            embed_dim=config.prompt_embed_dim, image_embedding_size=(grid, grid),
+            input_image_size=(config.image_size, config.image_size), mask_in_chans=config.mask_in_chans),
+        mask_decoder=MaskDecoder(
+            num_multimask_outputs=3,
+            transformer=TwoWayTransformer(depth=config.decoder_depth, embedding_dim=config.prompt_embed_dim,
+                                          mlp_dim=config.decoder_mlp_dim, num_heads=config.decoder_num_heads),
+            transformer_dim=config.prompt_embed_dim, iou_head_depth=3,
+            iou_head_hidden_dim=config.iou_head_hidden_dim),
+        pixel_mean=[123.675, 116.28, 103.53],
+        pixel_std=[58.395, 57.12, 57.375],
+    )
+    return model.eval()
+
+
+def save_sam_weights(model, config: SamConfig, path) -> Path:
+    """Save a SAM network as safetensors whose metadata carries its :class:`SamConfig`."""
+    from ..checkpoints import save_weights
+
+    return save_weights(model, path, metadata={"arch": "sam", "sam_config": _as_config(config).to_json()})
+
+
+
+class _LRU:
+    """A small thread-safe least-recently-used mapping with hit/miss counters."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.RLock()
+        self.stats = {"hits": 0, "misses": 0}
+
+    def get(self, key):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                self.stats["hits"] += 1
+                return self.items[key]
+            self.stats["misses"] += 1
+            return None
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+            self.stats.update(hits=0, misses=0)
+
+
+_models = _LRU(_MAX_MODELS)
+_load_lock = threading.Lock()
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedSam:
+    """A SAM network ready for inference, with what it is and where its weights came from."""
+
+    model: Any
+    config: SamConfig
+    name: str
+    source: str
+    key: str
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+
+def _encoder_shape(state: dict) -> tuple[int, int]:
+    weight = state.get("image_encoder.patch_embed.proj.weight")
+    if weight is None:
+        raise ValueError("not a Segment Anything checkpoint: it has no image encoder "
+                         "(no 'image_encoder.patch_embed.proj.weight')")
+    blocks = {key.split(".")[2] for key in state if key.startswith("image_encoder.blocks.")}
+    return int(weight.shape[0]), len(blocks)
+
+
+def _check_model_type(state: dict, config: SamConfig, name: str, source: str) -> None:
+    """``ValueError`` naming the model the weights belong to when it is not ``config``."""
+    try:
+        width, depth = _encoder_shape(state)
+    except ValueError as error:
+        raise ValueError(f"{source} is {error}") from None
+    if (width, depth) == (config.encoder_embed_dim, config.encoder_depth):
+        return
+    known = [t for t, c in SAM_CONFIGS.items() if (c.encoder_embed_dim, c.encoder_depth) == (width, depth)]
+    what = f"SAM {known[0]}" if known else f"a SAM image encoder of width {width} and depth {depth}"
+    hint = f"choose model_type={known[0]!r}" if known else "pass the matching config="
+    raise ValueError(f"{source} holds {what} weights, not {name} (width {config.encoder_embed_dim}, depth "
+                     f"{config.encoder_depth}): {hint}")
+
+
+def _choose_config(model_type: str, config, metadata: dict) -> tuple[SamConfig, str]:
+    if config is not None:
+        return _as_config(config), "a custom SAM"
+    if "sam_config" in metadata:
+        try:
+            return SamConfig.from_dict(json.loads(metadata["sam_config"])), "a custom SAM (config from the file)"
+        except (json.JSONDecodeError, TypeError) as error:
+            raise ValueError(f"the weights file's sam_config metadata is not valid JSON: {error}") from None
+    _checkpoint(model_type)
+    return SAM_CONFIGS[model_type], f"SAM {model_type}"
+
+
+def load_sam(model_type: str = "vit_b", weights=None, *, config=None, fetch: Callable | None = None) -> LoadedSam:
+    """Load (once per process, LRU of two) a SAM network with checked weights.
+
+    Parameters
+    ----------
+    model_type : {"vit_b", "vit_l", "vit_h"}
+        The architecture, unless ``config`` or the file's metadata gives one.
+    weights : path, optional
+        A checkpoint (official ``.pth`` state dict or safetensors). Default:
+        see :func:`resolve_weights`.
+    config : SamConfig or dict, optional
+        A custom architecture.
+    fetch : callable, optional
+        Replaces the downloader (see :func:`download_checkpoint`).
+
+    Raises
+    ------
+    SamWeightsMissing
+        Offline without a cached checkpoint.
+    ValueError
+        For a pickle with code, a truncated file, or weights of another model.
+    """
+    import torch
+
+    from ..checkpoints import check_state_dict, read_weights
+
+    path = resolve_weights(model_type, weights, fetch=fetch).resolve()
+    stat = path.stat()
+    custom = None if config is None else _as_config(config).to_json()
+    key = hashlib.blake2b(repr((str(path), stat.st_mtime_ns, stat.st_size, model_type, custom)).encode(),
+                          digest_size=12).hexdigest()
+    with _load_lock:
+        loaded = _models.get(key)
+        if loaded is not None:
+            return loaded
+        state, metadata = read_weights(path)
+        chosen, name = _choose_config(model_type, config, metadata)
+        _check_model_type(state, chosen, name, repr(str(path)))
+        model = build_sam(chosen)
+        model.load_state_dict(check_state_dict(state, model, name=f"the SAM weights in {str(path)!r}"))
+        model.to("cuda" if torch.cuda.is_available() else "cpu")
+        loaded = LoadedSam(model=model, config=chosen, name=name, source=str(path), key=key)
+        _models.put(key, loaded)
+        return loaded
+
+
+
+@contextlib.contextmanager
+def decoder_threads(n: int = _DECODER_THREADS):
+    """Run torch with ``n`` intra-op threads inside the block (the process setting is restored after).
+
+    The decoder's tensors are small: on a busy two-core machine a second
+    thread mostly waits at barriers, and one thread was five times faster
+    (about 0.2 s against 1 s per prompt for vit_b). The setting is process
+    wide, so a concurrent encoder run may briefly see it too; that only
+    changes speed.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(min(n, before))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def upscale_masks(model, low_res, embedding: Embedding):
+    """SAM's ``postprocess_masks``: low-resolution logits up to the encoder's square, cropped to the
+    resized image, then resized to the original size, a step skipped when the sizes already agree
+    (an image whose longest side is the encoder's, the dashboard's usual case): resizing to the same
+    size changes nothing but cost a tenth of a prompt's time."""
+    import torch.nn.functional as F
+
+    side = model.image_encoder.img_size
+    masks = F.interpolate(low_res, (side, side), mode="bilinear", align_corners=False)
+    masks = masks[..., :embedding.input_size[0], :embedding.input_size[1]]
+    if tuple(embedding.input_size) != tuple(embedding.original_size):
+        masks = F.interpolate(masks, embedding.original_size, mode="bilinear", align_corners=False)
+    return masks
+
+
