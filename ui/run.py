@@ -16,6 +16,7 @@ import json
 import traceback
 from typing import Callable
 
+import numpy as np
 import streamlit as st
 
 import seglib
@@ -24,6 +25,7 @@ from seglib.core import DEFAULT_WORKING_SIZE
 from seglib.registry import Method
 from seglib.result import Segmentation
 
+from . import heavy
 from .image_picker import PickedImage, image_hash
 
 _MAX_RESULTS = 12  # each entry holds labels and stages: a few tens of MB on a 1024 px image
@@ -31,23 +33,32 @@ _MAX_LEAN_RESULTS = 96  # labels only: a sweep of 12 values x 4 methods x 2 sett
 _MAX_ANALYSES = 64
 
 
-def _call(image, method: str, params: dict, pre: dict, post: dict, working_size: int | None) -> Segmentation:
-    return seglib.segment(image, method, working_size=working_size, preprocess_options=pre,
-                          postprocess_options=post, **params)
+def _call(image, method: str, params: dict, pre: dict, post: dict, working_size: int | None,
+          image_key: str | None = None) -> Segmentation:
+    result = seglib.segment(image, method, working_size=working_size, preprocess_options=pre,
+                            postprocess_options=post, **params)
+    heavy.COSTS.observe(method, _working_pixels(image, working_size), result.elapsed_s, picture=image_key)
+    return result
+
+
+def _working_pixels(image, working_size: int | None) -> int:
+    height, width = image.shape[:2]
+    scale = 1.0 if working_size is None else min(1.0, working_size / max(height, width))
+    return int(height * width * scale * scale)
 
 
 @st.cache_data(max_entries=_MAX_RESULTS, show_spinner=False)
 def _segment(image_key: str, _image, method: str, params: dict, pre: dict, post: dict,
              working_size: int | None) -> Segmentation:
     # `_image` is not hashed (leading underscore): `image_key` stands for its content.
-    return _call(_image, method, params, pre, post, working_size)
+    return _call(_image, method, params, pre, post, working_size, image_key)
 
 
 @st.cache_data(max_entries=_MAX_LEAN_RESULTS, show_spinner=False)
 def _segment_lean(image_key: str, _image, method: str, params: dict, pre: dict, post: dict,
                   working_size: int | None) -> Segmentation:
     # Sweeps keep only what scoring needs: no stages, no confidence map.
-    result = _call(_image, method, params, pre, post, working_size)
+    result = _call(_image, method, params, pre, post, working_size, image_key)
     return dataclasses.replace(result, stages={}, scores=None)
 
 
@@ -73,10 +84,13 @@ def run_method(picked: PickedImage, method: Method, params: dict, *, pre: dict |
     working_size : int or None
         Longest side the method runs at (``None``: full size).
     """
+    args = (picked.key, picked.image, method.name, dict(params), dict(pre or {}), dict(post or {}), working_size)
     try:
+        key = result_key(picked, method, params, pre=pre, post=post, working_size=working_size)
+        if _heavy_now(picked, method, working_size, key):  # through the shared pool: waits its turn, visibly
+            return heavy.run(f"result.{method.name}", key, lambda: _segment(*args), title=method.title)
         with st.spinner(f"Running {method.title}...", show_time=True):
-            return _segment(picked.key, picked.image, method.name, dict(params), dict(pre or {}), dict(post or {}),
-                            working_size)
+            return _segment(*args)
     except Exception as error:  # noqa: BLE001 - any failure of a method stays in its panel
         show_error(f"{method.title} failed", error)
         return None
@@ -89,15 +103,30 @@ def run_with_progress(picked: PickedImage, method: Method, params: dict, *,
     For methods that keep their own expensive work (SAM's automatic masks keep the raw masks, so a
     rerun only re-filters them): a Streamlit-cached call could not update a bar drawn outside it.
     """
+    key = "progress:" + result_key(picked, method, params, working_size=working_size)
     bar = st.empty()
     try:
+        if _heavy_now(picked, method, working_size, key, unknown=True):
+            return heavy.run(f"progress.{method.name}", key, title=method.title,
+                             fn=lambda: _call(picked.image, method.name, dict(params), {}, {}, working_size,
+                                              picked.key))
         with progress.listen(lambda fraction, text: bar.progress(fraction, text=text)):
-            return _call(picked.image, method.name, dict(params), {}, {}, working_size)
+            return _call(picked.image, method.name, dict(params), {}, {}, working_size, picked.key)
     except Exception as error:  # noqa: BLE001 - any failure of a method stays in its panel
         show_error(f"{method.title} failed", error)
         return None
     finally:
         bar.empty()
+
+
+def _heavy_now(picked: PickedImage, method: Method, working_size: int | None, key: str, *,
+               unknown: bool = False) -> bool:
+    """Whether this run goes through the heavy-job pool: expected to take a second or more, not yet run."""
+    if heavy.finished(key):
+        return False  # it ran through the pool already: a cache hit now
+    pixels = _working_pixels(picked.image, working_size)
+    return heavy.COSTS.is_heavy(method.name, pixels, picture=picked.key,
+                                unknown=unknown or method.family == "deep")
 
 
 def clear() -> None:
@@ -126,8 +155,15 @@ def result_key(picked: PickedImage, method: Method, params: dict, *, pre: dict |
                post: dict | None = None, working_size: int | None = DEFAULT_WORKING_SIZE) -> str:
     """What identifies a result of :func:`run_method` (same arguments, same key)."""
     spec = json.dumps([picked.key, method.name, params, pre or {}, post or {}, working_size], sort_keys=True,
-                      default=str)
+                      default=_jsonable)
     return hashlib.blake2b(spec.encode(), digest_size=16).hexdigest()
+
+
+def _jsonable(value) -> str:
+    # Arrays (a SAM mask_input) by content: str() would abbreviate them and let different ones collide.
+    if isinstance(value, np.ndarray):
+        return hashlib.blake2b(np.ascontiguousarray(value).data, digest_size=16).hexdigest()
+    return str(value)
 
 
 ANALYSES: dict[str, Callable] = {

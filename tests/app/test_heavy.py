@@ -1,0 +1,144 @@
+"""Heavy jobs on a page (ui.heavy through AppTest): place in line, cancel, shared work, sessions that go away.
+
+The shared pool is replaced by a one-worker pool that a test holds full with
+a job it releases itself; nothing here measures time.
+"""
+
+import threading
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from seglib.jobs import JobPool
+from ui import heavy
+
+LONG = 30
+CALLS: list[str] = []
+
+
+def heavy_page():
+    import streamlit as st
+
+    from tests.app.test_heavy import CALLS
+    from ui import heavy
+
+    def work():
+        CALLS.append("ran")
+        return "the answer"
+
+    st.text_input("Other work of the page", key="other")
+    value = heavy.run("demo", ("demo", "same picture"), work, title="Automatic masks")
+    st.markdown(f"result: {value}")
+
+
+@pytest.fixture
+def full_pool(monkeypatch):
+    """A one-worker pool, held busy until the returned event is set."""
+    pool = JobPool(workers=1, name="test-heavy")
+    monkeypatch.setattr(heavy, "pool", lambda: pool)
+    release, started = threading.Event(), threading.Event()
+
+    def hold():
+        started.set()
+        release.wait(LONG)
+
+    pool.submit("someone else's training", hold)
+    assert started.wait(LONG)
+    CALLS.clear()
+    yield pool, release
+    release.set()
+    pool.shutdown()
+
+
+def page():
+    return AppTest.from_function(heavy_page, default_timeout=LONG).run()
+
+
+def texts(at):
+    return [m.value for m in at.markdown] + [i.value for i in at.info]
+
+
+def test_a_queued_job_shows_its_place_and_the_page_keeps_working(full_pool):
+    pool, release = full_pool
+    at = page()
+    assert not at.exception
+    assert heavy.waiting_text("Automatic masks", 1) in texts(at)
+    assert "result: None" in texts(at)
+    assert at.button(key="heavy.cancel.demo").label == "Cancel"
+    at.text_input(key="other").input("a cheap change").run()  # the page answers while the job waits
+    assert heavy.waiting_text("Automatic masks", 1) in texts(at)
+    assert pool.counts() == {"running": 1, "waiting": 1}  # asked again by the rerun: still one job, same place
+    release.set()
+    assert pool.submit("after", lambda: None).wait(LONG)
+    at.run()
+    assert "result: the answer" in texts(at)
+    assert CALLS == ["ran"]
+
+
+def test_cancel_drops_the_waiting_job_and_run_again_asks_anew(full_pool):
+    pool, release = full_pool
+    at = page()
+    at.button(key="heavy.cancel.demo").click().run()
+    assert not at.exception
+    assert "Automatic masks: cancelled." in texts(at)
+    assert pool.counts()["waiting"] == 0
+    at.run()  # a rerun does not ask for the cancelled work again
+    assert pool.counts()["waiting"] == 0 and "Automatic masks: cancelled." in texts(at)
+    release.set()
+    assert pool.submit("after", lambda: None).wait(LONG)
+    assert CALLS == []
+    at.button(key="heavy.again.demo").click().run()
+    assert "result: the answer" in texts(at)
+    assert CALLS == ["ran"]
+
+
+def test_the_same_work_asked_by_several_sessions_runs_once(full_pool):
+    pool, release = full_pool
+    students = [page() for _ in range(3)]
+    assert all(heavy.waiting_text("Automatic masks", 1) in texts(at) for at in students)
+    assert pool.counts() == {"running": 1, "waiting": 1}
+    release.set()
+    assert pool.submit("after", lambda: None).wait(LONG)
+    for at in students:
+        at.run()
+        assert "result: the answer" in texts(at)
+    assert CALLS == ["ran"]
+
+
+def test_a_job_of_a_session_that_went_away_is_dropped(full_pool, monkeypatch):
+    pool, release = full_pool
+    connected = {"yes": True}
+    monkeypatch.setattr(heavy, "_session_alive", lambda session_id: lambda: connected["yes"])
+    at = page()
+    assert heavy.waiting_text("Automatic masks", 1) in texts(at)
+    connected["yes"] = False  # the student closed the tab
+    assert pool.counts() == {"running": 1, "waiting": 0}
+    release.set()
+    assert pool.submit("after", lambda: None).wait(LONG)
+    assert CALLS == []
+
+
+def test_the_session_check_follows_streamlits_runtime(monkeypatch):
+    assert heavy._session_alive(None) is None  # no session (a notebook, a bare script)
+
+    class Runtime:
+        def is_active_session(self, session_id):
+            return session_id == "connected"
+
+    monkeypatch.setattr(heavy.runtime, "exists", lambda: True)
+    monkeypatch.setattr(heavy.runtime, "get_instance", lambda: Runtime())
+    assert heavy._session_alive("connected")() is True
+    assert heavy._session_alive("gone")() is False
+
+
+def test_a_free_pool_runs_the_job_at_once(monkeypatch):
+    pool = JobPool(workers=1, name="test-heavy")
+    monkeypatch.setattr(heavy, "pool", lambda: pool)
+    CALLS.clear()
+    try:
+        at = page()
+        assert "result: the answer" in texts(at) and not at.exception
+        assert not [b for b in at.button if b.key == "heavy.cancel.demo"]
+        assert CALLS == ["ran"]
+    finally:
+        pool.shutdown()

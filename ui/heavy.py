@@ -1,0 +1,191 @@
+"""Heavy work of a session through the process-wide job pool (:mod:`seglib.jobs`), visibly.
+
+:func:`run` hands a slow computation to :func:`seglib.jobs.shared_pool`.
+When a worker is free it runs at once and the page waits for it under a
+progress bar, as before. When the pool is full the page does not block: it
+shows "waiting, N ahead of you" with a Cancel button (a small fragment
+that refreshes itself) and the rest of the page keeps answering; the job's
+result appears as soon as it has run. Equal keys asked by several sessions
+share one job; a job whose session has gone away is dropped.
+
+Each call site names a ``slot`` (one heavy result a page waits for, such as
+``"explore.result"``): asking a slot for other work cancels what it waited
+for before, so a student moving a slider does not leave jobs behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from typing import Any, Callable, Hashable
+
+import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from seglib import jobs
+
+TICKETS_KEY = "heavy.tickets"
+CANCELLED_KEY = "heavy.cancelled"
+REFRESH_S = 1.0  # how often a waiting job's place in line is redrawn
+_POLL_S = 0.25   # how often a running job's progress bar is redrawn
+_MAX_FINISHED = 512
+
+COSTS = jobs.CostBook(heavy_seconds=1.0)
+"""Seconds per megapixel of each method in this process (see :func:`is_heavy`)."""
+
+_finished: OrderedDict[Hashable, None] = OrderedDict()
+
+
+class _NoContextWarning(logging.Filter):
+    # Pool workers call Streamlit-cached functions outside any session: that is intended.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not threading.current_thread().name.startswith(pool().name)
+
+
+logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NoContextWarning())
+
+
+def pool() -> jobs.JobPool:
+    """The process-wide pool (``$SEGDASH_HEAVY_WORKERS`` workers)."""
+    return jobs.shared_pool()
+
+
+def is_heavy(method, pixels: int) -> bool:
+    """True when ``method`` is expected to take a second or more on ``pixels`` working pixels.
+
+    Learned from this process's own runs (:data:`COSTS`); a deep method counts as heavy
+    before its first run (it loads a model).
+    """
+    return COSTS.is_heavy(method.name, pixels, unknown=method.family == "deep")
+
+
+def finished(key: Hashable) -> bool:
+    """True when work of ``key`` already ran through the pool in this process (its result is cached)."""
+    return key in _finished
+
+
+def _remember(key: Hashable) -> None:
+    _finished[key] = None
+    _finished.move_to_end(key)
+    while len(_finished) > _MAX_FINISHED:
+        _finished.popitem(last=False)
+
+
+def _session_alive(session_id: str | None) -> Callable[[], bool] | None:
+    """A liveness check of the session for the pool (None outside a served app, e.g. AppTest)."""
+    if session_id is None or not runtime.exists():
+        return None
+    instance = runtime.get_instance()
+    return lambda: instance.is_active_session(session_id)
+
+
+def _tickets() -> dict[str, jobs.Ticket]:
+    return st.session_state.setdefault(TICKETS_KEY, {})
+
+
+def _cancelled() -> dict[str, Hashable]:
+    return st.session_state.setdefault(CANCELLED_KEY, {})
+
+
+def cancel(slot: str) -> None:
+    """Cancel what ``slot`` waits for, and do not ask again for that work until "Run again"."""
+    ticket = _tickets().pop(slot, None)
+    if ticket is not None:
+        ticket.cancel()
+        _cancelled()[slot] = ticket.key
+
+
+def _run_again(slot: str) -> None:
+    _cancelled().pop(slot, None)
+
+
+def _ticket(slot: str, key: Hashable, fn: Callable[[], Any]) -> jobs.Ticket:
+    tickets = _tickets()
+    ticket = tickets.get(slot)
+    if ticket is not None and ticket.key == key and ticket.state != jobs.CANCELLED:
+        return ticket
+    if ticket is not None:
+        ticket.cancel()  # the slot now wants other work
+    ctx = get_script_run_ctx()
+    session_id = ctx.session_id if ctx is not None else None
+    ticket = pool().submit(key, fn, owner=session_id, alive=_session_alive(session_id))
+    tickets[slot] = ticket
+    return ticket
+
+
+def waiting_text(title: str, ahead: int) -> str:
+    """``"SAM automatic masks: waiting, 2 ahead of you"``."""
+    return f"{title}: waiting, {ahead} ahead of you"
+
+
+def _waiting_panel(slot: str, title: str) -> None:
+    ticket = _tickets().get(slot)
+    if ticket is None or ticket.state != jobs.WAITING:
+        st.rerun()  # it started (or ended): the whole page takes it from here
+    st.info(waiting_text(title, ticket.ahead()), icon=":material/hourglass_top:")
+    st.caption("Heavy jobs run a few at a time so that everyone's sliders stay quick; yours starts "
+               "when a place is free. The rest of the page keeps working meanwhile.")
+    st.button("Cancel", key=f"heavy.cancel.{slot}", on_click=cancel, args=(slot,), icon=":material/close:")
+
+
+_waiting_fragment = st.fragment(_waiting_panel, run_every=REFRESH_S)
+
+
+def _wait_running(slot: str, ticket: jobs.Ticket, title: str) -> None:
+    box = st.empty()
+    with box.container():
+        bar = st.empty()
+        st.button("Cancel", key=f"heavy.cancel.{slot}", on_click=cancel, args=(slot,), icon=":material/close:")
+    shown = None
+    while not ticket.wait(_POLL_S):
+        fraction, text = ticket.progress or (0.0, "running...")
+        if (fraction, text) != shown:
+            bar.progress(fraction, text=f"{title}: {text}")
+            shown = (fraction, text)
+    box.empty()
+
+
+def run(slot: str, key: Hashable, fn: Callable[[], Any], *, title: str) -> Any:
+    """``fn()`` through the heavy-job pool; None while it waits in line or after a cancel.
+
+    Parameters
+    ----------
+    slot : str
+        Which result of the page this is (one job per slot and session).
+    key : hashable
+        What identifies the work: equal keys (from any session) share one job.
+    fn : callable
+        The work, called without arguments on a pool thread: it must not draw anything.
+        Its :func:`seglib.progress.report` calls move the progress bar and are where a
+        cancelled job stops.
+    title : str
+        What the job is, for the waiting line and the progress bar.
+
+    Raises
+    ------
+    Exception
+        Whatever ``fn`` raised.
+    """
+    if _cancelled().get(slot) == key:
+        st.info(f"{title}: cancelled.", icon=":material/block:")
+        st.button("Run again", key=f"heavy.again.{slot}", on_click=_run_again, args=(slot,),
+                  icon=":material/play_arrow:")
+        return None
+    _cancelled().pop(slot, None)
+    ticket = _ticket(slot, key, fn)
+    if ticket.state == jobs.WAITING and not ticket.wait(0.05):
+        _waiting_fragment(slot, title)
+        return None
+    if not ticket.finished():
+        _wait_running(slot, ticket, title)
+    if _tickets().get(slot) is ticket:
+        del _tickets()[slot]
+    try:
+        value = ticket.result(0)
+    except jobs.JobCancelled:
+        st.info(f"{title}: cancelled.", icon=":material/block:")
+        return None
+    _remember(key)
+    return value
