@@ -23,14 +23,17 @@ from __future__ import annotations
 import io
 import json
 import os
+import reprlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from .images import DEFAULT_MAX_PIXELS, describe_content, read_bytes
+from . import matfile
+from .coco_masks import Patch, check_runs, compressed_runs, polygon_patch, rle_patch
+from .images import DEFAULT_MAX_PIXELS, chunk_bomb_message, describe_content, read_bytes
 
 __all__ = [
     "GroundTruth",
@@ -41,6 +44,9 @@ __all__ = [
     "MAX_BYTES",
     "MAX_PIXELS",
     "PANOPTIC_DIVISOR",
+    "MAX_ANNOTATIONS",
+    "MAX_DRAWN_PIXELS",
+    "MAX_BSDS_BYTES",
 ]
 
 MAX_BYTES = 100 * 2**20
@@ -51,6 +57,16 @@ MAX_PIXELS = DEFAULT_MAX_PIXELS
 
 PANOPTIC_DIVISOR = 1000
 """Panoptic labels are ``class_index * PANOPTIC_DIVISOR + instance_number``."""
+
+MAX_ANNOTATIONS = 10_000
+"""Most COCO annotations (or panoptic segments) drawn for one image."""
+
+MAX_DRAWN_PIXELS = 400_000_000
+"""Most pixels visited while drawing one image's COCO annotations: each polygon
+costs its bounding box, each RLE the columns it spans."""
+
+MAX_BSDS_BYTES = matfile.MAX_DECOMPRESSED
+"""Most bytes the ``groundTruth`` variable of a BSDS ``.mat`` file may inflate to."""
 
 VOC_CLASSES = (
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
@@ -296,11 +312,11 @@ def _read_source(source, name: str, max_bytes: int) -> tuple[bytes, Path | None]
 def _sniff(data: bytes) -> str:
     """'json', 'mat' or 'image' from the first bytes; ValueError otherwise."""
     head = data[:128]
-    if head.startswith(b"MATLAB"):
-        return "mat"
-    if head.startswith(b"\x89HDF"):
+    if head.startswith(b"\x89HDF") or (head.startswith(b"MATLAB") and head[124:126] in (b"\x00\x02", b"\x02\x00")):
         raise ValueError("the source is a MATLAB v7.3 (HDF5) file, which cannot be read; "
                          "re-save it in MATLAB with save(..., '-v7')")
+    if head.startswith(b"MATLAB"):
+        return "mat"
     if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return "json"
     return "image"
@@ -331,7 +347,13 @@ def _open_image(data: bytes, name: str = "source"):
     """Open a lossless image with Pillow, refusing huge images before decoding."""
     try:
         image = Image.open(io.BytesIO(data))
-    except Exception:  # noqa: BLE001 - any failure to identify: say what the bytes look like
+    except Image.DecompressionBombError as error:
+        raise ValueError(f"`{name}` is an image too large to decode safely ({error}); at most "
+                         f"{MAX_PIXELS / 1e6:.0f} megapixels are accepted") from None
+    except Exception as error:  # noqa: BLE001 - any failure to identify: say what the bytes look like
+        bomb = chunk_bomb_message(error)
+        if bomb:
+            raise ValueError(f"`{name}`: {bomb}") from None
         raise ValueError(f"`{name}` is {describe_content(data)}; expected a mask image "
                          "(PNG, TIFF, BMP, GIF, WebP), COCO JSON or a BSDS500 .mat file") from None
     if image.format not in _MASK_FORMATS:
@@ -346,7 +368,12 @@ def _open_image(data: bytes, name: str = "source"):
 def _decode(image, name: str = "source") -> np.ndarray:
     try:
         image.load()
+    except Image.DecompressionBombError as error:
+        raise ValueError(f"`{name}` is an image too large to decode safely ({error})") from None
     except Exception as error:  # noqa: BLE001 - decoders raise OSError, SyntaxError, zlib.error...
+        bomb = chunk_bomb_message(error)
+        if bomb:
+            raise ValueError(f"`{name}`: {bomb}") from None
         raise ValueError(f"`{name}` image could not be decoded, the file is truncated or corrupt "
                          f"({type(error).__name__}: {error})") from None
     return np.asarray(image)
@@ -462,10 +489,13 @@ def _load_coco(data: bytes, path: Path | None, image_id, max_bytes: int, panopti
     classes = _Categories(categories)
     panoptic = any(isinstance(a, dict) and "segments_info" in a for a in annotations)
     if panoptic:
-        segments, notes = _panoptic_segments(annotations, image, classes, path, max_bytes, panoptic_png)
+        segments, notes, owner = _panoptic_segments(annotations, image, classes, path, max_bytes, panoptic_png)
+        overlaps = 0
     else:
         segments, notes = _instance_segments(annotations, image, classes)
-    gt = _compose((height, width), segments, classes, notes)
+        owner, overlaps = _paint((height, width), segments)
+    gt = _compose(owner, segments, classes, notes, overlaps)
+    del owner
     gt.image_id = image["id"]
     if panoptic:
         gt.source_format = "coco-panoptic"
@@ -481,6 +511,20 @@ def _parse_json(data: bytes):
     except json.JSONDecodeError as error:
         raise ValueError(f"the source is not valid JSON: {error.msg} at line {error.lineno}, "
                          f"column {error.colno}") from None
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply (arrays or objects inside each other about a "
+                         "thousand levels down); a COCO file is nested a few levels") from None
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxdict = 6
+_SHORT.maxlevel = 3
+
+
+def short(value) -> str:
+    """A bounded ``repr`` of a JSON value for messages (deep or huge values are cut)."""
+    return _SHORT.repr(value)
 
 
 def _require(obj, key: str, kind, where: str):
@@ -493,7 +537,7 @@ def _require(obj, key: str, kind, where: str):
     value = obj[key]
     if not _is_kind(value, kind):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ValueError(f'"{key}" in {where} must be a {_json_name(names)}, got {type(value).__name__} {value!r:.60}')
+        raise ValueError(f'"{key}" in {where} must be a {_json_name(names)}, got {type(value).__name__} {short(value)}')
     return value
 
 
@@ -518,7 +562,7 @@ def _select_image(images: list, image_id) -> dict:
                 raise ValueError(f'"{key}" in {where} is {entry[key]}; it must be a positive integer')
     if image_id is not None:
         if not isinstance(image_id, (int, np.integer)) or isinstance(image_id, bool):
-            raise ValueError(f"`image_id` is {image_id!r}; expected an integer COCO image id")
+            raise ValueError(f"`image_id` is {short(image_id)}; expected an integer COCO image id")
         image_id = int(image_id)
     ids = [entry["id"] for entry in images]
     listed = ", ".join(map(str, ids[:5])) + (f", ... ({len(ids)} images)" if len(ids) > 5 else "")
@@ -569,40 +613,47 @@ class _Categories:
 
 @dataclass
 class _Segment:
-    mask: np.ndarray
+    """One annotation: where it lies (a patch, or a panoptic segment id) and what it is."""
+
     class_index: int
     is_instance: bool
     info: dict
+    patch: Patch | None = None
 
 
 def _instance_segments(annotations: list, image: dict, classes: _Categories):
     height, width = image["height"], image["width"]
-    segments, notes = [], []
+    segments, notes, drawn = [], [], 0
     for index, ann in enumerate(annotations):
         where = f"annotations[{index}]"
         if _require(ann, "image_id", int, where) != image["id"]:
             continue
+        if len(segments) >= MAX_ANNOTATIONS:
+            raise ValueError(f"image {image['id']} has more than {MAX_ANNOTATIONS:,} annotations; at most "
+                             f"{MAX_ANNOTATIONS:,} are drawn for one image")
         category = _require(ann, "category_id", int, where)
         class_index = classes.class_index(category, where)
         crowd = bool(ann.get("iscrowd", 0))
-        mask = _annotation_mask(_require(ann, "segmentation", (list, dict), where), height, width, where)
+        patch = _annotation_patch(_require(ann, "segmentation", (list, dict), where), height, width, where)
+        drawn += patch.area
+        if drawn > MAX_DRAWN_PIXELS:
+            raise ValueError(f"the annotations of image {image['id']} up to {where} cover {drawn:,} pixels of "
+                             f"bounding boxes (RLE: column bands); at most {MAX_DRAWN_PIXELS:,} are drawn for one "
+                             "image")
         is_instance = not crowd and classes.isthing[category]
-        info = {"id": ann.get("id"), "category_id": category, "class_index": class_index, "iscrowd": crowd}
-        segments.append(_Segment(mask, class_index, is_instance, info))
+        info = {"id": ann.get("id") if _is_kind(ann.get("id"), int) else None, "category_id": category,
+                "class_index": class_index, "iscrowd": crowd}
+        segments.append(_Segment(class_index, is_instance, info, patch))
     return segments, notes
 
 
-def _annotation_mask(segmentation, height: int, width: int, where: str) -> np.ndarray:
-    from pycocotools import mask as coco_mask
-
+def _annotation_patch(segmentation, height: int, width: int, where: str) -> Patch:
     if isinstance(segmentation, list):
         polygons = _check_polygons(segmentation, height, width, where)
         if not polygons:
-            return np.zeros((height, width), dtype=bool)
-        rle = coco_mask.merge(coco_mask.frPyObjects(polygons, height, width))
-    else:
-        rle = _check_rle(segmentation, height, width, where)
-    return coco_mask.decode(rle).astype(bool)
+            return Patch(slice(0, 0), slice(0, 0), 0, lambda: np.zeros((0, 0), dtype=bool))
+        return polygon_patch(polygons, height, width)
+    return rle_patch(_check_rle(segmentation, height, width, where), height, width)
 
 
 def _check_polygons(polygons: list, height: int, width: int, where: str) -> list[list[float]]:
@@ -610,13 +661,16 @@ def _check_polygons(polygons: list, height: int, width: int, where: str) -> list
     for k, polygon in enumerate(polygons):
         name = f"{where} polygon {k}"
         if not isinstance(polygon, list) or not all(_is_number(v) for v in polygon):
-            raise ValueError(f"{name} must be a list of numbers [x1, y1, x2, y2, ...], got {polygon!r:.60}")
+            raise ValueError(f"{name} must be a list of numbers [x1, y1, x2, y2, ...], got {short(polygon)}")
         if len(polygon) < 6 or len(polygon) % 2:
             raise ValueError(f"{name} has {len(polygon)} numbers; a polygon needs an even count of at least 6 "
                              "(3 points)")
-        coords = np.asarray(polygon, dtype=np.float64)
+        try:
+            coords = np.asarray(polygon, dtype=np.float64)
+        except OverflowError:
+            coords = np.array([np.inf])
         if not np.all(np.isfinite(coords)):
-            raise ValueError(f"{name} has non-finite coordinates (NaN or infinity)")
+            raise ValueError(f"{name} has non-finite or huge coordinates (NaN, infinity or beyond float range)")
         xs, ys = coords[0::2], coords[1::2]
         tol = _POLYGON_TOLERANCE
         if xs.min() < -tol or ys.min() < -tol or xs.max() > width + tol or ys.max() > height + tol:
@@ -630,64 +684,28 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _check_rle(rle: dict, height: int, width: int, where: str) -> dict:
-    """Validate an RLE dict BEFORE decoding; return a compressed RLE for pycocotools."""
-    from pycocotools import mask as coco_mask
-
+def _check_rle(rle: dict, height: int, width: int, where: str) -> np.ndarray:
+    """Validate an RLE dict and return its run lengths (column-major, background first)."""
     size = _require(rle, "size", list, f"{where} segmentation")
     if len(size) != 2 or not all(_is_kind(v, int) for v in size):
-        raise ValueError(f'{where} RLE "size" is {size!r:.60}; expected [height, width]')
+        raise ValueError(f'{where} RLE "size" is {short(size)}; expected [height, width]')
     if tuple(size) != (height, width):
-        raise ValueError(f"{where} RLE size {size} differs from the image size [{height}, {width}]")
+        raise ValueError(f"{where} RLE size {short(size)} differs from the image size [{height}, {width}]")
     counts = _require(rle, "counts", (list, str), f"{where} segmentation")
-    if isinstance(counts, list):
-        if not all(_is_kind(c, int) and c >= 0 for c in counts):
-            raise ValueError(f"{where} RLE counts must be non-negative integers")
-        total = sum(counts)
-        if total != height * width:
-            raise ValueError(f"{where} RLE counts sum to {total}, not height * width = {height * width}")
-        return coco_mask.frPyObjects({"size": [height, width], "counts": counts}, height, width)
-    total = _compressed_rle_total(counts, where)
-    if total != height * width:
-        raise ValueError(f"{where} compressed RLE counts sum to {total}, not height * width = {height * width}")
-    return {"size": [height, width], "counts": counts.encode("ascii")}
-
-
-def _compressed_rle_total(counts: str, where: str) -> int:
-    """Sum of the runs of a COCO compressed RLE string, checked char by char.
-
-    Each run is a little-endian sequence of 5-bit groups stored as
-    ``chr(48 + group)``, bit 0x20 meaning "more groups follow" and bit 0x10
-    of the last group the sign; from the third run on, values are deltas
-    to the run two places before.
-    """
-    runs: list[int] = []
-    value = shift = 0
-    more = False
-    for position, char in enumerate(counts):
-        code = ord(char) - 48
-        if not 0 <= code < 64:
-            raise ValueError(f"{where} compressed RLE has invalid character {char!r} at position {position}")
-        value |= (code & 0x1F) << shift
-        shift += 5
-        more = bool(code & 0x20)
-        if more:
-            continue
-        if code & 0x10:
-            value -= 1 << shift
-        if len(runs) > 2:
-            value += runs[-2]
-        if value < 0:
-            raise ValueError(f"{where} compressed RLE decodes to a negative run length at position {position}")
-        runs.append(value)
-        value = shift = 0
-    if more:
-        raise ValueError(f"{where} compressed RLE string is truncated (ends inside a run)")
-    return sum(runs)
+    if isinstance(counts, str):
+        return check_runs(compressed_runs(counts, f"{where} compressed"), height, width, f"{where} compressed")
+    if len(counts) > height * width + 1:
+        raise ValueError(f"{where} RLE has {len(counts):,} runs; an image of {height * width:,} pixels has at most "
+                         f"{height * width + 1:,}")
+    if not all(_is_kind(c, int) and 0 <= c <= height * width for c in counts):
+        raise ValueError(f"{where} RLE counts must be non-negative integers, at most height * width = "
+                         f"{height * width}")
+    return check_runs(np.asarray(counts, dtype=np.int64), height, width, where)
 
 
 def _panoptic_segments(annotations: list, image: dict, classes: _Categories, path: Path | None,
                        max_bytes: int, panoptic_png):
+    """Segments of the image's panoptic annotation and the map of their drawing order (0 = unlabelled)."""
     entry = None
     for index, ann in enumerate(annotations):
         where = f"annotations[{index}]"
@@ -697,44 +715,64 @@ def _panoptic_segments(annotations: list, image: dict, classes: _Categories, pat
     if entry is None:
         raise ValueError(f"the COCO panoptic JSON has no annotation for image id {image['id']}")
     infos = _require(entry, "segments_info", list, entry_where)
+    if len(infos) > MAX_ANNOTATIONS:
+        raise ValueError(f"{entry_where} lists {len(infos):,} segments; at most {MAX_ANNOTATIONS:,} are read")
     file_name = _require(entry, "file_name", str, entry_where)
     ids = _panoptic_ids(_panoptic_png_source(panoptic_png, path, file_name), max_bytes)
     if ids.shape != (image["height"], image["width"]):
         raise ValueError(f"the panoptic PNG has shape {ids.shape} but image {image['id']} is "
                          f"{(image['height'], image['width'])}")
-    present, inverse = np.unique(ids, return_inverse=True)
-    inverse = inverse.reshape(ids.shape)
-    declared = {}
+    seen = np.zeros(_PANOPTIC_IDS, dtype=bool)
+    seen[ids] = True
+    order_of = np.zeros(_PANOPTIC_IDS, dtype=np.int32)  # segment id -> 1 + drawing order
     segments, notes = [], []
     for k, info in enumerate(infos):
         where = f"{entry_where} segments_info[{k}]"
         seg_id = _require(info, "id", int, where)
         category = _require(info, "category_id", int, where)
-        declared[seg_id] = info
-        position = np.searchsorted(present, seg_id)
-        if position >= len(present) or present[position] != seg_id:
+        if not 0 < seg_id < _PANOPTIC_IDS:
+            raise ValueError(f"{where} has id {seg_id}; panoptic segment ids are 1 .. {_PANOPTIC_IDS - 1} "
+                             "(R + 256 G + 256^2 B of the PNG)")
+        if order_of[seg_id]:
+            raise ValueError(f"{where} repeats segment id {seg_id}")
+        if not seen[seg_id]:
             notes.append(f"segment {seg_id} of the JSON is absent from the PNG")
             continue
         crowd = bool(info.get("iscrowd", 0))
         class_index = classes.class_index(category, where)
         is_instance = not crowd and classes.isthing[category]
-        meta = {"id": seg_id, "category_id": category, "class_index": class_index, "iscrowd": crowd}
-        segments.append(_Segment(inverse == position, class_index, is_instance, meta))
-    unknown = [int(v) for v in present if v != 0 and int(v) not in declared]
-    if unknown:
-        raise ValueError(f"the panoptic PNG holds segment ids {unknown[:5]} that segments_info does not list")
-    return segments, notes
+        segments.append(_Segment(class_index, is_instance,
+                                 {"id": seg_id, "category_id": category, "class_index": class_index, "iscrowd": crowd}))
+        order_of[seg_id] = len(segments)
+    unknown = np.flatnonzero(seen & (order_of == 0))
+    unknown = unknown[unknown != 0]
+    if unknown.size:
+        raise ValueError(f"the panoptic PNG holds segment ids {unknown[:5].tolist()} that segments_info does not list")
+    return segments, notes, order_of[ids]
+
+
+_PANOPTIC_IDS = 256 ** 3
 
 
 def _panoptic_png_source(panoptic_png, path: Path | None, file_name: str):
     if panoptic_png is not None:
         return panoptic_png
     if path is not None:
+        folder = path.parent.resolve()
         for candidate in (path.parent / path.stem / file_name, path.parent / file_name):
             if candidate.is_file():
-                return candidate
-    raise ValueError(f"COCO panoptic JSON needs its PNG {file_name!r}: pass `panoptic_png`, or give the JSON as "
-                     "a path with the PNG in the folder named after the JSON file")
+                return _inside(folder, candidate, f"the panoptic PNG {file_name!r}")
+    raise ValueError(f"COCO panoptic JSON needs its PNG {short(file_name)}: pass `panoptic_png`, or give the JSON "
+                     "as a path with the PNG in the folder named after the JSON file")
+
+
+def _inside(root: Path, path: Path, what: str) -> Path:
+    """``path`` with symlinks resolved, or ValueError when that lies outside ``root`` (resolved)."""
+    resolved = Path(os.path.realpath(path))
+    if not resolved.is_relative_to(root):
+        raise ValueError(f"{what} resolves outside {root} (a '..', absolute path or symbolic link); "
+                         "only files inside the annotation's folder are read")
+    return resolved
 
 
 def _panoptic_ids(source, max_bytes: int) -> np.ndarray:
@@ -742,45 +780,59 @@ def _panoptic_ids(source, max_bytes: int) -> np.ndarray:
     image = _open_image(data, "panoptic_png")
     if image.mode not in ("RGB", "RGBA"):
         raise ValueError(f"`panoptic_png` has mode {image.mode!r}; a COCO panoptic PNG is RGB")
-    rgb = _decode(image, "panoptic_png")[..., :3].astype(np.int64)
-    return rgb[..., 0] + 256 * rgb[..., 1] + 256 * 256 * rgb[..., 2]
+    rgb = _decode(image, "panoptic_png")
+    ids = rgb[..., 2].astype(np.int32) << 16
+    ids |= rgb[..., 1].astype(np.int32) << 8
+    ids |= rgb[..., 0]
+    return ids
 
 
-def _compose(shape: tuple[int, int], segments: Iterable[_Segment], classes: _Categories,
-             notes: list[str]) -> GroundTruth:
-    """Draw segments in order (later over earlier) into semantic, instance and panoptic maps."""
-    semantic = np.zeros(shape, dtype=np.int32)
-    instances = np.zeros(shape, dtype=np.int32)
-    owner = np.zeros(shape, dtype=np.int32)  # 1 + drawing order of the visible segment, 0 = none
-    crowd = np.zeros(shape, dtype=bool)
-    infos, overlaps, number = [], 0, 0
+def _paint(shape: tuple[int, int], segments: list[_Segment]) -> tuple[np.ndarray, int]:
+    """Map of 1 + the drawing order of the visible segment (0 = none), later over earlier; and the overlaps."""
+    owner = np.zeros(shape, dtype=np.int32)
+    overlaps = 0
     for order, segment in enumerate(segments, start=1):
-        mask = segment.mask
-        overlaps += bool(np.any(owner[mask]))
-        owner[mask] = order
-        semantic[mask] = segment.class_index
-        crowd[mask] = segment.info["iscrowd"]
+        patch = segment.patch
+        if patch.area == 0:
+            continue
+        mask = patch.rasterise()
+        box = owner[patch.rows, patch.cols]
+        overlaps += bool(np.any(box[mask]))
+        box[mask] = order
+    return owner, overlaps
+
+
+def _compose(owner: np.ndarray, segments: list[_Segment], classes: _Categories, notes: list[str],
+             overlaps: int = 0) -> GroundTruth:
+    """Semantic, instance and panoptic maps from the drawing-order map, through per-segment tables."""
+    n = len(segments)
+    class_of = np.zeros(n + 1, dtype=np.int32)
+    instance_of = np.zeros(n + 1, dtype=np.int32)
+    crowd_of = np.zeros(n + 1, dtype=bool)
+    infos, number = [], 0
+    for order, segment in enumerate(segments, start=1):
         instance = 0
         if segment.is_instance:
             number += 1
             instance = number
-        instances[mask] = instance
+        class_of[order], instance_of[order] = segment.class_index, instance
+        crowd_of[order] = segment.info["iscrowd"]
         infos.append({**segment.info, "instance": instance})
     if number >= PANOPTIC_DIVISOR:
         raise ValueError(f"the image has {number} instances; panoptic labels hold at most {PANOPTIC_DIVISOR - 1}")
-    visible = np.bincount(owner.ravel(), minlength=len(infos) + 1)
+    visible = np.bincount(owner.ravel(), minlength=n + 1)
     for order, info in enumerate(infos, start=1):
         info["area"] = int(visible[order])
+    panoptic_of = np.where(np.arange(n + 1) > 0, class_of * PANOPTIC_DIVISOR + instance_of, 0).astype(np.int32)
     n_crowd = sum(info["iscrowd"] for info in infos)
     if n_crowd:
         notes.append(f"{n_crowd} crowd annotation(s) drawn in `semantic` and `crowd`, not numbered as instances")
     if overlaps:
         notes.append(f"{overlaps} annotation(s) overlap earlier ones; later annotations are drawn on top")
-    panoptic = np.where(owner > 0, semantic * PANOPTIC_DIVISOR + instances, 0).astype(np.int32)
     return GroundTruth(
-        semantic=semantic, instances=instances, panoptic=panoptic, crowd=crowd, class_names=list(classes.names),
-        category_ids=[0] + list(classes.ids), palette=classes.palette(), segments=infos,
-        source_format="coco", notes=notes,
+        semantic=class_of[owner], instances=instance_of[owner], panoptic=panoptic_of[owner], crowd=crowd_of[owner],
+        class_names=list(classes.names), category_ids=[0] + list(classes.ids), palette=classes.palette(),
+        segments=infos, source_format="coco", notes=notes,
     )
 
 
@@ -797,17 +849,7 @@ def _mark_void(gt: GroundTruth) -> None:
 
 
 def _load_bsds(data: bytes) -> GroundTruth:
-    from scipy.io import loadmat
-
-    try:
-        contents = loadmat(io.BytesIO(data))
-    except Exception as error:  # noqa: BLE001 - scipy raises many types on corrupt files
-        raise ValueError(f"the .mat file could not be read ({type(error).__name__}: {error})") from None
-    if "groundTruth" not in contents:
-        keys = ", ".join(k for k in contents if not k.startswith("__")) or "none"
-        raise ValueError(f"the .mat file has no `groundTruth` variable (variables: {keys}); "
-                         "expected a BSDS500 ground-truth file")
-    cells = np.asarray(contents["groundTruth"])
+    cells = np.asarray(matfile.read_variable(data, "groundTruth"))
     if cells.dtype != object or cells.size == 0:
         raise ValueError("`groundTruth` in the .mat file must be a non-empty cell array of structs")
     segmentations, boundaries, notes = [], [], []
@@ -829,11 +871,15 @@ def _bsds_annotator(cell, k: int, notes: list[str]) -> tuple[np.ndarray, np.ndar
     record = np.asarray(cell)
     fields = record.dtype.names or ()
     if "Segmentation" not in fields:
-        raise ValueError(f"{where} has no Segmentation field (fields: {', '.join(fields) or 'none'})")
+        raise ValueError(f"{where} has no Segmentation field (fields: {', '.join(fields[:10]) or 'none'})")
     seg = _bsds_field(record, "Segmentation", where)
     _check_pixels(seg.shape[0], seg.shape[1], where)
     if not np.issubdtype(seg.dtype, np.integer) or seg.min() < 0:
         raise ValueError(f"{where}.Segmentation must hold non-negative integer labels, got dtype {seg.dtype}")
+    if seg.max() >= 2**31:  # int32 would wrap: renumber the segments 1..n in the order of their ids
+        ids, inverse = np.unique(seg, return_inverse=True)
+        seg = (inverse.reshape(seg.shape) + (0 if ids[0] == 0 else 1)).astype(np.int32)
+        notes.append(f"{where}: segment ids up to {int(ids[-1])} were renumbered 1..{len(ids)} (they do not fit int32)")
     if "Boundaries" in fields:
         bnd = _bsds_field(record, "Boundaries", where).astype(bool)
         if bnd.shape != seg.shape:

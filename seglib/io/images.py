@@ -14,7 +14,13 @@ Formats
     PNG (APNG), JPEG (MPO), TIFF, BMP, WebP and GIF.
 Size
     At most ``max_bytes`` of input (200 MB) and ``max_pixels`` pixels
-    (40 MP), checked from the header before anything is decoded.
+    (40 MP), checked from the header before anything is decoded. A path
+    must name a regular file (not a device, pipe or folder); a stream is
+    read only up to the limit.
+Decoding work
+    A JPEG may hold at most :data:`MAX_JPEG_SCANS` scans (a progressive
+    JPEG has about 10) and at most :data:`JPEG_SCAN_PIXEL_BUDGET` scans x
+    pixels, because each scan costs a pass over the whole picture.
 Animation
     Animated GIF / PNG / WebP and multi-page TIFF: the first frame is used
     and a notice says so.
@@ -42,6 +48,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,6 +65,10 @@ __all__ = [
     "decode_image",
     "describe_content",
     "rescale_to_uint8",
+    "jpeg_scan_count",
+    "chunk_bomb_message",
+    "MAX_JPEG_SCANS",
+    "JPEG_SCAN_PIXEL_BUDGET",
     "composite_on_white",
     "to_rgb_uint8",
 ]
@@ -66,6 +77,11 @@ __all__ = [
 ACCEPTED_FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "WEBP", "GIF")
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_BYTES = 200_000_000
+MAX_JPEG_SCANS = 100
+"""Most scans (start-of-scan markers) accepted in a JPEG file; progressive ones have about 10."""
+JPEG_SCAN_PIXEL_BUDGET = 500_000_000
+"""Most scans x pixels accepted in a JPEG (12 scans at 40 MP, 50 at 10 MP): each scan is a pass over the picture."""
+_STREAM_CHUNK = 1 << 20
 
 _ACCEPTED_TEXT = "PNG, JPEG, TIFF, BMP, WebP or GIF"
 # Pillow reports a multi-picture JPEG (phones, 3-D cameras) as "MPO".
@@ -230,7 +246,10 @@ def _check_size(n_bytes: int, max_bytes: int) -> None:
     if n_bytes == 0:
         raise ValueError(f"the image is empty (0 bytes); expected a {_ACCEPTED_TEXT} file")
     if n_bytes > max_bytes:
-        raise ValueError(f"the file is {_megabytes(n_bytes)}; the limit is {_megabytes(max_bytes)} "
+        size, limit = _megabytes(n_bytes), _megabytes(max_bytes)
+        if size == limit:  # just over the limit: rounding would print the same number twice
+            size, limit = f"{n_bytes:,} bytes", f"{max_bytes:,} bytes"
+        raise ValueError(f"the file is {size}; the limit is {limit} "
                          "(save a smaller or more compressed image)")
 
 
@@ -240,11 +259,31 @@ def _megabytes(n_bytes: int) -> str:
 
 def _read_path(path, max_bytes: int) -> bytes:
     name = os.fspath(path)
-    if not os.path.isfile(name):
+    if not os.path.exists(name):
         raise ValueError(f"`source` path {name!r} is not an existing file")
+    if not os.path.isfile(name):
+        raise ValueError(f"`source` path {name!r} is not a regular file (it is a folder, device or pipe); "
+                         "expected an image file")
     _check_size(os.path.getsize(name), max_bytes)  # refuse before reading a huge file
     with open(name, "rb") as handle:
-        return handle.read(max_bytes + 1)
+        return _read_capped(handle, max_bytes)
+
+
+def _read_capped(handle, max_bytes: int) -> bytes:
+    """Read at most ``max_bytes`` in chunks; ValueError as soon as the stream gives more."""
+    chunks, total = [], 0
+    while True:
+        chunk = handle.read(min(_STREAM_CHUNK, max_bytes + 1 - total))
+        if not chunk:
+            break
+        if isinstance(chunk, str):
+            raise ValueError("`source` is a text-mode file object; open the image in binary mode ('rb')")
+        chunks.append(bytes(chunk))
+        total += len(chunk)
+        if total > max_bytes:
+            raise ValueError(f"the input is larger than the limit of {_megabytes(max_bytes)} (reading stopped "
+                             "there; an endless stream such as /dev/zero is never an image)")
+    return b"".join(chunks)
 
 
 def _read_file_object(handle, max_bytes: int) -> bytes:
@@ -258,15 +297,27 @@ def _read_file_object(handle, max_bytes: int) -> bytes:
 
 
 def _read_rewinding(handle, max_bytes: int):
+    _refuse_special_file(handle)
     seekable = getattr(handle, "seekable", lambda: False)()
     position = handle.tell() if seekable else None
     if seekable:
         handle.seek(0)
     try:
-        return handle.read(max_bytes + 1)
+        return _read_capped(handle, max_bytes)
     finally:
         if seekable:
             handle.seek(position)
+
+
+def _refuse_special_file(handle) -> None:
+    """ValueError for a file object reading from a device (/dev/zero, /dev/urandom): it never ends."""
+    try:
+        mode = os.fstat(handle.fileno()).st_mode
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return  # no file descriptor: an in-memory stream
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISDIR(mode):
+        raise ValueError("`source` is a file object reading from a device, not a regular file; "
+                         "expected an image file")
 
 
 # --------------------------------------------------------------------------- decoding
@@ -284,6 +335,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
     with _open(data, max_pixels) as picture:
         fmt = _accepted_format(picture)
         _check_pixels(picture.size, max_pixels)
+        _check_jpeg_scans(data, picture, fmt, max_pixels)
         notices = _frame_notices(picture, fmt)
         stored_mode, stored_size = picture.mode, (picture.height, picture.width)
         _load(picture, fmt)
@@ -303,22 +355,61 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     except UnidentifiedImageError as exc:
         raise ValueError(f"the content is {describe_content(data)}; "
                          f"expected a {_ACCEPTED_TEXT} image") from exc
-    except Exception as exc:  # a plugin choking on a damaged header
+    except Exception as exc:  # noqa: BLE001 - a plugin choking on a damaged header
+        bomb = chunk_bomb_message(exc)
+        if bomb:
+            raise ValueError(bomb) from exc
         raise ValueError(f"the image header could not be read ({type(exc).__name__}: {exc}); "
                          f"the file is damaged or not a valid {_ACCEPTED_TEXT} image") from exc
+
+
+def chunk_bomb_message(error: Exception) -> str | None:
+    """A clear message when Pillow refused a compressed metadata chunk that inflates too far, else None."""
+    if isinstance(error, ValueError) and "decompressed data too large" in str(error).lower():
+        return ("a compressed metadata chunk of the image (PNG text or colour profile) inflates beyond "
+                "Pillow's safety limit (a decompression bomb); the image was not decoded")
+    return None
+
+
+def jpeg_scan_count(data: bytes) -> int:
+    """Upper bound on the scans of a JPEG: its start-of-scan markers (0xFFDA).
+
+    Entropy-coded data escapes every 0xFF byte, so a scan cannot hide; an
+    embedded thumbnail's scans are counted too, which only overestimates.
+    """
+    return data.count(b"\xff\xda")
+
+
+def _check_jpeg_scans(data: bytes, picture: Image.Image, fmt: str, max_pixels: int) -> None:
+    compression = str(picture.info.get("compression", "")).lower()
+    if fmt != "JPEG" and not (fmt == "TIFF" and "jpeg" in compression):
+        return
+    scans = jpeg_scan_count(data)
+    pixels = picture.width * picture.height
+    budget = max(1, JPEG_SCAN_PIXEL_BUDGET // max(pixels, 1))
+    allowed = min(MAX_JPEG_SCANS, budget)
+    if scans > allowed:
+        raise ValueError(f"the JPEG has {scans} scans; at most {allowed} are decoded for a "
+                         f"{picture.width} x {picture.height} picture (at most {MAX_JPEG_SCANS} scans and "
+                         f"{JPEG_SCAN_PIXEL_BUDGET / 1e6:g} million scans x pixels; an ordinary progressive "
+                         "JPEG has about 10): re-save it as a baseline JPEG or PNG")
 
 
 def describe_content(data: bytes) -> str:
     """Name what some bytes look like, for error messages ("a PDF document").
 
     Tries every format Pillow can identify (header only, nothing decoded),
-    then a short table of common signatures, then shows the first bytes.
+    then a short table of common signatures. Never quotes the content
+    itself (it may come from a file the user must not read).
     """
     try:
         with Image.open(io.BytesIO(data)) as other:
             return f"a {other.format} image (which is not accepted)"
-    except Exception:  # noqa: BLE001 - identification only: any failure means "not a Pillow format"
-        pass
+    except Image.DecompressionBombError:
+        return "an image too large to decode safely (a decompression bomb)"
+    except Exception as error:  # noqa: BLE001 - identification only: any failure means "not a Pillow format"
+        if chunk_bomb_message(error):
+            return "an image whose compressed metadata inflates beyond the safety limit (a decompression bomb)"
     for signature, fmt in _ACCEPTED_SIGNATURES:
         if data.startswith(signature):
             return f"a damaged or truncated {fmt} file"
@@ -328,7 +419,17 @@ def describe_content(data: bytes) -> str:
             return name
     if data[4:8] == b"ftyp":
         return _FTYP_BRANDS.get(data[8:12], "an ISO media file (video or HEIF)")
-    return f"unrecognised data (starting with {data[:8]!r})"
+    if _looks_like_text(data[:512]):
+        return "a text file"  # never echo the content: it may be a file the user must not read
+    return "unrecognised data (binary, with no known file signature)"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
 def _accepted_format(picture: Image.Image) -> str:
@@ -363,7 +464,7 @@ def _load(picture: Image.Image, fmt: str) -> None:
         picture.load()
     except Image.DecompressionBombError as exc:
         raise ValueError(f"the image is too large to decode safely ({exc})") from exc
-    except Exception as exc:  # decoders raise OSError, SyntaxError, struct.error, zlib.error...
+    except Exception as exc:  # noqa: BLE001 - decoders raise OSError, SyntaxError, struct.error, zlib.error...
         raise ValueError(f"the {fmt} data could not be decoded: the file is truncated or corrupt "
                          f"({type(exc).__name__}: {exc}); expected a complete {_ACCEPTED_TEXT} file") from exc
 

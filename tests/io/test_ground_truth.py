@@ -15,7 +15,8 @@ from PIL import Image
 from pycocotools import mask as coco_mask
 
 from seglib.io import GroundTruth, load_ground_truth, resize_ground_truth
-from seglib.io.ground_truth import VOC_CLASSES, _compressed_rle_total, voc_colormap
+from seglib.io.coco_masks import compressed_runs
+from seglib.io.ground_truth import VOC_CLASSES, voc_colormap
 
 # shared/ lies beside the repository (the checkout and CI both lay it there).
 COCO_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "coco-sample"
@@ -398,7 +399,7 @@ def test_coco_annotation_errors(annotation, message):
 def test_compressed_rle_total_matches_pycocotools():
     mask = box(3, 4, 17, 25) | box(0, 0, 1, W)
     counts = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))["counts"].decode()
-    assert _compressed_rle_total(counts, "x") == H * W
+    assert compressed_runs(counts, "x").sum() == H * W
 
 
 @settings(max_examples=30, deadline=None)
@@ -406,7 +407,7 @@ def test_compressed_rle_total_matches_pycocotools():
 def test_compressed_rle_total_property(height, width, seed):
     mask = np.random.default_rng(seed).random((height, width)) < 0.5
     rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
-    assert _compressed_rle_total(rle["counts"].decode(), "x") == height * width
+    assert compressed_runs(rle["counts"].decode(), "x").sum() == height * width
     gt = load_json(coco_doc([ann({"size": [height, width], "counts": rle["counts"].decode()})],
                             images=[{"id": 7, "height": height, "width": width}]))
     np.testing.assert_array_equal(gt.instances == 1, mask)
