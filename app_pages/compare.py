@@ -23,7 +23,8 @@ def preset_buttons() -> None:
     row.markdown("**Presets**")
     for name in panels.presets():
         row.button(name, key=f"compare.preset.{name}", on_click=panels.apply_preset, args=(name,),
-                   help=panels.PRESET_HELP.get(name, "") + " Fills the panels; your slider values stay.")
+                   help=panels.PRESET_HELP.get(name, "") + " Fills the panels; your slider values stay, except "
+                        "those the preset names.")
 
 
 def display_controls(truth) -> tuple[int, float, str, bool, bool]:

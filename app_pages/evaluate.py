@@ -11,7 +11,7 @@ import seglib
 from seglib import charts, comparison
 from seglib.degradations import DEGRADATIONS, DESCRIPTIONS
 from seglib.scoring import HIGHER_IS_BETTER, METRIC_NAMES
-from seglib.sweeps import best_value, robustness, sensitivity
+from seglib.sweeps import best_value, ranking_metric, robustness, sensitivity
 from ui import panels, scores, sweeps, views
 from ui.ground_truth import image_and_truth, missing_truth_hint
 from ui.params import method_widgets, pipeline_widgets
@@ -72,7 +72,8 @@ def per_class(picked, results, truth) -> None:
             st.session_state[CONFUSION_KEY] = names[0]
         name = st.selectbox("Confusion matrix of", names, key=CONFUSION_KEY,
                             help="Rows are true classes, columns predicted ones; each row sums to 100 %. "
-                                 "Region and cluster ids are first matched to the true classes.")
+                                 "Region and cluster ids are first paired one-to-one with the true segments; pieces "
+                                 "left over form the 'unmatched segment' column.")
         result, key = matrices[name]
         matrix = analyse("confusion", result, key, truth)
         if matrix is not None:
@@ -139,21 +140,34 @@ def show_sensitivity(picked, sig, values, metric) -> None:
     if metric not in table:
         st.caption(f"The last sweep has no {metric!r} column.")
         return
-    best = best_value(table, metric, higher_is_better=HIGHER_IS_BETTER[metric])
+    ranked = ranking_metric(metric, table.columns)
+    best = None if ranked is None else best_value(table, ranked, higher_is_better=HIGHER_IS_BETTER[ranked])
     current = values.get(method.name, {}).get(param.name)
     figure = charts.sensitivity_figure(table, param.name, metric, current=current, best=best, log=param.log,
                                        title=f"{method.title}: {metric} as {param.name} varies")
     st.plotly_chart(figure, key="evaluate.sensitivity.chart", **CHART)
     for line in sweeps.failures(table):
         st.caption(f":material/warning: {line}")
+    if best is not None:
+        st.caption(best_caption(param.name, best, metric, ranked))
     row = st.container(horizontal=True, vertical_alignment="center")
     if best is not None:
         row.button(f"Apply best: {param.name} = {best}", key="evaluate.sens.apply", icon=":material/check:",
                    on_click=panels.apply_everywhere, args=(method.name, param.name, best),
                    disabled=best == current,
-                   help="Sets this value on the method's slider here, in Explore and in every Compare panel.")
+                   help=f"The value with the best {ranked}. Sets it on the method's slider here, in Explore and in "
+                        "every Compare panel.")
     scores.csv_button(table, f"{picked.file_stem}-{method.name}-{param.name}-sweep.csv", key="evaluate.sens.csv",
                       label="Sweep (CSV)")
+
+
+def best_caption(name: str, best, plotted: str, ranked: str) -> str:
+    """Which score chose the best value, and why not the plotted one when they differ."""
+    text = f"Best {name} = {best}, chosen by **{ranked}**"
+    if ranked != plotted:
+        text += (f" (the plotted {plotted} rises with every extra segment or cluster, so it never picks the "
+                 "best setting)")
+    return text + "."
 
 
 def robustness_section(picked, results, values, truth, table, pre, post, working_size) -> None:

@@ -6,11 +6,14 @@ dashboard's Compare and Evaluate pages:
 
 - :func:`class_view` puts a result and the truth in the same class ids
   (foreground/background for binary masks, the truth's classes for
-  semantic and region outputs after :func:`~seglib.metrics.match_labels`);
+  semantic outputs; region outputs are first paired one-to-one with the
+  true segments by :func:`~seglib.metrics.match_segments`, and leftover
+  pieces form an "unmatched segment" class);
 - :func:`error_map` marks every pixel as a true positive, false positive,
-  false negative or wrong class (or, for edge maps, every boundary pixel as
-  matched, spurious or missed within a tolerance), and :func:`render_errors`
-  paints it over the picture;
+  false negative or wrong class; for region outputs as a matched segment,
+  an extra piece (over-segmentation), a merge, or a background/object mix-up;
+  for edge maps every boundary pixel as matched, spurious or missed within
+  a tolerance. :func:`render_errors` paints it over the picture;
 - :func:`scores_table`, :func:`class_iou_table` and :func:`confusion` give
   the numbers as tables and matrices.
 
@@ -37,10 +40,11 @@ from .io.ground_truth import GroundTruth
 from .metrics import resolve_tolerance
 from .result import Segmentation
 # The private helpers keep these maps identical to the ones seglib.scoring scores.
-from .scoring import METRIC_NAMES, partitions, to_gt_classes, check_shapes, score
+from .scoring import (METRIC_NAMES, ONE_TO_ONE, check_shapes, is_unsupervised, partitions, score, segment_match,
+                      to_gt_classes)
 from .viz import thicken
 
-NOTHING, HIT, FALSE_POSITIVE, FALSE_NEGATIVE, WRONG_CLASS, IGNORED = range(6)
+NOTHING, HIT, FALSE_POSITIVE, FALSE_NEGATIVE, WRONG_CLASS, IGNORED, SPLIT = range(7)
 """Codes of :attr:`ErrorMap.codes`: untouched background, then the error categories."""
 
 # Okabe-Ito colours: told apart by colour-blind readers too.
@@ -50,13 +54,18 @@ ERROR_COLOURS = {
     FALSE_NEGATIVE: (0, 114, 178),  # blue
     WRONG_CLASS: (230, 159, 0),    # orange
     IGNORED: (150, 150, 150),
+    SPLIT: (204, 121, 167),        # reddish purple
 }
+UNMATCHED = "unmatched segment"
+"""Class name :func:`class_view` gives the pieces of a region output left over after one-to-one pairing."""
 BAND_COLOUR = (240, 228, 66)  # yellow
 _NAMES = {
     "pixels": {HIT: "true positive", FALSE_POSITIVE: "false positive", FALSE_NEGATIVE: "false negative",
                WRONG_CLASS: "wrong class", IGNORED: "ignored"},
     "boundaries": {HIT: "matched boundary", FALSE_POSITIVE: "spurious boundary",
                    FALSE_NEGATIVE: "missed boundary"},
+    "segments": {HIT: "matched segment", SPLIT: "over-segmented", WRONG_CLASS: "merged",
+                 FALSE_POSITIVE: "false positive", FALSE_NEGATIVE: "false negative", IGNORED: "ignored"},
 }
 _PIXEL_HELP = {
     HIT: "object pixel given its true class",
@@ -70,6 +79,15 @@ _BOUNDARY_HELP = {
     FALSE_POSITIVE: "predicted boundary far from every true one",
     FALSE_NEGATIVE: "true boundary far from every predicted one",
 }
+_SEGMENT_HELP = {
+    HIT: "an object's pixels in the one segment paired with it",
+    SPLIT: "an extra piece: a true segment cut into several (each true segment keeps one partner)",
+    WRONG_CLASS: "an object's pixels inside another object's segment (merged)",
+    FALSE_POSITIVE: "background pixels inside an object's segment",
+    FALSE_NEGATIVE: "an object's pixels inside the background's segment",
+    IGNORED: "void in the truth, not scored",
+}
+_HELPS = {"pixels": _PIXEL_HELP, "boundaries": _BOUNDARY_HELP, "segments": _SEGMENT_HELP}
 _DIM = 0.45  # brightness of the gray picture under the error colours
 
 
@@ -105,10 +123,12 @@ class ErrorMap:
     ----------
     codes : ndarray of uint8, (H, W)
         :data:`NOTHING`, :data:`HIT`, :data:`FALSE_POSITIVE`,
-        :data:`FALSE_NEGATIVE`, :data:`WRONG_CLASS` or :data:`IGNORED` per pixel.
-    style : {"pixels", "boundaries"}
-        Pixel classes (masks, semantic and region outputs) or boundary pixels
-        (edge maps, and region outputs against truth without classes).
+        :data:`FALSE_NEGATIVE`, :data:`WRONG_CLASS`, :data:`IGNORED` or
+        :data:`SPLIT` per pixel.
+    style : {"pixels", "segments", "boundaries"}
+        Pixel classes (masks and semantic outputs), segments paired
+        one-to-one with the true segments (region outputs, see
+        :func:`~seglib.scoring.is_unsupervised`), or boundary pixels (edge maps).
     band : ndarray of bool, (H, W)
         Pixels within ``tolerance`` of a true boundary.
     tolerance : float
@@ -148,7 +168,7 @@ class ErrorMap:
 
     def describe(self) -> dict[str, str]:
         """Name -> what the category means, for a legend."""
-        helps = _PIXEL_HELP if self.style == "pixels" else _BOUNDARY_HELP
+        helps = _HELPS[self.style]
         return {name: helps[code] for code, name in _NAMES[self.style].items()}
 
 
@@ -162,10 +182,12 @@ def class_view(result: Segmentation, gt: GroundTruth) -> ClassView | None:
 
     Binary masks and instance maps become background (0) / foreground (1)
     against ``gt.semantic != 0``. Semantic and panoptic outputs take the
-    truth's class ids (by class name, else by overlap); region and cluster
-    ids are matched to the truth's classes with
-    :func:`~seglib.metrics.match_labels`. Edge maps, and truths without a
-    semantic map (BSDS), give None.
+    truth's class ids by class name. Region and cluster ids (any
+    :func:`~seglib.scoring.is_unsupervised` result) are paired one-to-one
+    with the true segments (:func:`~seglib.metrics.match_segments`) and take
+    the class of their partner; pieces left without a partner get one more
+    class, :data:`UNMATCHED`, so splitting an object shows as error.
+    Edge maps, and truths without a semantic map (BSDS), give None.
 
     Raises
     ------
@@ -181,14 +203,35 @@ def class_view(result: Segmentation, gt: GroundTruth) -> ClassView | None:
         if ignore is not None:
             truth[gt.semantic == ignore] = ignore
         return ClassView((result.labels > 0).astype(np.int32), truth, ["background", "foreground"], ignore)
-    if result.kind == "regions":
-        pred = metrics.match_labels(result.labels, gt.semantic, ignore_index=ignore)
-    else:
-        labels = result.labels // metrics.PANOPTIC_DIVISOR if result.kind == "panoptic" else result.labels
-        pred = to_gt_classes(Segmentation(labels, kind="semantic", class_names=result.class_names), gt)
     valid = gt.semantic if ignore is None else gt.semantic[gt.semantic != ignore]
+    if is_unsupervised(result, gt):
+        pred = _paired_classes(result.labels, gt)
+        n = max(int(pred.max(initial=0)), int(valid.max(initial=0))) + 1
+        pred = np.where(pred < 0, n, pred)  # the leftover pieces: one more class
+        return ClassView(pred.astype(np.int32), gt.semantic, _names(gt.class_names, n) + [UNMATCHED], ignore)
+    labels = result.labels // metrics.PANOPTIC_DIVISOR if result.kind == "panoptic" else result.labels
+    pred = to_gt_classes(Segmentation(labels, kind="semantic", class_names=result.class_names), gt)
     n = max(int(pred.max(initial=0)), int(valid.max(initial=0))) + 1
     return ClassView(pred.astype(np.int32), gt.semantic, _names(gt.class_names, n), ignore)
+
+
+def _majority(segments: np.ndarray, classes: np.ndarray) -> dict[int, int]:
+    """The class most pixels of each segment have (``segments`` -1 = left out)."""
+    keep = segments >= 0
+    pairs, counts = np.unique(np.stack([segments[keep], classes[keep]]), axis=1, return_counts=True)
+    order = np.lexsort((-counts, pairs[0]))  # per segment, the largest count first
+    first = np.unique(pairs[0][order], return_index=True)[1]
+    return {int(pairs[0][order][i]): int(pairs[1][order][i]) for i in first}
+
+
+def _paired_classes(labels: np.ndarray, gt: GroundTruth) -> np.ndarray:
+    """Class of each pixel's one-to-one partner segment; -1 for pieces without a partner."""
+    match, truth = segment_match(labels, gt)
+    partner = match.pred_to_true(labels)
+    classes = _majority(truth, np.asarray(gt.semantic))
+    lookup = np.array([classes.get(int(t), 0) for t in match.true_ids] + [-1])
+    index = np.searchsorted(match.true_ids, partner)
+    return np.where(partner >= 0, lookup[np.minimum(index, len(match.true_ids) - 1)], -1)
 
 
 def _true_boundaries(gt: GroundTruth) -> np.ndarray | None:
@@ -215,6 +258,23 @@ def _pixel_codes(view: ClassView) -> np.ndarray:
     codes[object_truth & ~object_pred] = FALSE_NEGATIVE
     if view.ignore_index is not None:
         codes[truth == view.ignore_index] = IGNORED
+    return codes
+
+
+def _segment_codes(labels: np.ndarray, gt: GroundTruth) -> np.ndarray:
+    """Per pixel: matched, extra piece, merged, or background/object mix-up (see :data:`_SEGMENT_HELP`)."""
+    match, truth = segment_match(labels, gt)
+    partner = match.pred_to_true(labels)
+    codes = np.full(labels.shape, WRONG_CLASS, dtype=np.uint8)
+    background = gt.semantic is not None and 0 in match.true_ids
+    if background:
+        codes[(truth == 0) & (partner != 0)] = FALSE_POSITIVE
+        codes[(truth > 0) & (partner == 0)] = FALSE_NEGATIVE
+    codes[partner == truth] = HIT
+    if background:
+        codes[(truth == 0) & (partner == 0)] = NOTHING
+    codes[partner < 0] = SPLIT
+    codes[truth < 0] = IGNORED
     return codes
 
 
@@ -246,9 +306,12 @@ def error_map(result: Segmentation, gt: GroundTruth, *, tolerance=None) -> Error
         Pixel style for results with classes (see :func:`class_view`):
         true positive (object pixel with its true class), false positive
         (background called object), false negative (object called
-        background), wrong class, ignored. Boundary style for edge maps and
-        for truths without classes: matched, spurious and missed boundary
-        pixels.
+        background), wrong class, ignored. Segment style for region outputs
+        (:func:`~seglib.scoring.is_unsupervised`), after pairing their
+        segments one-to-one with the true ones: matched, over-segmented
+        (a piece left without a partner), merged, false positive, false
+        negative, ignored. Boundary style for edge maps and for truths
+        holding only boundaries: matched, spurious and missed boundary pixels.
 
     Raises
     ------
@@ -256,13 +319,16 @@ def error_map(result: Segmentation, gt: GroundTruth, *, tolerance=None) -> Error
         When the sizes differ, the truth holds no label map, or
         ``tolerance`` is negative.
     """
-    view = class_view(result, gt)
+    check_shapes(result, gt)
     shape = result.labels.shape
     tol = resolve_tolerance(tolerance, shape)
     true_edges = _true_boundaries(gt)
     if true_edges is None:
         raise ValueError("the ground truth holds no label map or boundaries to compare with")
     band = _near(true_edges, tol)
+    if result.kind != "edges" and is_unsupervised(result, gt) and partitions(gt):
+        return ErrorMap(_segment_codes(result.labels, gt), "segments", band, tol)
+    view = class_view(result, gt)
     if view is not None:
         return ErrorMap(_pixel_codes(view), "pixels", band, tol)
     pred_edges = result.labels != 0 if result.kind == "edges" else metrics.boundaries(result.labels)
@@ -343,12 +409,16 @@ def scores_table(results, gt: GroundTruth) -> pd.DataFrame:
 
 
 def class_iou(result: Segmentation, gt: GroundTruth) -> list[dict]:
-    """``{"class", "IoU"}`` of every class present in the truth or the prediction; [] for edge maps."""
+    """``{"class", "IoU"}`` of every class present in the truth or the prediction; [] for edge maps.
+
+    The :data:`UNMATCHED` pseudo-class of region outputs is left out (its IoU is 0 by definition).
+    """
     view = class_view(result, gt)
     if view is None:
         return []
     scores = metrics.mean_iou(view.pred, view.truth, num_classes=view.num_classes, ignore_index=view.ignore_index)
-    return [{"class": view.class_names[i], "IoU": float(scores.per_class[i])} for i in np.flatnonzero(scores.present)]
+    return [{"class": view.class_names[i], "IoU": float(scores.per_class[i])} for i in np.flatnonzero(scores.present)
+            if view.class_names[i] != UNMATCHED]
 
 
 def class_iou_table(results, gt: GroundTruth) -> pd.DataFrame:
@@ -376,11 +446,15 @@ def confusion(result: Segmentation, gt: GroundTruth) -> tuple[np.ndarray, list[s
 
 
 DEFAULT_METRICS = {"binary": "IoU", "instance": "PQ", "panoptic": "PQ", "semantic": "mean IoU",
-                   "regions": "mean IoU", "edges": "boundary F1"}
+                   "regions": ONE_TO_ONE, "edges": "boundary F1"}
 
 
 def default_metric(kind: str, available=METRIC_NAMES) -> str | None:
-    """The headline metric of a result kind, if it is among ``available``; else the first available."""
+    """The headline metric of a result kind, if it is among ``available``; else the first available.
+
+    The first available in :data:`~seglib.scoring.METRIC_NAMES` order, so an
+    unsupervised semantic output (no plain mean IoU) gets the one-to-one score.
+    """
     available = list(available)
     preferred = DEFAULT_METRICS.get(kind)
     if preferred in available:

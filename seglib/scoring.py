@@ -8,13 +8,24 @@ kind       scores
 ========== ==================================================================
 binary     pixel accuracy, Dice, IoU of the foreground (gt class != 0), boundary F1
 semantic   pixel accuracy, mean IoU, Dice, boundary F1 (class ids matched to
-           the truth by name, or by overlap when the names differ)
-regions    the same after :func:`~seglib.metrics.match_labels`, plus adapted
-           Rand error and variation of information against the instances
+           the truth's classes by name)
+regions    mean IoU (one-to-one) against the true segments, mean IoU
+           (many-to-one), boundary F1, adapted Rand error and variation of
+           information (also for semantic outputs whose class names are not
+           the truth's, e.g. multi-Otsu levels: see :func:`is_unsupervised`)
 instance   foreground scores, boundary F1 and class-agnostic PQ
 panoptic   PQ against the panoptic truth, plus the semantic scores
 edges      boundary F1 of the edge map against the true boundaries
 ========== ==================================================================
+
+Unsupervised outputs number their segments arbitrarily. Mapping every
+segment to the class it overlaps most (``mean IoU (many-to-one)``, via
+:func:`~seglib.metrics.match_labels`) forgives any split: cut an ellipse
+into ten pieces and every piece still "is" the ellipse. The headline score
+``mean IoU (one-to-one)`` pairs each true segment (an instance, with the
+background as one segment) with at most one predicted segment
+(:func:`~seglib.metrics.match_segments`); extra pieces and merged objects
+count as errors, so more clusters cannot buy a better score.
 
 For BSDS-style truth (several annotators, no classes) region and boundary
 scores take the best annotator, as the BSDS benchmark's "best" column does.
@@ -28,9 +39,13 @@ from . import metrics
 from .io.ground_truth import GroundTruth
 from .result import Segmentation
 
-METRIC_NAMES = ("pixel accuracy", "mean IoU", "Dice", "IoU", "boundary F1", "PQ",
+ONE_TO_ONE = "mean IoU (one-to-one)"
+MANY_TO_ONE = "mean IoU (many-to-one)"
+METRIC_NAMES = ("pixel accuracy", "mean IoU", ONE_TO_ONE, MANY_TO_ONE, "Dice", "IoU", "boundary F1", "PQ",
                 "adapted Rand error", "VI")
 HIGHER_IS_BETTER = {name: name not in ("adapted Rand error", "VI") for name in METRIC_NAMES}
+GAMEABLE = frozenset({MANY_TO_ONE})
+"""Scores that more segments can raise without a better result: never used to pick a "best" setting."""
 _DIVISOR = metrics.PANOPTIC_DIVISOR
 
 
@@ -114,14 +129,55 @@ def _binary_scores(mask: np.ndarray, fg: np.ndarray) -> dict[str, float]:
     }
 
 
+def _names_match(result: Segmentation, gt: GroundTruth) -> bool:
+    names, truth_names = result.class_names, gt.class_names
+    return bool(names and truth_names and set(names) <= set(truth_names))
+
+
+def is_unsupervised(result: Segmentation, gt: GroundTruth) -> bool:
+    """Whether ``result``'s ids are arbitrary for this truth, so it is scored by matching segments.
+
+    True for region outputs (regions, clusters, superpixels) and for
+    semantic outputs whose class names are not among the truth's (e.g.
+    multi-Otsu's intensity levels, or a model trained on other classes).
+    """
+    return result.kind == "regions" or (result.kind == "semantic" and not _names_match(result, gt))
+
+
 def to_gt_classes(result: Segmentation, gt: GroundTruth) -> np.ndarray:
-    """Semantic prediction with ids of the truth's classes (by name, else by overlap)."""
+    """Semantic prediction with ids of the truth's classes (by name, else by overlap, many-to-one)."""
     pred = result.labels
     names, truth_names = result.class_names, gt.class_names
-    if names and truth_names and set(names) <= set(truth_names):
+    if _names_match(result, gt):
         lookup = np.array([truth_names.index(n) for n in names])
         return lookup[np.clip(pred, 0, len(names) - 1)]
-    return metrics.match_labels(pred, gt.semantic)
+    return metrics.match_labels(pred, gt.semantic, ignore_index=gt.ignore_index)
+
+
+def _ignored(gt: GroundTruth) -> np.ndarray | None:
+    """Pixels the truth marks void (``ignore_index`` in its semantic map), or None."""
+    if gt.semantic is None or gt.ignore_index is None:
+        return None
+    void = np.asarray(gt.semantic) == gt.ignore_index
+    return void if void.any() else None
+
+
+def segment_match(pred: np.ndarray, gt: GroundTruth) -> tuple[metrics.SegmentMatch, np.ndarray] | None:
+    """The one-to-one pairing of ``pred``'s segments with the truth's (best annotator), and that partition.
+
+    Void pixels of the truth are left out (their partition value is -1 in
+    the returned map). None when the truth holds no partition.
+    """
+    void = _ignored(gt)
+    best = None
+    for partition in partitions(gt):
+        truth = np.asarray(partition, dtype=np.int64)
+        if void is not None:
+            truth = np.where(void, -1, truth)
+        match = metrics.match_segments(pred, truth, ignore_labels=(-1,) if void is not None else ())
+        if best is None or match.mean > best[0].mean:
+            best = (match, truth)
+    return best
 
 
 def _region_scores(pred: np.ndarray, gt: GroundTruth) -> dict[str, float]:
@@ -151,7 +207,10 @@ def score(result: Segmentation, gt: GroundTruth) -> dict[str, float]:
     -------
     dict of str to float
         Keys from :data:`METRIC_NAMES`, in that order; only those that
-        apply. Lower is better for adapted Rand error and VI, higher for the rest.
+        apply. Lower is better for adapted Rand error and VI, higher for the
+        rest. Unsupervised outputs (:func:`is_unsupervised`) get
+        :data:`ONE_TO_ONE` and :data:`MANY_TO_ONE` instead of pixel accuracy,
+        mean IoU and Dice, which would all forgive splits.
 
     Raises
     ------
@@ -163,6 +222,7 @@ def score(result: Segmentation, gt: GroundTruth) -> dict[str, float]:
     kind = result.kind
     fg = _foreground(gt)
     out: dict[str, float] = {}
+    unsupervised = is_unsupervised(result, gt)
     if kind == "edges":
         f1 = _boundary_f1(pred, gt, pred_is_edges=True)
         return {} if f1 is None else {"boundary F1": f1}
@@ -170,11 +230,12 @@ def score(result: Segmentation, gt: GroundTruth) -> dict[str, float]:
         out.update(_binary_scores(pred, fg))
     elif kind == "instance" and fg is not None:
         out.update(_binary_scores(pred, fg))
-    elif kind in ("semantic", "regions", "panoptic") and gt.semantic is not None:
+    elif unsupervised:
+        out.update(_unsupervised_scores(pred, gt))
+    elif kind in ("semantic", "panoptic") and gt.semantic is not None:
         source = result if kind != "panoptic" else Segmentation(pred // _DIVISOR, kind="semantic",
                                                                 class_names=result.class_names)
-        classes = to_gt_classes(source, gt) if kind != "regions" else metrics.match_labels(pred, gt.semantic)
-        out.update(_class_scores(classes, gt))
+        out.update(_class_scores(to_gt_classes(source, gt), gt))
     f1 = _boundary_f1(pred, gt)
     if f1 is not None:
         out["boundary F1"] = f1
@@ -182,6 +243,18 @@ def score(result: Segmentation, gt: GroundTruth) -> dict[str, float]:
         out["PQ"] = float(metrics.panoptic_quality(pred, gt.panoptic).pq)
     elif kind == "instance" and gt.instances is not None:
         out["PQ"] = float(metrics.panoptic_quality(_agnostic_panoptic(pred), _agnostic_panoptic(gt.instances)).pq)
-    if kind in ("regions", "instance"):
+    if kind in ("regions", "instance") or unsupervised:
         out.update(_region_scores(pred, gt))
     return {name: out[name] for name in METRIC_NAMES if name in out}
+
+
+def _unsupervised_scores(pred: np.ndarray, gt: GroundTruth) -> dict[str, float]:
+    """One-to-one mean IoU against the true segments, and the many-to-one class score labelled as such."""
+    out = {}
+    matched = segment_match(pred, gt)
+    if matched is not None:
+        out[ONE_TO_ONE] = matched[0].mean
+    if gt.semantic is not None:
+        classes = metrics.match_labels(pred, gt.semantic, ignore_index=gt.ignore_index)
+        out[MANY_TO_ONE] = _class_scores(classes, gt)["mean IoU"]
+    return out

@@ -15,7 +15,7 @@ import pandas as pd
 from .core import segment
 from .degradations import degrade
 from .registry import Param, method as get_method
-from .scoring import score
+from .scoring import GAMEABLE, ONE_TO_ONE, score
 
 Progress = Callable[[int, int, str], None]
 
@@ -99,6 +99,18 @@ def best_value(table: pd.DataFrame, metric: str, *, higher_is_better: bool = Tru
     column = table[metric]
     index = column.idxmax() if higher_is_better else column.idxmin()
     return table.loc[index, "value"]
+
+
+def ranking_metric(metric: str, available) -> str | None:
+    """The score that picks a sweep's best value while ``metric`` is plotted.
+
+    ``metric`` itself, unless more segments can raise it without a better
+    result (:data:`~seglib.scoring.GAMEABLE`, the many-to-one mean IoU): then
+    the one-to-one mean IoU, or None when the table does not have it.
+    """
+    if metric not in GAMEABLE:
+        return metric
+    return ONE_TO_ONE if ONE_TO_ONE in list(available) else None
 
 
 def robustness(image, gt, methods: list[tuple[str, dict]], degradation: str, strengths: Iterable[float] = (0, .2, .4, .6, .8, 1),

@@ -43,11 +43,31 @@ def test_semantic_error_map_marks_the_wrong_class(two_squares):
     assert errors.counts["wrong class"] == 16 and errors.counts["true positive"] == 16
 
 
-def test_region_ids_are_matched_to_classes_before_marking(two_squares):
+def test_region_ids_are_paired_with_segments_before_marking(two_squares):
     regions = np.where(two_squares.semantic == 0, 7, np.where(two_squares.semantic == 1, 3, 9))
     errors = cmp.error_map(Segmentation(regions, kind="regions"), two_squares)
-    assert errors.counts["true positive"] == 32
+    assert errors.style == "segments"
+    assert errors.counts["matched segment"] == 32
     assert sum(errors.counts.values()) == 32  # nothing wrong, background untouched
+
+
+def test_a_split_object_shows_as_over_segmented_not_as_right(two_squares):
+    regions = np.where(two_squares.semantic == 0, 7, np.where(two_squares.semantic == 1, 3, 9))
+    regions[:4, :1] = 5  # a quarter of the first square cut off as its own segment
+    errors = cmp.error_map(Segmentation(regions, kind="regions"), two_squares)
+    assert errors.counts["over-segmented"] == 4 and errors.counts["matched segment"] == 28
+    assert np.all(errors.codes[:4, 0] == cmp.SPLIT)
+    assert "over-segmented" in errors.legend and errors.legend["over-segmented"] == cmp.ERROR_COLOURS[cmp.SPLIT]
+    view = cmp.class_view(Segmentation(regions, kind="regions"), two_squares)
+    assert view.class_names[-1] == cmp.UNMATCHED and np.all(view.pred[:4, 0] == len(view.class_names) - 1)
+    assert {row["class"] for row in cmp.class_iou(Segmentation(regions, kind="regions"), two_squares)} == {
+        "background", "a", "b"}
+
+
+def test_two_objects_in_one_segment_show_as_merged(two_squares):
+    regions = np.where(two_squares.semantic == 0, 7, 3)  # both squares one segment
+    errors = cmp.error_map(Segmentation(regions, kind="regions"), two_squares)
+    assert errors.counts["merged"] == 16 and errors.counts["matched segment"] == 16
 
 
 def test_void_pixels_are_ignored(two_squares):
@@ -73,14 +93,27 @@ def test_edge_maps_are_matched_within_the_tolerance():
     assert loose.band[:, 5].all() and not loose.band[:, 0].any()
 
 
-def test_truth_without_classes_gives_a_boundary_map():
+def test_truth_without_classes_pairs_segments_without_a_background():
     regions = np.ones((10, 10), np.int32)
     regions[5:] = 2
     bsds = GroundTruth(regions=regions, boundaries=regions != np.roll(regions, -1, axis=0), source_format="bsds")
-    errors = cmp.error_map(Segmentation(regions, kind="regions"), bsds, tolerance=1)
-    assert errors.style == "boundaries"
-    assert errors.counts["spurious boundary"] == 0 and errors.counts["matched boundary"] > 0
+    pred = regions.copy()
+    pred[5:, :3] = 9  # one piece split off the lower region
+    errors = cmp.error_map(Segmentation(pred, kind="regions"), bsds, tolerance=1)
+    assert errors.style == "segments"
+    assert errors.counts["matched segment"] == 85 and errors.counts["over-segmented"] == 15
+    assert errors.counts["false positive"] == errors.counts["false negative"] == 0  # no background here
     assert cmp.class_view(Segmentation(regions, kind="regions"), bsds) is None
+
+
+def test_truth_with_only_boundaries_gives_a_boundary_map():
+    edges = np.zeros((10, 10), bool)
+    edges[4] = True
+    only_edges = GroundTruth(boundaries=edges, source_format="bsds")
+    regions = np.ones((10, 10), np.int32)
+    regions[5:] = 2
+    errors = cmp.error_map(Segmentation(regions, kind="regions"), only_edges, tolerance=1)
+    assert errors.style == "boundaries" and errors.counts["matched boundary"] > 0
 
 
 def test_sizes_must_agree(two_squares):

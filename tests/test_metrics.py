@@ -473,3 +473,49 @@ def test_panoptic_quality_agrees_with_the_reference_loop_and_pq_is_sq_times_rq(o
     for value in (score.pq, score.sq, score.rq):
         assert 0.0 <= value <= 1.0
     assert M.panoptic_quality(gt, gt).pq == 1.0
+
+
+# ----------------------------------------------------------------------------- match_segments
+
+
+def test_match_segments_scores_a_split_by_its_largest_piece():
+    gt = np.array([[1, 1, 1, 1, 2, 2, 2, 2]])
+    whole = M.match_segments([[5, 5, 5, 5, 9, 9, 9, 9]], gt)
+    split = M.match_segments([[5, 5, 6, 7, 9, 9, 9, 9]], gt)
+    assert whole.mean == 1.0 and whole.unmatched_pred == 0
+    assert split.mean == pytest.approx((0.5 + 1.0) / 2) and split.unmatched_pred == 2
+    np.testing.assert_array_equal(split.partner, [5, 9])
+    np.testing.assert_array_equal(split.pred_to_true([[5, 6, 7, 9]]), [[1, -1, -1, 2]])
+
+
+def test_match_segments_leaves_one_of_two_merged_segments_unmatched():
+    match = M.match_segments([[3, 3, 3, 3, 3, 3]], [[1, 1, 1, 2, 2, 2]])
+    assert sorted(match.iou.tolist()) == [0.0, 0.5] and match.mean == pytest.approx(0.25)
+    assert match.covering == pytest.approx(0.25)
+
+
+def test_match_segments_ignores_void_and_refuses_foreign_ids():
+    match = M.match_segments([[1, 1, 2, 2]], [[4, 4, 255, 255]], ignore_labels=(255,))
+    assert match.mean == 1.0 and match.true_ids.tolist() == [4]
+    with pytest.raises(ValueError, match="not made from"):
+        match.pred_to_true([[3]])
+
+
+def test_match_segments_greedy_fallback_agrees_on_clear_pairs(monkeypatch):
+    gt = np.repeat(np.arange(40), 5)[None]
+    pred = gt * 3 + 1
+    exact = M.match_segments(pred, gt)
+    monkeypatch.setattr(M, "_DENSE_PAIR_LIMIT", 10)
+    assert M.match_segments(pred, gt).mean == exact.mean == 1.0
+
+
+@FAST
+@given(label_maps(5), label_maps(4), st.integers(0, 100))
+def test_match_segments_cannot_be_gamed_by_splitting(pred, gt, seed):
+    match = M.match_segments(pred, gt)
+    assert 0.0 <= match.mean <= 1.0 and 0.0 <= match.covering <= 1.0
+    assert match.mean == pytest.approx(M.match_segments(permuted(pred, seed), gt).mean)
+    assert M.match_segments(gt, gt).mean == 1.0
+    # Cutting every segment of a perfect answer in two (by column parity) never scores better than the answer.
+    halves = gt * 2 + (np.arange(gt.shape[1]) % 2)[None, :]
+    assert M.match_segments(halves, gt).mean < 1.0

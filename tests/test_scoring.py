@@ -82,3 +82,23 @@ def test_bsds_truths_match_boundary_pixels_one_to_one():
 def test_mismatched_sizes_name_both(truth):
     with pytest.raises(ValueError, match="ground truth is 96 x 96 pixels but the image is 10 x 5"):
         scoring.score(Segmentation(np.zeros((5, 10), int), kind="binary"), truth)
+
+
+def test_splitting_objects_costs_the_one_to_one_score_but_not_the_many_to_one(scene, truth):
+    # Each object cut along a vertical line into two segments: every piece still "is" its class.
+    columns = np.arange(scene.instances.shape[1])[None, :]
+    split = np.where(scene.instances > 0, scene.instances * 2 + (columns % 8 < 4), 0)
+    scores = scoring.score(Segmentation(split, kind="regions"), truth)
+    assert scores[scoring.MANY_TO_ONE] == pytest.approx(1.0)
+    assert scores[scoring.ONE_TO_ONE] < 0.8
+    assert not {"pixel accuracy", "Dice", "mean IoU"} & set(scores)  # the forgiving scores are not offered
+    perfect = scoring.score(Segmentation(scene.instances + 7, kind="regions"), truth)
+    assert perfect[scoring.ONE_TO_ONE] == pytest.approx(1.0)
+
+
+def test_semantic_output_without_the_truths_class_names_is_scored_as_regions(scene, truth):
+    levels = Segmentation(scene.semantic.copy(), kind="semantic", class_names=["low", "mid", "high"] * 3)
+    assert scoring.is_unsupervised(levels, truth)
+    assert scoring.ONE_TO_ONE in scoring.score(levels, truth)
+    named = Segmentation(scene.semantic.copy(), kind="semantic", class_names=list(scene.class_names))
+    assert not scoring.is_unsupervised(named, truth) and "mean IoU" in scoring.score(named, truth)

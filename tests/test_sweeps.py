@@ -64,3 +64,18 @@ def test_robustness_degrades_scores(scene):
 def test_best_value_handles_missing_metric():
     import pandas as pd
     assert sweeps.best_value(pd.DataFrame({"value": [1, 2]}), "Dice") is None
+
+
+def test_kmeans_sweep_on_the_default_scene_does_not_call_the_most_clusters_best():
+    from ui.image_picker import DEFAULT_SCENE
+    seed, difficulty, size = DEFAULT_SCENE
+    scene = make_scene(seed, size=size, difficulty=difficulty)
+    gt = scoring.from_scene(scene)
+    table = sweeps.sensitivity(scene.image, gt, "kmeans", "n_clusters", [2, 5, 8, 16])
+    # The many-to-one score is gamed: every extra cluster raises it ...
+    assert sweeps.best_value(table, scoring.MANY_TO_ONE) == 16
+    # ... so it never picks the best; the one-to-one score does, and 16 clusters are not it.
+    ranked = sweeps.ranking_metric(scoring.MANY_TO_ONE, table.columns)
+    assert ranked == scoring.ONE_TO_ONE
+    assert sweeps.best_value(table, ranked) != 16
+    assert sweeps.ranking_metric("boundary F1", table.columns) == "boundary F1"

@@ -47,11 +47,19 @@ PRESET_METHODS: dict[str, tuple[str, ...]] = {
     "Regions": ("split-merge", "region-growing", "watershed"),
     _DEEP_PRESET: ("otsu", "kmeans"),  # + the first registered deep models
 }
+PRESET_VALUES: dict[str, dict[str, dict]] = {
+    # The local threshold's defaults suit a page of text (a window about a line high); on the shapes of the
+    # default scene it needs a window larger than the objects and a margin, or it marks noise everywhere.
+    "Thresholds vs clustering": {"adaptive-threshold": {"block_size": 151, "offset": -0.05}},
+}
+"""Values a preset sets in its panels (method -> parameter -> value); other parameters keep theirs."""
+PRESET_FLOORS = {"binary": 0.25, "semantic": 0.5, "regions": 0.2, "edges": 0.3}
+"""Headline score every preset method reaches on the default ShapeScene (checked by tests/app/test_presets.py)."""
 PRESET_HELP = {
     "Thresholds vs clustering": "Global and local thresholds against colour clustering.",
     "Edges": "Three edge detectors: gradient with hysteresis, gradient magnitude, Laplacian of Gaussian.",
     "Graph vs clustering": "Graph cuts against clustering and superpixels.",
-    "Regions": "Split and merge, region growing and watershed.",
+    "Regions": "Split and merge, region growing (seed placed on the most distinct object) and watershed.",
     _DEEP_PRESET: "Thresholds and clustering against trained networks.",
 }
 
@@ -87,7 +95,7 @@ def presets() -> dict[str, list[str]]:
 
 
 def apply_preset(name: str, state: MutableMapping | None = None) -> list[str]:
-    """Fill the panels with a preset's methods (``KeyError`` naming the valid presets)."""
+    """Fill the panels with a preset's methods and its :data:`PRESET_VALUES` (``KeyError`` naming the valid presets)."""
     state = _state(state)
     available = presets()
     if name not in available:
@@ -96,7 +104,15 @@ def apply_preset(name: str, state: MutableMapping | None = None) -> list[str]:
     state[COUNT_KEY] = max(len(slugs), min(COUNTS))
     for index, slug in enumerate(slugs):
         state[method_key(index)] = slug
+        method = seglib.method(slug)
+        for param, value in preset_values(name, slug).items():
+            set_value(panel_scope(index, slug), method.param(param), value, state)
     return slugs
+
+
+def preset_values(name: str, slug: str) -> dict:
+    """The parameter values preset ``name`` gives method ``slug`` (empty: the method's own values)."""
+    return dict(PRESET_VALUES.get(name, {}).get(slug, {}))
 
 
 def ensure_panels(state: MutableMapping | None = None) -> None:

@@ -18,6 +18,12 @@ METRIC_HELP = {
     "pixel accuracy": "Share of pixels given their true class (background included, so large backgrounds "
                       "flatter it).",
     "mean IoU": "Intersection over union of each class, averaged over the classes present: the Pascal VOC score.",
+    "mean IoU (one-to-one)": "Region outputs: each true segment (an object, or the background) is paired with at "
+                             "most one predicted segment; extra pieces and merged objects count as errors. The "
+                             "honest score for clusters and regions.",
+    "mean IoU (many-to-one)": "Region outputs: every predicted segment takes the class it overlaps most, so any "
+                              "number of pieces can form one class. Forgives over-segmentation: shown for "
+                              "comparison, never used to pick a best setting.",
     "Dice": "2 x overlap / (predicted + true area), averaged over classes; forgives a little more than IoU.",
     "IoU": "Intersection over union of the foreground: overlap / (predicted or true area).",
     "boundary F1": "How well predicted boundaries follow true ones, within 0.75 % of the image diagonal (BSDS).",
@@ -53,7 +59,8 @@ def scores_table(table: pd.DataFrame) -> None:
     st.dataframe(shown, hide_index=True, width="stretch", column_config=_column_config(shown))
     if shown.isna().any().any():
         st.caption("*None*: the metric does not fit that kind of result (binary masks get the foreground IoU, "
-                   "region and class maps the mean IoU over classes, edge maps only boundary F1).")
+                   "class maps the mean IoU over classes, region and cluster maps the one-to-one mean IoU over "
+                   "true segments, edge maps only boundary F1).")
 
 
 def scores_section(table: pd.DataFrame, *, key: str, file_stem: str) -> None:

@@ -382,6 +382,39 @@ def _seed_pixel(shape: tuple[int, int], seed_x: float, seed_y: float) -> tuple[i
     return int(round(seed_y * (shape[0] - 1))), int(round(seed_x * (shape[1] - 1)))
 
 
+def auto_seed(image: np.ndarray) -> tuple[int, int]:
+    """(row, col) well inside the picture's most distinct object, for a seed nobody placed.
+
+    The median colour of the border pixels stands for the background. Pixels
+    farther from it than Otsu's threshold of that distance (after a light
+    blur) form blobs; the largest blob not touching the border (any blob if
+    all do) is the object, and the seed is its pixel farthest from the blob's
+    edge, so growing starts inside it rather than on its rim. A flat or
+    tiny picture gets the centre.
+    """
+    h, w = image.shape[:2]
+    centre = ((h - 1) // 2, (w - 1) // 2)
+    if min(h, w) < 3:
+        return centre
+    smooth = ndi.gaussian_filter(_channels(image).astype(np.float64), sigma=(1, 1, 0))
+    border = np.concatenate([smooth[0], smooth[-1], smooth[:, 0], smooth[:, -1]])
+    distance = colour_distance(smooth, np.median(border, axis=0))
+    if np.ptp(distance) < 1e-6:
+        return centre
+    blobs, n = ndi.label(distance > filters.threshold_otsu(distance))
+    if n == 0:
+        return centre
+    sizes = np.bincount(blobs.ravel(), minlength=n + 1)
+    sizes[0] = 0
+    on_border = np.unique(np.concatenate([blobs[0], blobs[-1], blobs[:, 0], blobs[:, -1]]))
+    inner = sizes.copy()
+    inner[on_border] = 0
+    chosen = int(np.argmax(inner if inner.any() else sizes))
+    depth = ndi.distance_transform_edt(blobs == chosen)
+    row, col = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return int(row), int(col)
+
+
 def _mark_point(image: np.ndarray, point: tuple[int, int]) -> np.ndarray:
     """RGB copy of ``image`` with a cross drawn at ``point``."""
     h, w = image.shape[:2]
@@ -453,10 +486,13 @@ def grow_region(image: np.ndarray, seed: tuple[int, int], tolerance: float, *, a
     family="region",
     kind="binary",
     params=(
-        Param("seed_x", 0.5, low=0.0, high=1.0, step=0.01,
+        Param("seed", "auto", choices=("auto", "at position"),
+              help="Where growing starts: 'auto' puts the seed inside the object that stands out most from "
+                   "the picture's border colour; 'at position' uses the two sliders below."),
+        Param("seed_x", 0.5, low=0.0, high=1.0, step=0.01, shown_when={"seed": ("at position",)},
               help="Horizontal position of the seed as a fraction of the width (0 = left edge). "
                    "Put it inside the object you want."),
-        Param("seed_y", 0.5, low=0.0, high=1.0, step=0.01,
+        Param("seed_y", 0.5, low=0.0, high=1.0, step=0.01, shown_when={"seed": ("at position",)},
               help="Vertical position of the seed as a fraction of the height (0 = top edge)."),
         Param("tolerance", 0.1, low=0.0, high=1.0, step=0.005,
               help="Largest colour difference (0-1) between a pixel and the reference for it to join. "
@@ -476,7 +512,7 @@ def grow_region(image: np.ndarray, seed: tuple[int, int], tolerance: float, *, a
         "Gonzalez & Woods, Digital Image Processing, 4th ed., section 10.4 (region growing).",
     ),
 )
-def region_growing(image, *, seed_x, seed_y, tolerance, reference, connectivity):
+def region_growing(image, *, seed, seed_x, seed_y, tolerance, reference, connectivity):
     """Seeded region growing (see :func:`grow_region`); label 1 is the grown region.
 
     Stages: ``seed`` (the image with the seed marked), ``distance to seed``
@@ -484,7 +520,7 @@ def region_growing(image, *, seed_x, seed_y, tolerance, reference, connectivity)
     colour, or the region mean), ``growth`` (region size per round) and
     ``region``.
     """
-    seed = _seed_pixel(image.shape[:2], seed_x, seed_y)
+    seed = auto_seed(image) if seed == "auto" else _seed_pixel(image.shape[:2], seed_x, seed_y)
     adaptive = reference == "region mean"
     region, distance, sizes = grow_region(image, seed, tolerance, adaptive=adaptive, connectivity=int(connectivity))
     notes = [f"Grew {sizes[-1]} pixels in {len(sizes)} round(s) from pixel (row {seed[0]}, column {seed[1]})."]

@@ -68,7 +68,7 @@ def test_two_panels_may_run_the_same_method_with_different_values():
     assert not at.exception
     rows = table(at)
     assert list(rows["method"][:2]) == ["1. k-means clustering", "2. k-means clustering"]
-    assert rows["mean IoU"].iloc[0] != pytest.approx(rows["mean IoU"].iloc[1])
+    assert rows["mean IoU (one-to-one)"].iloc[0] != pytest.approx(rows["mean IoU (one-to-one)"].iloc[1])
 
 
 def test_a_preset_fills_the_panels():

@@ -164,17 +164,27 @@ def test_huge_split_threshold_keeps_one_block():
 @pytest.mark.parametrize("reference", ["region mean", "seed"])
 def test_region_growing_selects_the_seeded_square(rgb, reference):
     image, truth = square_on_background(rgb=rgb)
-    result = seglib.segment(image, "region-growing", seed_x=0.5, seed_y=0.45, reference=reference)
+    result = seglib.segment(image, "region-growing", seed="at position", seed_x=0.5, seed_y=0.45, reference=reference)
     np.testing.assert_array_equal(result.labels, truth.astype(np.int32))
-    outside = seglib.segment(image, "region-growing", seed_x=0.0, seed_y=1.0, reference=reference)
+    outside = seglib.segment(image, "region-growing", seed="at position", seed_x=0.0, seed_y=1.0, reference=reference)
     np.testing.assert_array_equal(outside.labels, (~truth).astype(np.int32))
+
+
+def test_auto_seed_starts_inside_the_object_not_on_the_background():
+    image, truth = square_on_background(rgb=True)
+    result = seglib.segment(image, "region-growing")  # seed="auto" by default
+    np.testing.assert_array_equal(result.labels, truth.astype(np.int32))
+    off_centre = np.zeros((40, 60))
+    off_centre[5:15, 40:55] = 0.8
+    row, col = region.auto_seed(off_centre)
+    assert off_centre[row, col] == 0.8 and 7 <= row <= 12 and 44 <= col <= 51
 
 
 def test_region_growing_connectivity():
     image = np.zeros((10, 10))
     image[2:5, 2:5] = 1.0
     image[5:8, 5:8] = 1.0  # touches the first square only at a corner
-    seed = dict(seed_x=3 / 9, seed_y=3 / 9)
+    seed = dict(seed="at position", seed_x=3 / 9, seed_y=3 / 9)
     four = seglib.segment(image, "region-growing", connectivity=4, **seed).labels
     eight = seglib.segment(image, "region-growing", connectivity=8, **seed).labels
     assert four.sum() == 9 and eight.sum() == 18
@@ -182,7 +192,7 @@ def test_region_growing_connectivity():
 
 def test_running_mean_follows_a_gentle_ramp_that_the_seed_value_does_not():
     image = np.tile(np.linspace(0.3, 0.7, 100), (20, 1))
-    params = dict(seed_x=0.0, seed_y=0.5, tolerance=0.05)
+    params = dict(seed="at position", seed_x=0.0, seed_y=0.5, tolerance=0.05)
     fixed = seglib.segment(image, "region-growing", reference="seed", **params)
     adaptive = seglib.segment(image, "region-growing", reference="region mean", **params)
     assert np.all(adaptive.labels >= fixed.labels)
@@ -194,7 +204,7 @@ def test_running_mean_follows_a_gentle_ramp_that_the_seed_value_does_not():
 
 def test_region_growing_stages():
     image, truth = square_on_background(rgb=True)
-    stages = seglib.segment(image, "region-growing", seed_x=0.5, seed_y=0.45, reference="seed").stages
+    stages = seglib.segment(image, "region-growing", seed="at position", seed_x=0.5, seed_y=0.45, reference="seed").stages
     assert list(stages) == ["seed", "distance to seed", "growth", "region"]
     seed = (round(0.45 * 23), round(0.5 * 23))
     np.testing.assert_array_equal(stages["seed"][seed], region._MARK_COLOUR)
@@ -274,6 +284,7 @@ def test_landscape_and_markers_are_cached(monkeypatch):
     ("split-merge", {"min_block": 0}),
     ("split-merge", {"merge_threshold": 1.5}),
     ("region-growing", {"seed_x": 1.2}),
+    ("region-growing", {"seed": "corner"}),
     ("region-growing", {"connectivity": 6}),
     ("region-growing", {"reference": "median"}),
     ("watershed", {"landscape": "height"}),
