@@ -3,6 +3,10 @@
 Thin page: read widgets, call seglib through ui/, draw. Points and a box
 made on the picture go to every chosen method at once; with ground truth
 each result is scored against the object under the first object point.
+The methods are every registered method that takes prompts; what each one
+needs (a point, a box, weights, an earlier mask to refine) is registry data
+(``Method.inputs``, ``Method.prompt_need``), so a new prompt-driven method
+appears here without an edit.
 """
 
 import numpy as np
@@ -19,17 +23,22 @@ from ui.persist import keep
 from ui.run import analyse, result_key, run_method
 
 METHODS_KEY = "prompt.methods"
-METHODS = ("sam", "flood-fill", "random-walker", "marker-watershed", "grabcut")
-DEFAULT_METHODS = ["sam", "flood-fill", "random-walker", "grabcut"]
+DEFAULT_METHODS = ("sam", "flood-fill", "random-walker", "grabcut")
 COLUMNS = 3
 
 
+def prompt_methods() -> list[seglib.Method]:
+    """Every registered method that takes prompts (points or a box)."""
+    return [m for m in seglib.methods() if {"points", "box"} & set(m.prompts)]
+
+
 def choose_methods() -> list[seglib.Method]:
-    keep(METHODS_KEY, DEFAULT_METHODS)
-    slugs = st.multiselect("Methods", METHODS, key=METHODS_KEY, format_func=lambda s: seglib.method(s).title,
-                           help="Every chosen method answers the same prompts. GrabCut needs a box; the others "
-                                "an object point (SAM: a point or a box).")
-    return [seglib.method(s) for s in slugs]
+    available = {m.name: m for m in prompt_methods()}
+    keep(METHODS_KEY, [slug for slug in DEFAULT_METHODS if slug in available])
+    needs = "; ".join(f"{m.title}: {canvas.NEED_WORDS[m.prompt_need]}" for m in available.values())
+    slugs = st.multiselect("Methods", list(available), key=METHODS_KEY, format_func=lambda s: available[s].title,
+                           help=f"Every chosen method answers the same prompts. What each needs: {needs}.")
+    return [available[s] for s in slugs if s in available]
 
 
 def settings(methods) -> dict[str, dict]:
@@ -48,12 +57,13 @@ def run_one(picked, method, values, items, working_size):
     if wanted:
         return None, "", f"{method.title} needs {wanted}."
     params = {**values, **canvas.prompt_args(items)}
-    if method.name == "sam":
-        if not prompt_sam.weights_ready(params):
-            return None, "", "SAM's weights are not on this machine: see the SAM settings above."
+    if prompt_sam.has_checkpoints(method) and not prompt_sam.weights_ready(params):
+        return None, "", f"The weights of {method.title} are not on this machine: see above."
+    refines = "mask_input" in method.inputs
+    if refines:
         params = prompt_sam.with_refinement(picked, params, items)
     result = run_method(picked, method, params, working_size=working_size)
-    if method.name == "sam" and result is not None:
+    if refines and result is not None:
         prompt_sam.remember(picked, params, items, result)
     return result, result_key(picked, method, prompt_sam.key_params(params), working_size=working_size), ""
 
@@ -85,9 +95,8 @@ def result_panel(picked, method, run, items, truth, opacity, mode) -> None:
                help="Wall time of the method (a cached result shows its first run).")
     if truth is not None and (score := headline(result, key, truth)):
         row.metric(*score, border=True, help="Against the object your prompts point at (see Scores).")
-    if method.name == "sam":
-        prompt_sam.timing_metrics(row, result)
-        prompt_sam.candidates(picked, result)
+    prompt_sam.timing_metrics(row, result)  # results that carry timings (SAM's encoder and decoder)
+    prompt_sam.candidates(picked, result)  # results that carry candidate masks
     views.result_notes(result)
     with st.expander("Stages and downloads", icon=":material/layers:"):
         views.downloads(picked, method, result, opacity, mode, key=f"prompt.download.{method.name}")
@@ -114,8 +123,9 @@ st.header("Prompt", divider="gray",
 canvas_column, controls = st.columns([1.3, 1], gap="large")
 with controls:
     methods = choose_methods()
-    if any(m.name == "sam" for m in methods):
-        prompt_sam.weights_panel()
+    for method in methods:
+        if prompt_sam.has_checkpoints(method):
+            prompt_sam.weights_panel(method.name)
     values = settings(methods)
     opacity, mode = views.overlay_controls()
 

@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from . import cache
+from .checks import check_int
 from .imaging import as_float, check_image, resize_image, resize_labels, working_shape
 from .pipeline import POSTPROCESS_PARAMS, PREPROCESS_PARAMS, is_identity, postprocess, preprocess, resolve_postprocess, resolve_preprocess
 from .registry import Method, method as get_method
@@ -44,11 +45,13 @@ def segment(
         Options of :mod:`seglib.pipeline` (colour space, blur, denoise;
         opening, closing, fill holes, minimum size).
     **params
-        The method's parameters; missing ones take their defaults. A method
-        that lists ``"original_shape"`` in its inputs (prompt-driven methods,
-        whose coordinates are in original pixels) receives the input's (H, W)
-        as ``original_shape``; one that lists ``"colour_space"`` receives the
-        pre-processing colour space, so it does not convert HSV or Lab again.
+        The method's parameters (missing ones take their defaults) and
+        inputs (``points``, ``box``, ``weights``...: see
+        :data:`seglib.registry.INPUTS`). What the method lists in
+        ``Method.supplied`` is filled in here: ``original_shape``, the
+        input's (H, W) that prompt coordinates refer to, and
+        ``colour_space``, the pre-processing colour space (so a method does
+        not convert HSV or Lab again).
 
     Returns
     -------
@@ -65,14 +68,13 @@ def segment(
     """
     spec = get_method(method)
     check_image(image)
-    resolved = spec.resolve(params)
+    full_shape = np.shape(image)[:2]
+    resolved = spec.resolve(params, shape=full_shape)
     pre = resolve_preprocess(preprocess_options)
     post = resolve_postprocess(postprocess_options)
-    if working_size is not None and (not isinstance(working_size, (int, np.integer)) or working_size < 16):
-        raise ValueError(f"working_size={working_size!r} is not allowed: expected an integer >= 16 or None")
+    check_int(working_size, "working_size", low=16, none=True)
 
     start = time.perf_counter()
-    full_shape = np.shape(image)[:2]
     small = working_shape(full_shape, working_size)
     work = np.asarray(image)
     if work.dtype != np.uint8:
@@ -85,13 +87,8 @@ def segment(
         # Hashing the uint8 input is 8x cheaper than hashing its float working copy.
         cache.remember(work, f"{cache.fingerprint(image)}|{small}|{sorted(pre.items())}")
 
-    extra = {}
-    if "original_shape" in spec.inputs:
-        # Prompt-driven methods take coordinates in original pixels and map them themselves.
-        extra["original_shape"] = tuple(resolved.pop("original_shape", full_shape))
-    if "colour_space" in spec.inputs:
-        extra["colour_space"] = pre["colour_space"]
-    result = spec.func(work, **resolved, **extra)
+    supplied = {"original_shape": tuple(full_shape), "colour_space": pre["colour_space"]}
+    result = spec.func(work, **resolved, **{name: supplied[name] for name in spec.supplied})
     if not isinstance(result, Segmentation):
         raise TypeError(f"method {spec.name!r} returned {type(result).__name__}, expected Segmentation")
     labels = result.labels

@@ -41,10 +41,10 @@ from threadpoolctl import threadpool_limits
 from .cache import cached_stage
 from .imaging import resize_image, working_shape
 from .prompts import SEED_BACKGROUND, SEED_OBJECT, Prompts, box_slices, default_prompts, draw_prompts, parse_prompts
-from .registry import Param, register
+from .registry import Param, method as registered_method, missing_prompt, register
 from .result import Points, Segmentation
 
-PROMPT_INPUTS = ("points", "box", "original_shape")
+PROMPT_INPUTS = ("points", "box", "original_shape")  # deprecated: inputs=("points", "box"), supplied=("original_shape",)
 _PROMPT_DOC = ("Click the object (points with label 1), optionally the background (label 0) and draw a box; "
                "coordinates are in the pixels of the image passed in.")
 _SAMPLE = 2000              # pixels sampled to fit each GrabCut colour model
@@ -63,7 +63,7 @@ def seed_radius(shape: tuple[int, int]) -> int:
 
 
 def working_prompts(image: np.ndarray, points, box, original_shape, *, method: str,
-                    need: str = "point") -> tuple[Prompts, list[str]]:
+                    need: str | None = None) -> tuple[Prompts, list[str]]:
     """Validate prompts given in original pixels and map them to the working image.
 
     Parameters
@@ -75,9 +75,10 @@ def working_prompts(image: np.ndarray, points, box, original_shape, *, method: s
     original_shape : (H, W) or None
         The caller's image size (``None``: the working image's).
     method : str
-        Named in error messages.
-    need : {"point", "box", "point or box"}
-        What the method cannot work without: an object point, a box, or either.
+        The method's slug, named in error messages.
+    need : {"point", "box", "point or box"}, optional
+        What the method cannot work without: an object point, a box, or
+        either. Default: the method's registered ``prompt_need``.
 
     Returns
     -------
@@ -91,6 +92,7 @@ def working_prompts(image: np.ndarray, points, box, original_shape, *, method: s
     ValueError
         For malformed prompts, or when the needed object point or box is missing.
     """
+    need = registered_method(method).prompt_need if need is None else need
     shape = image.shape[:2]
     original = tuple(original_shape) if original_shape is not None else shape
     notes = []
@@ -108,18 +110,8 @@ def working_prompts(image: np.ndarray, points, box, original_shape, *, method: s
     return prompts.rescale(shape), notes
 
 
-PROMPT_NEEDS: dict[str, str] = {"flood-fill": "point", "random-walker": "point", "marker-watershed": "point",
-                                 "grabcut": "box"}
-"""What each prompt-driven method cannot run without: ``"point"``, ``"box"`` or ``"point or box"``."""
-
-
-def missing_prompt(need: str, n_positive: int, has_box: bool) -> str | None:
-    """What is missing for ``need`` given the prompts (e.g. ``"box=(x0, y0, x1, y1) around the object"``), or None."""
-    if need == "box":
-        return None if has_box else "box=(x0, y0, x1, y1) around the object"
-    if n_positive or (need == "point or box" and has_box):
-        return None
-    return "at least one object point (label 1) in `points`" + (" or a box" if need == "point or box" else "")
+PROMPT_NEEDS: dict[str, str] = {}
+"""Deprecated: the registry's ``Method.prompt_need`` says what each method needs (kept for ``sam`` until it moves)."""
 
 
 def _channels(image: np.ndarray) -> np.ndarray:
@@ -173,11 +165,12 @@ def _seed_colour(image: np.ndarray, row: int, col: int, radius: int) -> np.ndarr
                 "pixels are closer to the background colour; a box keeps it inside.",
     references=("R. Adams & L. Bischof, Seeded region growing, IEEE Trans. PAMI 16(6), 1994.",
                 "Gonzalez & Woods, Digital Image Processing, 4th ed., section 10.4 (region growing)."),
-    inputs=PROMPT_INPUTS,
+    inputs=("points", "box"),
+    supplied=("original_shape",),
+    prompt_need="point",
 )
 def flood_fill(image, *, points=None, box=None, original_shape=None, tolerance, smoothing):
-    prompts, notes = working_prompts(image, points, box, original_shape, method="flood-fill",
-                                     need=PROMPT_NEEDS["flood-fill"])
+    prompts, notes = working_prompts(image, points, box, original_shape, method="flood-fill")
     smooth = smoothed(image, smoothing)
     radius = seed_radius(image.shape[:2])
     nearest_negative = np.full(image.shape[:2], np.inf)
@@ -323,11 +316,12 @@ def _enlarge(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
                 "before a background seed. Background seeds are your negative clicks and everything outside "
                 "the box, else the image border.",
     references=("L. Grady, Random walks for image segmentation, IEEE Trans. PAMI 28(11), 2006.",),
-    inputs=PROMPT_INPUTS,
+    inputs=("points", "box"),
+    supplied=("original_shape",),
+    prompt_need="point",
 )
 def random_walker(image, *, points=None, box=None, original_shape=None, beta, threshold, solver_size):
-    prompts, notes = working_prompts(image, points, box, original_shape, method="random-walker",
-                                     need=PROMPT_NEEDS["random-walker"])
+    prompts, notes = working_prompts(image, points, box, original_shape, method="random-walker")
     shape = image.shape[:2]
     small = _shrink(image, solver_size)
     small_prompts = prompts.rescale(small.shape[:2])
@@ -378,11 +372,12 @@ def colour_gradient(image: np.ndarray, sigma: float) -> np.ndarray:
     references=("S. Beucher & F. Meyer, The morphological approach to segmentation: the watershed "
                 "transformation, in Mathematical Morphology in Image Processing, 1993.",
                 "P. Neubert & P. Protzel, Compact watershed and preemptive SLIC, ICPR 2014."),
-    inputs=PROMPT_INPUTS,
+    inputs=("points", "box"),
+    supplied=("original_shape",),
+    prompt_need="point",
 )
 def marker_watershed(image, *, points=None, box=None, original_shape=None, smoothing, compactness):
-    prompts, notes = working_prompts(image, points, box, original_shape, method="marker-watershed",
-                                     need=PROMPT_NEEDS["marker-watershed"])
+    prompts, notes = working_prompts(image, points, box, original_shape, method="marker-watershed")
     gradient = colour_gradient(image, smoothing)
     markers = prompts.seed_map(seed_radius(image.shape[:2]), background="auto")
     basins = watershed(gradient, markers, compactness=compactness)
@@ -535,11 +530,12 @@ def _background_sample(image: np.ndarray, inside: np.ndarray, rng) -> tuple[np.n
                 "iterated graph cuts, ACM SIGGRAPH 2004.",
                 "Y. Boykov & M.-P. Jolly, Interactive graph cuts for optimal boundary and region segmentation "
                 "of objects in N-D images, ICCV 2001."),
-    inputs=PROMPT_INPUTS,
+    inputs=("points", "box"),
+    supplied=("original_shape",),
+    prompt_need="box",
 )
 def grabcut(image, *, points=None, box=None, original_shape=None, iterations, components, smoothness, solver_size):
-    prompts, notes = working_prompts(image, points, box, original_shape, method="grabcut",
-                                     need=PROMPT_NEEDS["grabcut"])
+    prompts, notes = working_prompts(image, points, box, original_shape, method="grabcut")
     shape = image.shape[:2]
     rng = np.random.default_rng(0)
     inside = prompts.box_mask()

@@ -21,9 +21,9 @@ import numpy as np
 import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
+import seglib
 from seglib import viz
 from seglib.imaging import as_uint8
-from seglib.interactive import PROMPT_NEEDS, missing_prompt
 from seglib.io.ground_truth import GroundTruth
 from seglib.prompts import NEGATIVE, POSITIVE, Prompts, box_slices, display_to_image, draw_prompts, parse_prompts
 
@@ -100,18 +100,20 @@ def as_prompts(items: list[list], shape: tuple[int, int]) -> Prompts:
     return parse_prompts(args.get("points"), args.get("box"), shape=shape)
 
 
-def missing(slug: str, items: list[list]) -> str | None:
-    """What the method ``slug`` still needs from the user, in words (None when it can run)."""
-    need = PROMPT_NEEDS.get(slug)
-    if need is None:
-        return None
+def missing(method: seglib.Method | str, items: list[list]) -> str | None:
+    """What ``method`` still needs from the user, in words (None when it can run); see ``Method.prompt_need``."""
+    method = seglib.method(method)
     n_positive = sum(1 for item in items if item[0] == "point" and item[3] == POSITIVE)
     has_box = any(item[0] == "box" for item in items)
-    if missing_prompt(need, n_positive, has_box) is None:
+    if method.missing_prompt(n_positive, has_box) is None:
         return None
-    return {"box": "a box (choose Box and drag over the object)",
-            "point": "an object point (choose Object point and click the object)",
-            "point or box": "an object point or a box"}[need]
+    return NEED_WORDS[method.prompt_need]
+
+
+NEED_WORDS = {"box": "a box (choose Box and drag over the object)",
+              "point": "an object point (choose Object point and click the object)",
+              "point or box": "an object point or a box"}
+"""What a ``Method.prompt_need`` asks of the user, in words."""
 
 
 def describe(item: list) -> str:

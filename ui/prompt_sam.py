@@ -40,6 +40,12 @@ def model_type(scope: str = "sam") -> str:
     return st.session_state.get(widget_key(scope, "model_type"), default)
 
 
+def has_checkpoints(method: seglib.Method) -> bool:
+    """Whether ``method``'s weights are SAM checkpoints chosen by its ``model_type`` (downloadable here)."""
+    model = next((p for p in method.params if p.name == "model_type"), None)
+    return method.takes_weights and model is not None and set(model.choices or ()) <= set(sam.CHECKPOINTS)
+
+
 def weights_ready(params: dict) -> bool:
     """True when a SAM call with ``params`` has weights: chosen ones, or its model type's on this machine."""
     return params.get("weights") is not None or sam.find_weights(params["model_type"]) is not None
@@ -137,7 +143,7 @@ def timing_metrics(row, result) -> None:
 def candidates(picked: PickedImage, result) -> None:
     """SAM's candidate masks side by side with predicted IoU and stability; the chosen one is marked."""
     masks = [value for name, value in result.stages.items() if name.startswith("candidate")]
-    if len(masks) < 2:
+    if len(masks) < 2 or not getattr(result, "candidates", None):
         return
     image, _ = viz.fit(picked.image, None, _THUMBNAIL_SIDE)
     for column, mask, info in zip(st.columns(len(masks), gap="small"), masks, result.candidates):

@@ -91,7 +91,7 @@ def test_one_click_runs_every_classical_method_and_scores_them(no_sam):
     assert all(float(v) >= 0.9 for v in values["IoU"]), values["IoU"]
     infos = [i.value for i in at.info]
     assert any("GrabCut" in i and "needs a box" in i for i in infos)
-    assert any("SAM's weights are not on this machine" in i for i in infos)
+    assert any("weights of Segment Anything (SAM) are not on this machine" in i for i in infos)
     assert at.dataframe, "the scores table is shown"
     assert any("under your first object point" in c.value for c in at.caption)
     assert any(c.value.startswith("Flood fill") and "shown faintly" in c.value for c in at.caption)
