@@ -89,6 +89,7 @@ _SEGMENT_HELP = {
 }
 _HELPS = {"pixels": _PIXEL_HELP, "boundaries": _BOUNDARY_HELP, "segments": _SEGMENT_HELP}
 _DIM = 0.45  # brightness of the gray picture under the error colours
+_MAX_DIRECT_CLASSES = 1024  # class ids up to this are kept as they are; larger ones are renumbered
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,11 @@ def class_view(result: Segmentation, gt: GroundTruth) -> ClassView | None:
     labels = result.labels // metrics.PANOPTIC_DIVISOR if result.kind == "panoptic" else result.labels
     pred = to_gt_classes(Segmentation(labels, kind="semantic", class_names=result.class_names), gt)
     n = max(int(pred.max(initial=0)), int(valid.max(initial=0))) + 1
+    if n > _MAX_DIRECT_CLASSES:  # large ids (a 16-bit label image): renumber, never size tables by the ids
+        compact = metrics.compact_labels(pred, gt.semantic, ignore_index=ignore)
+        known = list(gt.class_names or [])
+        names = [known[i] if i < len(known) else f"class {i}" for i in compact.ids.tolist()]
+        return ClassView(compact.pred, compact.gt, names, compact.ignore_index)
     return ClassView(pred.astype(np.int32), gt.semantic, _names(gt.class_names, n), ignore)
 
 

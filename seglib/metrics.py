@@ -52,6 +52,7 @@ __all__ = [
     "BoundaryScore", "ClassScores", "PanopticScore", "RandError", "SegmentMatch", "VariationOfInformation",
     "adapted_rand_error", "boundaries", "boundary_f1", "confusion_matrix", "dice", "iou",
     "match_labels", "match_segments", "mean_iou", "panoptic_quality", "pixel_accuracy", "variation_of_information",
+    "CompactLabels", "compact_labels", "MAX_CLASSES", "MAX_CONFUSION_CLASSES",
 ]
 
 IGNORE_INDEX = 255
@@ -63,7 +64,19 @@ PANOPTIC_DIVISOR = 1000
 BSDS_TOLERANCE = 0.0075
 """Default boundary tolerance as a fraction of the image diagonal (BSDS ``maxDist``)."""
 
-_MAX_CONFUSION_CELLS = 2 ** 26  # 8192 classes; beyond that the ids are regions, not classes
+MAX_CLASSES = 65536
+"""Most classes a per-class score is computed for (class ids 0 .. 65535): larger ids are regions or
+instances, not classes; :func:`compact_labels` renumbers them first."""
+
+MAX_CONFUSION_CLASSES = 4096
+"""Largest confusion matrix :func:`confusion_matrix` builds (4096 x 4096 counts, 128 MiB)."""
+
+MAX_MATCH_PAIRS = 2 ** 24
+"""Most (region id, class) cells :func:`match_labels` assigns with the Hungarian algorithm at once."""
+
+MAX_ONE_TO_ONE_CHECKS = 2 ** 24
+"""Most (boundary pixel, offset) pairs ``boundary_f1(matching="one-to-one")`` tests (about 2 s)."""
+
 _DENSE_PAIR_LIMIT = 2 ** 22
 
 
@@ -133,18 +146,18 @@ def _valid(p: np.ndarray, g: np.ndarray, ignore_index) -> tuple[np.ndarray, np.n
     return p[keep], g[keep]
 
 
-def _resolve_num_classes(p: np.ndarray, g: np.ndarray, num_classes) -> int:
+def _resolve_num_classes(p: np.ndarray, g: np.ndarray, num_classes, cap: int = MAX_CLASSES) -> int:
     _check_non_negative(p, "pred")
     _check_non_negative(g, "gt")
     top = int(max(p.max(initial=0), g.max(initial=0)))
     if num_classes is None:
         n = top + 1
-        if n * n > _MAX_CONFUSION_CELLS:
-            raise ValueError(f"labels go up to {top}: too many classes for a confusion matrix; pass "
-                             "num_classes, or score arbitrary region ids with match_labels, "
-                             "adapted_rand_error or variation_of_information")
+        if n > cap:
+            raise ValueError(f"labels go up to {top}: too many classes (at most {cap} here; {_TOO_MANY_HINT})")
         return n
     n = _check_count(num_classes, "num_classes")
+    if n > cap:
+        raise ValueError(f"num_classes={n} is too many classes (at most {cap} here; {_TOO_MANY_HINT})")
     for labels, name in ((p, "pred"), (g, "gt")):
         if labels.size and labels.max() >= n:
             raise ValueError(f"`{name}` contains the label {int(labels.max())} but num_classes={n} "
@@ -152,8 +165,92 @@ def _resolve_num_classes(p: np.ndarray, g: np.ndarray, num_classes) -> int:
     return n
 
 
+_TOO_MANY_HINT = ("ids this large are regions or instances, not classes: renumber them with compact_labels, "
+                  "or score region ids with match_labels, adapted_rand_error or variation_of_information")
+
+
 def _confusion(p: np.ndarray, g: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(g * n + p, minlength=n * n).reshape(n, n)
+
+
+def _per_class_counts(p: np.ndarray, g: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """tp, fp, fn of each class 0..n-1 from flat label arrays, in O(pixels + n) memory (no n x n matrix)."""
+    tp = np.bincount(g[p == g], minlength=n)
+    return tp, np.bincount(p, minlength=n) - tp, np.bincount(g, minlength=n) - tp
+
+
+@dataclass(frozen=True)
+class CompactLabels:
+    """Two label maps renumbered together by :func:`compact_labels`.
+
+    Attributes
+    ----------
+    pred, gt : ndarray of int32
+        The maps with labels ``0 .. len(ids) - 1`` (0 stays 0); ignored ``gt``
+        pixels hold ``ignore_index``.
+    ids : ndarray of int64
+        ``ids[i]`` is the original label now numbered ``i`` (``ids[0] == 0``).
+    ignore_index : int or None
+        ``len(ids)`` when ``gt`` had ignored pixels to keep apart, else None.
+    """
+
+    pred: np.ndarray
+    gt: np.ndarray
+    ids: np.ndarray
+    ignore_index: int | None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.ids)
+
+
+def compact_labels(pred, gt, ignore_index=IGNORE_INDEX) -> CompactLabels:
+    """Renumber the labels of ``pred`` and ``gt`` together to 0 .. k-1, in order, 0 staying 0.
+
+    Class scores do not depend on the numbers of the classes, only on which
+    pixels share one, so scoring the renumbered maps gives the same IoU,
+    Dice and accuracy while every table is as small as the number of labels
+    present (a 16-bit instance mask with labels 3, 12345 and 40000 needs 4
+    classes, not 40001).
+
+    Parameters
+    ----------
+    pred, gt : array of int, same shape
+        Non-negative labels.
+    ignore_index : int or None, optional
+        ``gt`` value whose pixels are set apart (default 255); it gets the
+        number ``k`` in the result.
+
+    Returns
+    -------
+    CompactLabels
+
+    Examples
+    --------
+    >>> c = compact_labels([[0, 40000]], [[3, 40000]])
+    >>> c.pred.tolist(), c.gt.tolist(), c.ids.tolist()
+    ([[0, 2]], [[1, 2]], [0, 3, 40000])
+    """
+    p, g = _check_pair(pred, gt)
+    _check_non_negative(p, "pred")
+    _check_non_negative(g, "gt")
+    ignored = None if ignore_index is None else g == ignore_index
+    counted = g if ignored is None else g[~ignored]
+    ids = np.union1d(np.union1d(_distinct(p), _distinct(counted)), [0]).astype(np.int64)
+    new_p = np.searchsorted(ids, p).astype(np.int32)
+    new_g = np.searchsorted(ids, g).astype(np.int32)
+    new_ignore = None
+    if ignored is not None and ignored.any():
+        new_ignore = len(ids)
+        new_g[ignored] = new_ignore
+    return CompactLabels(new_p, new_g, ids, new_ignore)
+
+
+def _distinct(labels: np.ndarray) -> np.ndarray:
+    """Sorted distinct values; counted rather than sorted when they are small."""
+    if labels.size and labels.max() < MAX_CLASSES:
+        return np.flatnonzero(np.bincount(labels.ravel(), minlength=1))
+    return np.unique(labels)
 
 
 def confusion_matrix(pred, gt, num_classes=None, ignore_index=IGNORE_INDEX) -> np.ndarray:
@@ -189,7 +286,7 @@ def confusion_matrix(pred, gt, num_classes=None, ignore_index=IGNORE_INDEX) -> n
     [[1, 1], [0, 2]]
     """
     p, g = _valid(*_check_pair(pred, gt), ignore_index)
-    return _confusion(p, g, _resolve_num_classes(p, g, num_classes))
+    return _confusion(p, g, _resolve_num_classes(p, g, num_classes, MAX_CONFUSION_CLASSES))
 
 
 def _class_counts(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -218,7 +315,13 @@ def _overlap_counts(pred, gt, num_classes, ignore_index):
     """tp, fp, fn: scalars of the foreground if ``num_classes`` is None, else per class."""
     if num_classes is None:
         return _binary_counts(pred, gt, ignore_index)
-    return _class_counts(confusion_matrix(pred, gt, num_classes, ignore_index))
+    return _counts_by_class(pred, gt, num_classes, ignore_index)
+
+
+def _counts_by_class(pred, gt, num_classes, ignore_index):
+    """tp, fp, fn of each class, checked as :func:`confusion_matrix` checks its labels."""
+    p, g = _valid(*_check_pair(pred, gt), ignore_index)
+    return _per_class_counts(p, g, _resolve_num_classes(p, g, num_classes))
 
 
 def pixel_accuracy(pred, gt, num_classes=None, ignore_index=IGNORE_INDEX, *, zero_division=1.0) -> float:
@@ -240,8 +343,9 @@ def pixel_accuracy(pred, gt, num_classes=None, ignore_index=IGNORE_INDEX, *, zer
         ``trace(cm) / cm.sum()`` of :func:`confusion_matrix`.
     """
     zd = _check_zero_division(zero_division)
-    cm = confusion_matrix(pred, gt, num_classes, ignore_index)
-    return _divide(np.trace(cm), cm.sum(), zd)
+    p, g = _valid(*_check_pair(pred, gt), ignore_index)
+    _resolve_num_classes(p, g, num_classes)
+    return _divide(np.count_nonzero(p == g), p.size, zd)
 
 
 _OVERLAP_DOC = """
@@ -350,7 +454,7 @@ def mean_iou(pred, gt, num_classes=None, ignore_index=IGNORE_INDEX, *, zero_divi
     ([0.5, 0.667, 1.0], [True, True, False], 0.583)
     """
     zd = _check_zero_division(zero_division)
-    tp, fp, fn = _class_counts(confusion_matrix(pred, gt, num_classes, ignore_index))
+    tp, fp, fn = _counts_by_class(pred, gt, num_classes, ignore_index)
     union = tp + fp + fn
     per_class = _divide(tp, union, zd)
     present = union > 0
@@ -435,7 +539,12 @@ def _matched_one_to_one(a: np.ndarray, b: np.ndarray, tolerance: float) -> int:
 
     if not a.any() or not b.any():
         return 0
-    reach = int(np.floor(tolerance))
+    reach = int(np.floor(min(tolerance, float(np.hypot(*a.shape)))))
+    checks = np.count_nonzero(a) * (2 * reach + 1) ** 2
+    if checks > MAX_ONE_TO_ONE_CHECKS:
+        raise ValueError(f"one-to-one boundary matching would test {checks:,} pixel pairs "
+                         f"({np.count_nonzero(a):,} boundary pixels within {tolerance:.4g} px); at most "
+                         f"{MAX_ONE_TO_ONE_CHECKS:,}: use matching='distance' or a smaller tolerance")
     dy, dx = np.mgrid[-reach:reach + 1, -reach:reach + 1]
     near = dy ** 2 + dx ** 2 <= tolerance ** 2
     index_b = np.full(b.shape, -1, dtype=np.int64)
@@ -602,7 +711,12 @@ class PanopticScore:
 
 def _panoptic_classes(num_classes, class_names) -> int | None:
     if class_names is None:
-        return None if num_classes is None else _check_count(num_classes, "num_classes")
+        if num_classes is None:
+            return None
+        n = _check_count(num_classes, "num_classes")
+        if n > MAX_CLASSES:
+            raise ValueError(f"num_classes={n} is too many classes (at most {MAX_CLASSES})")
+        return n
     if num_classes is not None and num_classes != len(class_names):
         raise ValueError(f"num_classes={num_classes!r} disagrees with class_names, which has {len(class_names)} names")
     return len(class_names)
@@ -624,6 +738,9 @@ def _panoptic_counts(p: np.ndarray, g: np.ndarray, void, divisor: int, n):
     g_real, p_real = g_ids != void, p_ids != void
     if n is None:
         n = int(max((g_ids[g_real] // divisor).max(initial=0), (p_ids[p_real] // divisor).max(initial=0))) + 1
+        if n > MAX_CLASSES:
+            raise ValueError(f"the labels reach class index {n - 1} (label // label_divisor={divisor}); at most "
+                             f"{MAX_CLASSES} classes are scored: is label_divisor right for these maps?")
     g_cls = _segment_classes(g_ids, g_real, divisor, n, "gt")
     p_cls = _segment_classes(p_ids, p_real, divisor, n, "pred")
 
@@ -1012,6 +1129,38 @@ def _first_seen_order(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return ids, rank, index
 
 
+def _assign(rows, cols, counts, n_ids: int, n_classes: int) -> np.ndarray:
+    """Class of each id: one-to-one by the Hungarian algorithm, the rest by largest overlap.
+
+    When ids x classes is over :data:`MAX_MATCH_PAIRS`, only each class's
+    ``n_classes`` most-overlapping ids enter the assignment: an optimal
+    one-to-one assignment never needs another id (a class given an id outside
+    its top ``n_classes`` has one of those left free, overlapping at least as
+    much), so the result is still optimal while the table stays small.
+    """
+    order = np.lexsort((cols, -counts, rows))  # per id: largest overlap first, ties to the smaller class
+    first = order[np.r_[True, rows[order][1:] != rows[order][:-1]]] if len(order) else order
+    best = np.zeros(n_ids, dtype=np.int64)
+    best[rows[first]] = cols[first]
+    candidates = np.arange(n_ids)
+    if n_ids * n_classes > MAX_MATCH_PAIRS:
+        if n_classes ** 3 > MAX_MATCH_PAIRS:
+            raise ValueError(f"`gt` has {n_classes} classes and `pred` {n_ids} region ids: too many to match one "
+                             f"to one (at most {round(MAX_MATCH_PAIRS ** (1 / 3))} classes when there are this many "
+                             "ids); is `gt` a class map rather than an instance map?")
+        by_class = np.lexsort((rows, -counts, cols))
+        rank = np.arange(len(by_class)) - np.searchsorted(cols[by_class], cols[by_class])
+        candidates = np.unique(rows[by_class[rank < n_classes]])
+    position = np.full(n_ids, -1, dtype=np.int64)
+    position[candidates] = np.arange(len(candidates))
+    overlap = np.zeros((len(candidates), n_classes), dtype=np.int64)
+    keep = position[rows] >= 0
+    overlap[position[rows[keep]], cols[keep]] = counts[keep]
+    matched_rows, matched_cols = linear_sum_assignment(overlap, maximize=True)
+    best[candidates[matched_rows]] = matched_cols
+    return best
+
+
 def match_labels(pred, gt, *, ignore_index=IGNORE_INDEX, return_mapping=False):
     """Rename arbitrary region or cluster ids to the ground-truth classes they cover.
 
@@ -1061,12 +1210,7 @@ def match_labels(pred, gt, *, ignore_index=IGNORE_INDEX, return_mapping=False):
         target = ids
     else:
         rows, cols, counts = _pairs(id_rank[pixel_index[valid]], class_index, len(classes))
-        overlap = np.zeros((len(ids), len(classes)), dtype=np.int64)
-        overlap[rows, cols] = counts
-        best = np.argmax(overlap, axis=1)
-        matched_rows, matched_cols = linear_sum_assignment(overlap, maximize=True)
-        best[matched_rows] = matched_cols
-        target = classes[best[id_rank]]
+        target = classes[_assign(rows, cols, counts, len(ids), len(classes))[id_rank]]
     remapped = target[pixel_index].reshape(p.shape)
     if not return_mapping:
         return remapped

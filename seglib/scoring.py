@@ -102,15 +102,23 @@ def _boundary_f1(pred: np.ndarray, gt: GroundTruth, *, pred_is_edges: bool = Fal
         truths = [(p, False) for p in partitions(gt)]
     if not truths:
         return None
-    return max(float(metrics.boundary_f1(pred, t, pred_is_edges=pred_is_edges, gt_is_edges=is_edges,
-                                         matching=matching).f1)
-               for t, is_edges in truths)
+    def f1(truth, is_edges):
+        try:
+            return metrics.boundary_f1(pred, truth, pred_is_edges=pred_is_edges, gt_is_edges=is_edges,
+                                       matching=matching).f1
+        except ValueError:  # one-to-one over its pair budget (a big picture): distance matching instead
+            if matching != "one-to-one":
+                raise
+            return metrics.boundary_f1(pred, truth, pred_is_edges=pred_is_edges, gt_is_edges=is_edges).f1
+
+    return max(float(f1(t, is_edges)) for t, is_edges in truths)
 
 
 def _class_scores(pred: np.ndarray, gt: GroundTruth) -> dict[str, float]:
-    semantic = gt.semantic
     ignore = gt.ignore_index if gt.ignore_index is not None else metrics.IGNORE_INDEX
-    num_classes = max(int(pred.max()), int(semantic[semantic != ignore].max(initial=0))) + 1
+    # renumbered to the labels present: scores are the same, tables as small as the classes that occur
+    compact = metrics.compact_labels(pred, gt.semantic, ignore_index=ignore)
+    pred, semantic, ignore, num_classes = compact.pred, compact.gt, compact.ignore_index, compact.num_classes
     miou = metrics.mean_iou(pred, semantic, num_classes=num_classes, ignore_index=ignore)
     dice = metrics.dice(pred, semantic, num_classes=num_classes, ignore_index=ignore)
     return {

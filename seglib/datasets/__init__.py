@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..io.paths import inside_root, plain_name
 from .base import Dataset, Sample, check_n, find_layout
 from .bsds import BsdsLayout
 from .coco import CocoLayout
@@ -22,7 +23,10 @@ from .folder import FolderLayout, open_folder
 from .shapes_dataset import DEFAULT_N, ShapesDataset
 from .voc import VocLayout
 
-__all__ = ["Dataset", "LAYOUTS", "Sample", "open_dataset"]
+__all__ = ["DATA_ROOT_ENV", "Dataset", "LAYOUTS", "Sample", "open_dataset"]
+
+DATA_ROOT_ENV = "SEGDASH_DATA_ROOT"
+"""Environment variable: when set, :func:`open_dataset` opens only folders inside this one (a server's data)."""
 
 LAYOUTS = (VocLayout(), CocoLayout(), BsdsLayout(), FolderLayout())
 """The folder layouts :func:`open_dataset` recognises, in the order it tries them."""
@@ -62,9 +66,19 @@ def open_dataset(source="shapes", *, split: str | None = None, n: int | None = N
     ValueError
         For a folder that does not exist or holds no recognised layout (the
         message lists the files each layout expects), an incomplete layout
-        (the message names what is missing), or options that do not apply.
+        (the message names what is missing), options that do not apply, a
+        split that is not a plain name, or a folder outside
+        ``$SEGDASH_DATA_ROOT`` when that is set.
+
+    Notes
+    -----
+    Every file a dataset names (a COCO ``file_name``, a VOC id, a link in an
+    image or mask folder) must resolve inside the dataset's folder; a sample
+    naming another file fails with a ValueError when it is loaded.
     """
     n = check_n(n)
+    if split is not None:
+        plain_name(split, "`split`")
     if isinstance(source, str) and source == "shapes":
         return ShapesDataset(DEFAULT_N if n is None else n, split=split or "test", **options)
     if options:
@@ -75,7 +89,18 @@ def open_dataset(source="shapes", *, split: str | None = None, n: int | None = N
     if not root.is_dir():
         raise ValueError(f"`source` {str(source)!r} is not a folder; expected 'shapes' or the path of a "
                          "Pascal VOC, COCO, BSDS500 or images + masks folder")
+    _check_data_root(root)
     if masks is not None:
+        if not isinstance(masks, (str, os.PathLike)):
+            raise ValueError(f"`masks` is {type(masks).__name__}; expected a folder path")
+        _check_data_root(Path(masks).expanduser())
         return open_folder(root, Path(masks).expanduser(), n)
     layout, folder = find_layout(root.resolve(), LAYOUTS, split)
     return layout.open(folder, layout.split(split), n)
+
+
+def _check_data_root(folder: Path) -> None:
+    """ValueError when ``$SEGDASH_DATA_ROOT`` is set and ``folder`` lies outside it."""
+    allowed = os.environ.get(DATA_ROOT_ENV, "").strip()
+    if allowed:
+        inside_root(allowed, folder, f"the folder {str(folder)[:200]!r}")

@@ -22,11 +22,12 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..io.ground_truth import GroundTruth, load_ground_truth, resize_ground_truth
-from ..io.images import load_image
+from ..io.ground_truth import MAX_BYTES, GroundTruth, load_ground_truth, resize_ground_truth
+from ..io.images import load_image, read_bytes
+from ..io.paths import inside_root
 
 __all__ = ["Dataset", "FileDataset", "Layout", "Sample", "SEARCH_DEPTH", "find_layout", "file_stamp",
-           "IMAGE_SUFFIXES", "list_files", "subfolder_names"]
+           "IMAGE_SUFFIXES", "list_files", "subfolder_names", "inside_root"]
 
 SEARCH_DEPTH = 3
 """How many folder levels below the given one :func:`find_layout` looks."""
@@ -156,13 +157,18 @@ class FileDataset(Dataset):
         Layout name and a description for people.
     entries : sequence of (name, image path, ground-truth path)
     notes : list of str, optional
+    roots : sequence of path, optional
+        The folders the files must lie in once symbolic links are resolved
+        (by default the folders that hold them); a sample whose file lies
+        elsewhere fails with a ValueError and is not read.
     """
 
-    def __init__(self, kind: str, title: str, entries, notes=None):
+    def __init__(self, kind: str, title: str, entries, notes=None, roots=None):
         self.kind = kind
         self._title = title
         self._entries = [_Entry(str(n), Path(i), Path(t)) for n, i, t in entries]
         self.notes = list(notes or [])
+        self._roots = tuple(Path(r) for r in roots) if roots is not None else None
 
     @property
     def title(self) -> str:
@@ -179,19 +185,32 @@ class FileDataset(Dataset):
         return f"{self.kind}|{file_stamp(entry.image)}|{file_stamp(entry.truth)}"
 
     def image_file(self, index: int) -> Path:
-        return self._entries[self._index(index)].image
+        entry = self._entries[self._index(index)]
+        return self._checked(entry.image, f"the image of sample {entry.name!r}")
 
     def truth_file(self, index: int) -> tuple[str, bytes, None]:
-        truth = self._entries[self._index(index)].truth
-        return truth.name, truth.read_bytes(), None
+        entry = self._entries[self._index(index)]
+        truth = self._checked(entry.truth, f"the ground truth of sample {entry.name!r}")
+        return entry.truth.name, read_bytes(truth, max_bytes=MAX_BYTES), None
+
+    def _checked(self, path: Path, what: str) -> Path:
+        """``path`` resolved, after checking it lies inside one of the dataset's folders."""
+        roots = self._roots if self._roots is not None else (path.parent,)
+        error = None
+        for root in roots:
+            try:
+                return inside_root(root, path, what)
+            except ValueError as refused:
+                error = refused
+        raise error
 
     def _truth(self, entry: _Entry) -> GroundTruth:
         """The ground truth of ``entry`` as its file gives it (a layout may add to it)."""
-        return load_ground_truth(entry.truth)
+        return load_ground_truth(self._checked(entry.truth, f"the ground truth of sample {entry.name!r}"))
 
     def _load(self, index: int) -> Sample:
         entry = self._entries[index]
-        image = load_image(entry.image)
+        image = load_image(self._checked(entry.image, f"the image of sample {entry.name!r}"))
         gt = fit_truth(self._truth(entry), image.shape, entry.name)
         return Sample(image, gt, entry.name, index, {"image_path": str(entry.image), "truth_path": str(entry.truth)})
 

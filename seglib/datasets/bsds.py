@@ -42,4 +42,4 @@ class BsdsLayout(Layout):
         if not entries:
             raise ValueError(f"{folder}: none of the {len(images)} pictures in images/{split}/ has a matching "
                              f"groundTruth/{split}/<name>.mat ({len(truths)} .mat files found)")
-        return FileDataset(self.kind, f"BSDS500 ({split}) at {folder}", entries, notes)
+        return FileDataset(self.kind, f"BSDS500 ({split}) at {folder}", entries, notes, roots=(folder,))

@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 
 from ..io.ground_truth import load_ground_truth
-from ..io.images import load_image
+from ..io.images import load_image, read_bytes
+from ..io.paths import inside_root
 from .base import IMAGE_SUFFIXES, Dataset, Layout, Sample, file_stamp, fit_truth
 
 __all__ = ["CocoDataset", "CocoLayout"]
@@ -39,38 +40,62 @@ def _image_folders(folder: Path, annotations: Path) -> list[Path]:
     return [folder / tag, folder / "images" / tag, folder / "images", folder]
 
 
+MAX_JSON_BYTES = 1 << 30
+"""Largest COCO instances JSON read (1 GiB; ``instances_train2017.json`` is 448 MB)."""
+
+
 @functools.lru_cache(maxsize=2)
-def _index(path: str, stamp: str) -> tuple[list, dict]:
-    """Categories and ``{image_id: (image record, annotations)}`` of a COCO instances JSON."""
+def _index(path: str, stamp: str) -> tuple[list, dict, int]:
+    """Categories, ``{image_id: (image record, annotations)}`` and the number of image records left out."""
     try:
-        data = json.loads(Path(path).read_bytes())
+        data = json.loads(read_bytes(path, max_bytes=MAX_JSON_BYTES))
+    except RecursionError:
+        raise ValueError(f"{path} is nested too deeply to be a COCO file") from None
     except (OSError, ValueError) as error:
         raise ValueError(f"{path} could not be read as JSON ({type(error).__name__}: {error})") from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise ValueError(f"{path} is not a COCO instances file: expected an object with an `images` list")
-    images = {}
+    images, skipped = {}, 0
     for record in data["images"]:
-        if isinstance(record, dict) and "id" in record and "file_name" in record:
+        if _valid_record(record) and record["id"] not in images:
             images[record["id"]] = (record, [])
-    for annotation in data.get("annotations") or []:
-        entry = images.get(annotation.get("image_id")) if isinstance(annotation, dict) else None
+        else:
+            skipped += 1
+    annotations = data.get("annotations")
+    for annotation in annotations if isinstance(annotations, list) else []:
+        image_id = annotation.get("image_id") if isinstance(annotation, dict) else None
+        entry = images.get(image_id) if isinstance(image_id, int) else None
         if entry is not None:
             entry[1].append(annotation)
-    return list(data.get("categories") or []), images
+    categories = data.get("categories")
+    return (categories if isinstance(categories, list) else []), images, skipped
+
+
+def _valid_record(record) -> bool:
+    """An image record with an integer id and a non-empty string file_name."""
+    return (isinstance(record, dict) and isinstance(record.get("id"), int) and not isinstance(record["id"], bool)
+            and isinstance(record.get("file_name"), str) and record["file_name"].strip() != "")
 
 
 class CocoDataset(Dataset):
-    """The images of a COCO instances JSON, sorted by file name."""
+    """The images of a COCO instances JSON, sorted by file name.
+
+    Every ``file_name`` must lie inside ``root`` (by default the image
+    folder) once ``..`` and symbolic links are resolved; a sample naming
+    another file fails with a ValueError.
+    """
 
     kind = "coco"
 
-    def __init__(self, annotations: Path, image_folder: Path, n: int | None = None):
+    def __init__(self, annotations: Path, image_folder: Path, n: int | None = None, root: Path | None = None):
         self.annotations = annotations
         self.image_folder = image_folder
-        _, images = _index(str(annotations), file_stamp(annotations))
+        self.root = root if root is not None else image_folder
+        _, images, skipped = _index(str(annotations), file_stamp(annotations))
         records = sorted((record["file_name"], image_id) for image_id, (record, _) in images.items())
         self._entries = records[:n] if n is not None else records
-        self.notes = []
+        self.notes = [f"{skipped} image record(s) without an integer id and a file_name (or repeating an id) "
+                      "were left out"] if skipped else []
 
     @property
     def title(self) -> str:
@@ -87,24 +112,26 @@ class CocoDataset(Dataset):
         return f"coco|{file_stamp(self.image_folder / file_name)}|{file_stamp(self.annotations)}|{image_id}"
 
     def image_file(self, index: int) -> Path:
-        return self.image_folder / self._entries[self._index(index)][0]
+        file_name, _ = self._entries[self._index(index)]
+        return inside_root(self.root, self.image_folder / file_name, f"the image {file_name[:200]!r}")
 
     def truth_file(self, index: int) -> tuple[str, bytes, int]:
         """This image's annotations alone, as a small COCO JSON."""
         file_name, image_id = self._entries[self._index(index)]
-        categories, images = _index(str(self.annotations), file_stamp(self.annotations))
+        categories, images, _ = _index(str(self.annotations), file_stamp(self.annotations))
         record, annotations = images[image_id]
         subset = {"images": [record], "annotations": annotations, "categories": categories}
         return f"{Path(file_name).stem}.json", json.dumps(subset).encode(), image_id
 
     def _load(self, index: int) -> Sample:
         file_name, image_id = self._entries[index]
-        image = load_image(self.image_folder / file_name)
+        path = self.image_file(index)
+        image = load_image(path)
         name = Path(file_name).stem
         _, truth, _ = self.truth_file(index)
         gt = fit_truth(load_ground_truth(truth, image_id=image_id), image.shape, name)
-        return Sample(image, gt, name, index, {"image_path": str(self.image_folder / file_name),
-                                               "truth_path": str(self.annotations), "image_id": image_id})
+        return Sample(image, gt, name, index, {"image_path": str(path), "truth_path": str(self.annotations),
+                                               "image_id": image_id})
 
 
 class CocoLayout(Layout):
@@ -140,13 +167,17 @@ class CocoLayout(Layout):
 
     def open(self, folder: Path, split, n):
         annotations = self._annotations(folder, split)
-        _, images = _index(str(annotations), file_stamp(annotations))
+        _, images, _ = _index(str(annotations), file_stamp(annotations))
         if not images:
-            raise ValueError(f"{annotations} lists no images")
+            raise ValueError(f"{annotations} lists no images (with an integer id and a file_name)")
         first = min(record["file_name"] for record, _ in images.values())
         candidates = _image_folders(folder, annotations)
         for candidate in candidates:
-            if (candidate / first).is_file():
-                return CocoDataset(annotations, candidate, n)
-        raise ValueError(f"the pictures of {annotations.name} (e.g. {first}) are in none of "
+            try:
+                found = inside_root(folder, candidate / first, "the first image").is_file()
+            except ValueError:
+                continue
+            if found:
+                return CocoDataset(annotations, candidate, n, root=folder)
+        raise ValueError(f"the pictures of {annotations.name} (e.g. {first[:200]}) are in none of "
                          + ", ".join(str(c) for c in candidates))

@@ -54,7 +54,8 @@ def open_folder(images: Path, masks: Path, n: int | None = None, title: str | No
     if not entries:
         raise ValueError(f"none of the {len(pictures)} pictures in {images} has a mask of the same name in {masks} "
                          f"({len(truths)} mask files found; a mask may end in {', '.join(MASK_SUFFIXES)})")
-    return FileDataset("folder", title or f"Images and masks at {images.parent}", entries, notes)
+    return FileDataset("folder", title or f"Images and masks at {images.parent}", entries, notes,
+                       roots=(images, masks))
 
 
 class FolderLayout(Layout):

@@ -20,7 +20,20 @@ from pathlib import Path
 import numpy as np
 
 from ..io.ground_truth import VOC_IGNORE, GroundTruth, load_ground_truth
+from ..io.images import read_bytes
+from ..io.paths import inside_root, plain_name
 from .base import FileDataset, Layout, file_stamp
+
+MAX_LIST_BYTES = 16 * 2**20
+"""Largest split list (``ImageSets/Segmentation/<split>.txt``) read: 16 MiB, a million ids."""
+
+
+def _is_plain(image_id: str) -> bool:
+    try:
+        plain_name(image_id, "id")
+    except ValueError:
+        return False
+    return True
 
 __all__ = ["VocLayout"]
 
@@ -41,10 +54,16 @@ class VocLayout(Layout):
         return ["JPEGImages/", "SegmentationClass/", f"ImageSets/Segmentation/{split}.txt"]
 
     def open(self, folder: Path, split, n):
-        ids = [line.strip() for line in (folder / "ImageSets" / "Segmentation" / f"{split}.txt").read_text().split()]
-        ids = [i for i in ids if i]
+        listing = inside_root(folder, folder / "ImageSets" / "Segmentation" / f"{split}.txt", f"the {split} list")
+        try:
+            text = read_bytes(listing, max_bytes=MAX_LIST_BYTES).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"ImageSets/Segmentation/{split}.txt of {folder} is not UTF-8 text; expected one "
+                             "image id per line") from None
+        ids = [i for i in text.split() if i]
+        plain = [i for i in ids if _is_plain(i)]
         entries, absent = [], []
-        for image_id in ids:
+        for image_id in plain:
             image = folder / "JPEGImages" / f"{image_id}.jpg"
             truth = folder / "SegmentationClass" / f"{image_id}.png"
             if image.is_file() and truth.is_file():
@@ -58,6 +77,9 @@ class VocLayout(Layout):
                              f"JPEGImages/<id>.jpg and SegmentationClass/<id>.png"
                              + (f" (first id: {ids[0]!r})" if ids else ""))
         notes = []
+        if len(plain) < len(ids):
+            notes.append(f"{len(ids) - len(plain)} listed id(s) are not plain file names (they hold a folder, "
+                         "'..' or odd characters) and were left out")
         if absent:
             notes.append(f"{len(absent)} listed id(s) lack their JPEG or PNG and were left out (first: {absent[0]})")
         objects = {image_id: folder / "SegmentationObject" / f"{image_id}.png" for image_id, _, _ in entries}
@@ -65,14 +87,16 @@ class VocLayout(Layout):
         if objects:
             notes.append(f"{len(objects)} of {len(entries)} images have SegmentationObject/ masks: "
                          "instance and panoptic truth for them")
-        return VocDataset(self.kind, f"Pascal VOC ({split}) at {folder}", entries, notes, objects=objects)
+        return VocDataset(self.kind, f"Pascal VOC ({split}) at {folder}", entries, notes, objects=objects,
+                          roots=(folder,))
 
 
 class VocDataset(FileDataset):
     """Pascal VOC samples: class masks, plus object masks where ``SegmentationObject/`` has them."""
 
-    def __init__(self, kind: str, title: str, entries, notes=None, *, objects: dict[str, Path] | None = None):
-        super().__init__(kind, title, entries, notes)
+    def __init__(self, kind: str, title: str, entries, notes=None, *, objects: dict[str, Path] | None = None,
+                 roots=None):
+        super().__init__(kind, title, entries, notes, roots)
         self._objects = dict(objects or {})
 
     def key(self, index: int) -> str:
@@ -82,7 +106,10 @@ class VocDataset(FileDataset):
     def _truth(self, entry) -> GroundTruth:
         gt = super()._truth(entry)
         objects = self._objects.get(entry.name)
-        return gt if objects is None else with_objects(gt, load_ground_truth(objects).semantic, entry.name)
+        if objects is None:
+            return gt
+        objects = self._checked(objects, f"the object mask of sample {entry.name!r}")
+        return with_objects(gt, load_ground_truth(objects).semantic, entry.name)
 
 
 def with_objects(gt: GroundTruth, objects: np.ndarray, name: str) -> GroundTruth:

@@ -34,6 +34,7 @@ from PIL import Image
 from . import matfile
 from .coco_masks import Patch, check_runs, compressed_runs, polygon_patch, rle_patch
 from .images import DEFAULT_MAX_PIXELS, chunk_bomb_message, describe_content, read_bytes
+from .paths import inside_root
 
 __all__ = [
     "GroundTruth",
@@ -758,21 +759,12 @@ def _panoptic_png_source(panoptic_png, path: Path | None, file_name: str):
     if panoptic_png is not None:
         return panoptic_png
     if path is not None:
-        folder = path.parent.resolve()
         for candidate in (path.parent / path.stem / file_name, path.parent / file_name):
-            if candidate.is_file():
-                return _inside(folder, candidate, f"the panoptic PNG {file_name!r}")
+            checked = inside_root(path.parent, candidate, f"the panoptic PNG {short(file_name)}")
+            if checked.is_file():
+                return checked
     raise ValueError(f"COCO panoptic JSON needs its PNG {short(file_name)}: pass `panoptic_png`, or give the JSON "
                      "as a path with the PNG in the folder named after the JSON file")
-
-
-def _inside(root: Path, path: Path, what: str) -> Path:
-    """``path`` with symlinks resolved, or ValueError when that lies outside ``root`` (resolved)."""
-    resolved = Path(os.path.realpath(path))
-    if not resolved.is_relative_to(root):
-        raise ValueError(f"{what} resolves outside {root} (a '..', absolute path or symbolic link); "
-                         "only files inside the annotation's folder are read")
-    return resolved
 
 
 def _panoptic_ids(source, max_bytes: int) -> np.ndarray:
