@@ -79,7 +79,7 @@ def controls(dataset, plan, errors, scheduler, working_size, cache) -> None:
 
 
 def leaderboard_view(table, metric) -> pd.DataFrame:
-    board = leaderboard(table, metric)
+    board = bench.titled(leaderboard(table, metric))
     shown = ["label", "images", "errors", f"{metric} mean", f"{metric} std"]
     shown += [f"{m} mean" for m in metric_columns(table) if m != metric] + ["elapsed_s mean"]
     st.dataframe(board[[c for c in shown if c in board]], hide_index=True, width="stretch",
@@ -93,12 +93,19 @@ def leaderboard_view(table, metric) -> pd.DataFrame:
     return board
 
 
+def worst_setting(board, metric) -> str:
+    """Label of the lowest-ranked setting that has a score (the board lists the best first)."""
+    scored = board[board[f"{metric} mean"].notna()] if f"{metric} mean" in board else board.iloc[0:0]
+    return (scored if not scored.empty else board)["label"].iloc[-1]
+
+
 def drill_down(run, table, board, metric) -> None:
     labels = dict(zip(board["label"], zip(board["method"], board["params"])))
     if st.session_state.get(DRILL_KEY) not in labels:
-        st.session_state[DRILL_KEY] = next(iter(labels))
+        st.session_state[DRILL_KEY] = worst_setting(board, metric)
     chosen = st.selectbox("Method setting", list(labels), key=DRILL_KEY,
-                          help="Its worst images first (failed runs, then the lowest scores).")
+                          help="Its worst images first (failed runs, then the lowest scores). Starts at the "
+                               "setting ranked last, where failures are easiest to find.")
     worst = worst_images(table, *labels[chosen], metric, k=5)
     for _, row in worst.iterrows():
         line = st.container(horizontal=True, vertical_alignment="center")
@@ -149,10 +156,12 @@ st.header("Benchmark", divider="gray",
                "speed against quality, and the images where each method fails.")
 plan, errors = choose_methods()
 controls(dataset, plan, errors, scheduler, working_size, cache)
+bench.show_failure()
 run = bench.current_run()
 if run is not None:
     if st.session_state.get(bench.RUNNING_KEY):
-        bench.drive(run)
+        if bench.drive(run):
+            st.rerun()  # the run ended: redraw Start enabled and Stop disabled
     else:
         st.progress(len(run.done) / max(run.total, 1), text=bench.status(run))
     results(run)

@@ -41,6 +41,7 @@ from .views import format_seconds
 
 RUN_KEY = "bench.run"
 RUNNING_KEY = "bench.running"
+FAILURE_KEY = "bench.failure"  # the error that stopped the last run, shown once after the page redraws
 SOURCE_KEY = "bench.source"
 SHAPES_N_KEY, SHAPES_DIFFICULTY_KEY, SHAPES_SIZE_KEY, SHAPES_SPLIT_KEY = (
     "bench.shapes.n", "bench.shapes.difficulty", "bench.shapes.size", "bench.shapes.split")
@@ -286,8 +287,13 @@ def status(run: Run) -> str:
     return text
 
 
-def drive(run: Run, state: MutableMapping | None = None) -> None:
-    """Advance a running benchmark to its end under a progress bar (interruptible between images)."""
+def drive(run: Run, state: MutableMapping | None = None) -> bool:
+    """Advance a running benchmark to its end under a progress bar (interruptible between images).
+
+    Returns True when the run ended in this call (finished, or stopped by an
+    error kept under :data:`FAILURE_KEY`): the caller then redraws the page
+    so that Start and Stop show the new state.
+    """
     state = _state(state)
     bar = st.progress(len(run.done) / max(run.total, 1), text=status(run))
 
@@ -299,10 +305,20 @@ def drive(run: Run, state: MutableMapping | None = None) -> None:
             run.step(progress)
     except Exception as error:  # noqa: BLE001 - a lost worker or cluster: keep what finished
         stop(state)
-        show_error("The benchmark stopped", error)
+        state[FAILURE_KEY] = error
+        return True
     if run.finished:
         stop(state)
+        return True
     bar.progress(len(run.done) / max(run.total, 1), text=status(run))
+    return False
+
+
+def show_failure(state: MutableMapping | None = None) -> None:
+    """The error that stopped the last run, once."""
+    error = _state(state).pop(FAILURE_KEY, None)
+    if error is not None:
+        show_error("The benchmark stopped", error)
 
 
 # ---------------------------------------------------------------- results
@@ -313,11 +329,27 @@ def metric_help(metric: str) -> str:
     return f"{metric}: {better} is better."
 
 
+def setting_label(method: str, params) -> str:
+    """``"k-means clustering (n_clusters=3)"``: a method setting under the method's title (its slug if unknown)."""
+    try:
+        title = seglib.method(method).title
+    except KeyError:
+        title = method
+    return config_label(title, params)
+
+
+def titled(board: pd.DataFrame) -> pd.DataFrame:
+    """A leaderboard whose ``label`` column names methods by title instead of slug."""
+    board = board.copy()
+    board["label"] = [setting_label(m, p) for m, p in zip(board["method"], board["params"])]
+    return board
+
+
 def colours(table: pd.DataFrame) -> dict[str, str]:
     """One colour per method setting (by first appearance in the table), the same in every chart."""
     settings = table[["method", "params"]].drop_duplicates()
     pairs = zip(settings["method"], settings["params"])
-    return {config_label(m, p): series_colour(i) for i, (m, p) in enumerate(pairs)}
+    return {setting_label(m, p): series_colour(i) for i, (m, p) in enumerate(pairs)}
 
 
 def box_figure(table: pd.DataFrame, metric: str, *, violin: bool = False) -> go.Figure:
@@ -326,7 +358,7 @@ def box_figure(table: pd.DataFrame, metric: str, *, violin: bool = False) -> go.
     palette = colours(table)
     scored = table[(table["error"] == "") & table[metric].notna()] if metric in table else table.iloc[0:0]
     for (method, params), rows in scored.groupby(["method", "params"], sort=False):
-        name = config_label(method, params)
+        name = setting_label(method, params)
         common = dict(y=rows[metric], name=name, text=rows["image"], marker_color=palette[name],
                       hoverinfo="y+text+name")
         if violin:
@@ -338,6 +370,23 @@ def box_figure(table: pd.DataFrame, metric: str, *, violin: bool = False) -> go.
     return fig
 
 
+def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
+    """Tick values 1, 2, 5 x 10^k spanning [low, high] and their labels in seconds or milliseconds.
+
+    Plotly's own log ticks label the minor digits ("7 8 9 0.01 2 3"), which
+    reads as nonsense; these read "5 ms  10 ms  20 ms  50 ms  0.1 s ...".
+    """
+    low, high = max(float(low), 1e-6), max(float(high), 1e-6)
+    values = [m * 10.0 ** k for k in range(int(np.floor(np.log10(low))) - 1, int(np.ceil(np.log10(high))) + 1)
+              for m in (1, 2, 5)]
+    inside = [v for v in values if low / 1.5 <= v <= high * 1.5]
+    if len(inside) < 2:  # everything at one time: the neighbours around it
+        below = [v for v in values if v <= low] or values[:1]
+        above = [v for v in values if v >= high] or values[-1:]
+        inside = sorted({below[-1], above[0]})
+    return inside, [f"{v * 1000:.3g} ms" if v < 1 else f"{v:.3g} s" for v in inside]
+
+
 def tradeoff_figure(board: pd.DataFrame, metric: str, palette: dict[str, str] | None = None) -> go.Figure:
     """Mean ``metric`` against mean time per image, one point per method setting (error bars: spread).
 
@@ -345,6 +394,7 @@ def tradeoff_figure(board: pd.DataFrame, metric: str, palette: dict[str, str] | 
     """
     fig = go.Figure()
     column = f"{metric} mean"
+    times = board["elapsed_s mean"].dropna() if "elapsed_s mean" in board else pd.Series(dtype=float)
     for i, row in board.reset_index(drop=True).iterrows():
         colour = (palette or {}).get(row["label"], series_colour(i))
         if pd.isna(row.get(column)) or pd.isna(row.get("elapsed_s mean")):
@@ -355,7 +405,10 @@ def tradeoff_figure(board: pd.DataFrame, metric: str, palette: dict[str, str] | 
             error_y=dict(type="data", array=[row.get(f"{metric} std", 0.0)], visible=True)))
     fig.update_layout(height=420, margin=dict(l=8, r=8, t=36, b=8), showlegend=False,
                       title=dict(text=f"Speed and quality: {metric} against time", font=dict(size=14)),
-                      xaxis=dict(type="log", title="seconds per image (log scale)"), yaxis_title=metric)
+                      xaxis=dict(type="log", title="time per image (log scale)"), yaxis_title=metric)
+    if len(times):
+        ticks, text = log_ticks(times.min(), times.max())
+        fig.update_xaxes(tickmode="array", tickvals=ticks, ticktext=text)
     return fig
 
 

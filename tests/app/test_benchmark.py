@@ -75,13 +75,37 @@ def test_a_small_run_fills_the_leaderboard_charts_and_downloads(cache_dir):
     run = at.session_state[bench.RUN_KEY]
     assert run.finished and not at.session_state[bench.RUNNING_KEY]
     board = at.dataframe[0].value
-    assert sorted(board["label"]) == ["kmeans", "otsu"] and (board["images"] == 4).all()
+    assert sorted(board["label"]) == ["Otsu threshold", "k-means clustering"] and (board["images"] == 4).all()
     expected = evaluate(open_dataset("shapes", n=4, size=128), ["otsu", "kmeans"], cache=None)
     pd.testing.assert_frame_equal(run.table().drop(columns="elapsed_s"), expected.drop(columns="elapsed_s"))
     assert len(at.get("plotly_chart")) >= 1
     assert "4 of 4 images" in at.get("progress")[0].proto.text
     assert any(cache_dir.glob("*/*.json"))  # results kept for the next run
     assert len([b for b in at.button if b.label == "Open in Compare"]) == 4
+
+
+def test_after_a_run_start_is_enabled_and_stop_disabled_without_touching_anything():
+    at = small()
+    button(at, "Start").click().run()
+    assert at.session_state[bench.RUN_KEY].finished
+    assert not button(at, "Start").disabled and button(at, "Stop").disabled
+
+
+def test_worst_images_start_at_the_setting_ranked_last():
+    at = small(**{bench.METHODS_KEY: ["otsu", "kmeans", "sauvola"]})
+    button(at, "Start").click().run()
+    board = at.dataframe[0].value
+    assert at.selectbox(key="bench.drill").value == board["label"].iloc[-1] != board["label"].iloc[0]
+    at.selectbox(key="bench.drill").set_value(board["label"].iloc[0]).run()
+    at.selectbox(key="bench.metric").set_value("boundary F1").run()
+    assert at.selectbox(key="bench.drill").value == board["label"].iloc[0]  # a chosen setting stays
+
+
+def test_log_ticks_read_as_times():
+    values, text = bench.log_ticks(0.007, 0.04)
+    assert values == [0.005, 0.01, 0.02, 0.05] and text == ["5 ms", "10 ms", "20 ms", "50 ms"]
+    assert bench.log_ticks(1.5, 1.5)[1] == ["1 s", "2 s"]
+    assert bench.log_ticks(0.3, 30)[1] == ["200 ms", "500 ms", "1 s", "2 s", "5 s", "10 s", "20 s"]
 
 
 def test_a_rerun_after_adding_a_method_computes_only_that_method():
@@ -100,7 +124,7 @@ def test_a_parameter_grid_expands_into_settings():
     assert "3 method setting(s) x 4 images = 12 runs." in [c.value for c in at.caption]
     button(at, "Start").click().run()
     labels = set(at.dataframe[0].value["label"])
-    assert labels == {"kmeans (n_clusters=2)", "kmeans (n_clusters=3)", "kmeans (n_clusters=4)"}
+    assert labels == {f"k-means clustering (n_clusters={k})" for k in (2, 3, 4)}
 
 
 def test_a_bad_grid_value_is_explained_and_blocks_start():
@@ -193,16 +217,16 @@ def test_figures_have_one_trace_per_setting():
     run = Run(open_dataset("shapes", n=3, size=64), ["otsu", ("kmeans", {"n_clusters": [2, 3]})], cache=None)
     run.step()
     table = run.table()
-    assert [t.type for t in bench.box_figure(table, "Dice").data] == ["box"] * 3
-    assert [t.type for t in bench.box_figure(table, "Dice", violin=True).data] == ["violin"] * 3
-    assert len(bench.box_figure(table, "Dice").data[0].y) == 3  # every image a point
+    assert [t.type for t in bench.box_figure(table, "boundary F1").data] == ["box"] * 3
+    assert [t.type for t in bench.box_figure(table, "boundary F1", violin=True).data] == ["violin"] * 3
+    assert len(bench.box_figure(table, "boundary F1").data[0].y) == 3  # every image a point
     from seglib.evaluate import leaderboard
 
-    board = leaderboard(table, "Dice")
+    board = bench.titled(leaderboard(table, "boundary F1"))
     palette = bench.colours(table)
-    figure = bench.tradeoff_figure(board, "Dice", palette)
+    figure = bench.tradeoff_figure(board, "boundary F1", palette)
     assert len(figure.data) == 3 and figure.layout.xaxis.type == "log"
-    box = bench.box_figure(table, "Dice")
+    box = bench.box_figure(table, "boundary F1")
     assert {t.name: t.marker.color for t in figure.data} == {t.name: t.marker.color for t in box.data} == palette
 
 
