@@ -44,7 +44,6 @@ from .prompts import SEED_BACKGROUND, SEED_OBJECT, Prompts, box_slices, default_
 from .registry import Param, method as registered_method, missing_prompt, register
 from .result import Points, Segmentation
 
-PROMPT_INPUTS = ("points", "box", "original_shape")  # deprecated: inputs=("points", "box"), supplied=("original_shape",)
 _PROMPT_DOC = ("Click the object (points with label 1), optionally the background (label 0) and draw a box; "
                "coordinates are in the pixels of the image passed in.")
 _SAMPLE = 2000              # pixels sampled to fit each GrabCut colour model
@@ -108,10 +107,6 @@ def working_prompts(image: np.ndarray, points, box, original_shape, *, method: s
         raise ValueError(f"{method} needs {wanted}; got {len(prompts.positive)} object point(s), "
                          f"{len(prompts.negative)} background point(s) and {box} box")
     return prompts.rescale(shape), notes
-
-
-PROMPT_NEEDS: dict[str, str] = {}
-"""Deprecated: the registry's ``Method.prompt_need`` says what each method needs (kept for ``sam`` until it moves)."""
 
 
 def _channels(image: np.ndarray) -> np.ndarray:

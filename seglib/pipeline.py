@@ -30,9 +30,9 @@ PREPROCESS_PARAMS = (
 )
 
 POSTPROCESS_PARAMS = (
-    Param("superpixels", 0, low=0, high=2000, step=50,
+    Param("superpixels", None, low=50, high=2000, step=50, none="off", start=300,
           help="Snap the result to about this many SLIC superpixels of the picture: each takes the label "
-               "most of its pixels have (0: off). Straightens ragged borders along colour edges: the classic "
+               "most of its pixels have (None: off). Straightens ragged borders along colour edges: the classic "
                "refinement of a deep result by a traditional method. Not applied to edge maps."),
     Param("opening", 0, low=0, high=15,
           help="Radius (pixels) of a morphological opening: removes specks and thin bridges."),

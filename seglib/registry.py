@@ -411,9 +411,6 @@ def register(
     params = tuple(params)
     _check_conditions(name, params)
     inputs, supplied = tuple(inputs), tuple(supplied)
-    # Transitional: a supplied name listed among the inputs moves to ``supplied``.
-    supplied += tuple(n for n in inputs if n in SUPPLIED and n not in supplied)
-    inputs = tuple(n for n in inputs if n not in SUPPLIED)
     prompt_need = _check_inputs(name, inputs, supplied, prompt_need)
 
     def decorator(func: Callable) -> Callable:

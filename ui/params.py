@@ -51,7 +51,7 @@ def log_grid(param: Param) -> list:
         grid = {int(round(v)) for v in values}
     else:
         grid = {_round_significant(float(v)) for v in values}
-    grid = {v for v in grid if param.low <= v <= param.high} | {param.default, param.low, param.high}
+    grid = {v for v in grid if param.low <= v <= param.high} | {param.slider_start, param.low, param.high}
     cast = int if param.kind == "int" else float
     return sorted(cast(v) for v in grid)
 
@@ -83,6 +83,8 @@ def _decimals(step: float) -> int:
 
 def format_value(param: Param, value) -> str:
     """Text form of a value (URLs, labels); :func:`parse_value` reads it back."""
+    if value is None and param.none:
+        return param.none
     if param.kind == "bool":
         return "true" if value else "false"
     if param.kind == "float":
@@ -100,6 +102,8 @@ def parse_value(param: Param, text):
     """
     if isinstance(text, str):
         raw = text.strip()
+        if param.none and raw.lower() in (param.none, "none"):
+            return None
         kind = param.kind
         if kind == "bool":
             lowered = raw.lower()
@@ -123,7 +127,7 @@ def parse_value(param: Param, text):
 def _widget_value(param: Param, value):
     """A valid value as the widget holds it (log sliders hold grid stops)."""
     value = param.validate(value)
-    if param.log and param.kind in ("int", "float"):
+    if param.log and param.kind in ("int", "float") and value is not None:
         return _snap(param, value)
     return value
 
@@ -136,7 +140,7 @@ def nearest_stop(param: Param, value):
     it so that their best value can be put back into the slider exactly.
     """
     value = param.validate(value)
-    if param.kind not in ("int", "float") or param.low is None or param.high is None:
+    if param.kind not in ("int", "float") or param.low is None or param.high is None or value is None:
         return value
     if param.log:
         return _snap(param, value)
@@ -166,6 +170,8 @@ def param_widget(param: Param, scope: str):
     except ValueError:
         wanted = _widget_value(param, param.default)
     state[key] = wanted  # every run, so the value survives page switches (see ui.persist)
+    if param.none:
+        return _none_or_number(param, key, wanted)
     common = dict(key=key, help=param.help or None, persist_state="session")
     kind = param.kind
     if kind == "bool":
@@ -179,6 +185,29 @@ def param_widget(param: Param, scope: str):
     else:
         value = _slider(param, common)
     return param.validate(value)
+
+
+def _none_or_number(param: Param, key: str, wanted):
+    """"Auto or a number": a checkbox named ``param.none`` (ticked: None) next to the slider.
+
+    ``state[key]`` holds the value; the two widgets follow it, and write it back when moved.
+    """
+    state = st.session_state
+    none_key, number_key = f"{key}.none", f"{key}.number"
+    state[none_key] = wanted is None
+    if wanted is not None or number_key not in state:
+        state[number_key] = _widget_value(param, param.slider_start if wanted is None else wanted)
+
+    def moved():
+        state[key] = None if state[none_key] else state[number_key]
+
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    with row:
+        number = _slider(param, dict(key=number_key, help=param.help or None, disabled=wanted is None,
+                                     on_change=moved))
+        ticked = st.checkbox(param.none, key=none_key, on_change=moved, width="content",
+                             help=f"{label(param)}: {param.none} (None) instead of a number.")
+    return None if ticked else param.validate(number)
 
 
 def _choice_widget(param: Param, common: dict):

@@ -573,8 +573,8 @@ def find_modes(features: np.ndarray, bandwidth: float, seed: int = 0) -> tuple[n
     Parameters
     ----------
     features : ndarray, (N, D)
-    bandwidth : float
-        Radius of the flat kernel; 0 estimates it from the data.
+    bandwidth : float or None
+        Radius of the flat kernel; None estimates it from the data.
     seed : int
         Seeds the pixel sample.
 
@@ -587,7 +587,7 @@ def find_modes(features: np.ndarray, bandwidth: float, seed: int = 0) -> tuple[n
     rng = np.random.default_rng(seed)
     points = features[_sample(len(features), MEAN_SHIFT_SAMPLE, rng)].astype(np.float64)
     notes = []
-    if bandwidth == 0:
+    if bandwidth is None:
         bandwidth = _auto_bandwidth(points, seed)
         notes.append(f"Estimated bandwidth: {bandwidth:.3f}.")
     seeds, capped = _bin_seeds(points, bandwidth, MAX_MEAN_SHIFT_SEEDS)
@@ -603,9 +603,9 @@ def find_modes(features: np.ndarray, bandwidth: float, seed: int = 0) -> tuple[n
     family="clustering",
     kind="regions",
     params=(
-        Param("bandwidth", 0.15, low=0.0, high=0.5, step=0.01,
+        Param("bandwidth", 0.15, low=0.01, high=0.5, step=0.01, none="auto",
               help="Radius of the colour neighbourhood averaged at each step (colours run 0-1). "
-                   "Smaller finds more, finer clusters; 0.1-0.2 suits photos; 0 estimates it."),
+                   "Smaller finds more, finer clusters; 0.1-0.2 suits photos; auto (None) estimates it."),
         SPATIAL_WEIGHT,
     ),
     description="Starting points in colour space repeatedly move to the mean colour of the pixels "
@@ -649,7 +649,7 @@ def superpixels(image: np.ndarray, n_segments: int, compactness: float, sigma: f
     title="SLIC superpixels",
     family="clustering",
     kind="regions",
-    inputs=("colour_space",),
+    supplied=("colour_space",),
     params=(
         Param("n_segments", 200, low=2, high=2000,
               help="Approximate number of superpixels: the grid of starting centres. More gives "
@@ -775,7 +775,7 @@ def _merge_curve(distances: np.ndarray, n_clusters: int, linkage: str) -> Curve:
     title="Hierarchical (agglomerative) clustering",
     family="clustering",
     kind="regions",
-    inputs=("colour_space",),
+    supplied=("colour_space",),
     params=(
         _n_clusters_param(6),
         Param("linkage", "ward", choices=LINKAGES,

@@ -321,7 +321,7 @@ def draw_graph(base: np.ndarray, centroids: np.ndarray, pairs: np.ndarray, weigh
     title="Normalized cut on superpixels",
     family="graph",
     kind="regions",
-    inputs=("colour_space",),
+    supplied=("colour_space",),
     params=(
         Param("n_segments", 300, low=20, high=600, log=True,
               help="Approximate number of SLIC superpixels, the graph's nodes. More nodes follow "

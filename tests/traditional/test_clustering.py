@@ -189,7 +189,7 @@ def test_mean_shift_bandwidth_controls_the_number_of_modes():
     fine = seglib.segment(ramp, "mean-shift", bandwidth=0.05).labels
     coarse = seglib.segment(ramp, "mean-shift", bandwidth=0.3).labels
     assert len(np.unique(fine)) > len(np.unique(coarse)) >= 1
-    auto = seglib.segment(ramp, "mean-shift", bandwidth=0)
+    auto = seglib.segment(ramp, "mean-shift", bandwidth=None)
     assert any(note.startswith("Estimated bandwidth") for note in auto.notes)
 
 

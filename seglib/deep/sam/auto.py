@@ -220,7 +220,8 @@ def _mask_cloud(raw: RawMasks, kept: np.ndarray) -> Points:
                 "filtered out, and the rest become instances. The raw masks are kept, so the filter "
                 "sliders re-filter without running the network.",
     references=(SAM_REFERENCE,),
-    inputs=("original_shape",) + SAM_INPUTS,
+    inputs=SAM_INPUTS,
+    supplied=("original_shape",),
 )
 def sam_auto(image, *, original_shape=None, weights=None, config=None, model_type, points_per_side,
              pred_iou_thresh, stability_score_thresh, box_nms_thresh, min_mask_region_area):

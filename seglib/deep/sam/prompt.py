@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...interactive import PROMPT_INPUTS, PROMPT_NEEDS, working_prompts
+from ...interactive import working_prompts
 from ...prompts import Prompts, draw_prompts
 from ...registry import Param, register
 from ...result import Segmentation
@@ -116,7 +116,6 @@ MODEL_TYPE = Param(
          "(636M, 2.5 GB) are a little more accurate and several times slower on a CPU.",
 )
 SAM_INPUTS = ("weights", "config")
-PROMPT_NEEDS["sam"] = "point or box"
 SAM_REFERENCE = "A. Kirillov et al., Segment Anything, ICCV 2023 (arXiv:2304.02643)."
 
 
@@ -154,11 +153,13 @@ def _choose(candidate: str, decoded: Decoded) -> tuple[int, list[str]]:
                 "click or box into three candidate masks with its own estimate of their quality (predicted "
                 "IoU) and a stability score.",
     references=(SAM_REFERENCE,),
-    inputs=PROMPT_INPUTS + SAM_INPUTS + ("mask_input",),
+    inputs=("points", "box", "mask_input") + SAM_INPUTS,
+    supplied=("original_shape",),
+    prompt_need="point or box",
 )
 def sam(image, *, points=None, box=None, original_shape=None, weights=None, config=None, mask_input=None,
         model_type, multimask, candidate):
-    prompts, notes = working_prompts(image, points, box, original_shape, method="sam", need=PROMPT_NEEDS["sam"])
+    prompts, notes = working_prompts(image, points, box, original_shape, method="sam")
     loaded = load_sam(model_type, weights, config=config)
     embedding, hit = image_embedding(loaded, image)
     decoded = decode(loaded, embedding, prompts, multimask=multimask, mask_input=mask_input)
