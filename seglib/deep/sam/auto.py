@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -164,14 +165,19 @@ def _erase_islands(labels: np.ndarray, min_area: int) -> np.ndarray:
     return np.where(small[pieces], 0, labels).astype(np.int32)
 
 
-def raw_masks(loaded: LoadedSam, image: np.ndarray, points_per_side: int) -> tuple[RawMasks, Embedding, bool, bool]:
-    """Raw masks of ``image`` (cached per image, model and grid); also the embedding and both cache hits."""
+def raw_masks(loaded: LoadedSam, image: np.ndarray, points_per_side: int,
+              generate: Callable | None = None) -> tuple[RawMasks, Embedding, bool, bool]:
+    """Raw masks of ``image`` (cached per image, model and grid); also the embedding and both cache hits.
+
+    ``generate(loaded, embedding, points_per_side)`` makes them on a cache
+    miss (default :func:`generate_raw_masks`, SAM 1's).
+    """
     key = (fingerprint(image), loaded.key, int(points_per_side))
     embedding, hit = image_embedding(loaded, image)
     raw = _raw_masks.get(key)
     if raw is not None:
         return raw, embedding, hit, True
-    raw = generate_raw_masks(loaded, embedding, points_per_side)
+    raw = (generate or generate_raw_masks)(loaded, embedding, points_per_side)
     _raw_masks.put(key, raw)
     return raw, embedding, hit, False
 
@@ -227,6 +233,19 @@ def sam_auto(image, *, original_shape=None, weights=None, config=None, model_typ
              pred_iou_thresh, stability_score_thresh, box_nms_thresh, min_mask_region_area):
     loaded = load_sam(model_type, weights, config=config)
     raw, embedding, hit, raw_hit = raw_masks(loaded, image, points_per_side)
+    return auto_result(image, raw, embedding, hit, raw_hit, pred_iou_thresh=pred_iou_thresh,
+                       stability_score_thresh=stability_score_thresh, box_nms_thresh=box_nms_thresh,
+                       min_mask_region_area=min_mask_region_area)
+
+
+def auto_result(image, raw: RawMasks, embedding: Embedding, hit: bool, raw_hit: bool, *, pred_iou_thresh: float,
+                stability_score_thresh: float, box_nms_thresh: float, min_mask_region_area: int,
+                family: str = "SAM") -> SamSegmentation:
+    """The result of automatic masks (SAM 1 or 2.1): ``raw`` filtered into instances, with its stages.
+
+    ``hit`` and ``raw_hit`` say whether the embedding and the raw masks came
+    from their caches; ``family`` names the model in the timing note.
+    """
     start = time.perf_counter()
     labels, kept = filter_masks(raw, pred_iou_thresh=pred_iou_thresh, stability_score_thresh=stability_score_thresh,
                                 box_nms_thresh=box_nms_thresh, min_mask_region_area=min_mask_region_area)
@@ -236,7 +255,7 @@ def sam_auto(image, *, original_shape=None, weights=None, config=None, model_typ
               "predicted IoU of the raw masks": _histogram(raw.predicted_iou, pred_iou_thresh, "predicted IoU"),
               "stability of the raw masks": _histogram(raw.stability, stability_score_thresh, "stability score"),
               "raw masks (1 = kept)": _mask_cloud(raw, kept)}
-    notes = (_timing_notes(embedding, hit, 0.0 if raw_hit else raw.seconds, what="grid decoding")
+    notes = (_timing_notes(embedding, hit, 0.0 if raw_hit else raw.seconds, what="grid decoding", model=family)
              + [("Raw masks from the cache: only the filters ran" if raw_hit else
                  f"{len(raw.grid)} grid points gave {len(raw.area)} raw masks")
                 + f"; {kept.size} kept after the thresholds and NMS (filtering {filter_s * 1000:.0f} ms)."])

@@ -39,17 +39,17 @@ embedding_stats = _embeddings.stats
 class Embedding:
     """SAM's image embedding of one image, with the sizes needed to map prompts and masks."""
 
-    features: Any                  # torch.Tensor (1, C, h, w)
+    features: Any                  # torch.Tensor (1, C, h, w); SAM 2.1: a dict of named tensors
     input_size: tuple[int, int]    # the image resized for the encoder, before padding
     original_size: tuple[int, int]  # the image's (H, W)
     seconds: float
 
 
 def image_embedding(loaded: LoadedSam, image: np.ndarray) -> tuple[Embedding, bool]:
-    """The embedding of ``image`` (computed once per image content and model); and whether it was cached."""
-    import torch
-    from segment_anything.utils.transforms import ResizeLongestSide
+    """The embedding of ``image`` (computed once per image content and model); and whether it was cached.
 
+    ``loaded`` is a loaded SAM or SAM 2.1; its ``encode(rgb)`` runs the image encoder.
+    """
     key = (fingerprint(image), loaded.key)
     embedding = _embeddings.get(key)
     if embedding is not None:
@@ -65,11 +65,8 @@ def image_embedding(loaded: LoadedSam, image: np.ndarray) -> tuple[Embedding, bo
             return embedding, True
         start = time.perf_counter()
         rgb = as_uint8(to_rgb(image))
-        resized = ResizeLongestSide(loaded.config.image_size).apply_image(rgb)
-        tensor = torch.as_tensor(resized, device=loaded.device).permute(2, 0, 1).contiguous()[None]
-        with torch.inference_mode():
-            features = loaded.model.image_encoder(loaded.model.preprocess(tensor))
-        embedding = Embedding(features, tuple(resized.shape[:2]), tuple(rgb.shape[:2]), time.perf_counter() - start)
+        features, input_size = loaded.encode(rgb)
+        embedding = Embedding(features, tuple(input_size), tuple(rgb.shape[:2]), time.perf_counter() - start)
         _embeddings.put(key, embedding)
         if stored is not None:
             _write_embedding(stored, embedding)
@@ -92,7 +89,8 @@ def _read_embedding(path: Path, device) -> Embedding | None:
     try:
         with safe_open(str(path), framework="pt") as file:
             meta = file.metadata() or {}
-            features = file.get_tensor("features").to(device)
+            tensors = {name: file.get_tensor(name).to(device) for name in file.keys()}
+            features = tensors["features"] if set(tensors) == {"features"} else tensors
             embedding = Embedding(features, tuple(json.loads(meta["input_size"])),
                                   tuple(json.loads(meta["original_size"])), float(meta["seconds"]))
         os.utime(path)  # recently used: pruned last
@@ -113,7 +111,8 @@ def _write_embedding(path: Path, embedding: Embedding) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.partial")
-        save_file({"features": embedding.features.detach().cpu().contiguous()}, str(partial), metadata=meta)
+        tensors = embedding.features if isinstance(embedding.features, dict) else {"features": embedding.features}
+        save_file({name: t.detach().cpu().contiguous() for name, t in tensors.items()}, str(partial), metadata=meta)
         partial.replace(path)
         files = sorted(path.parent.glob("*.safetensors"), key=lambda f: f.stat().st_mtime_ns)
         for old in files[:max(0, len(files) - _MAX_DISK_EMBEDDINGS)]:

@@ -182,6 +182,16 @@ class LoadedSam:
     def device(self):
         return next(self.model.parameters()).device
 
+    def encode(self, rgb):
+        """The image encoder's output for an RGB uint8 image, and the (H, W) the image was resized to."""
+        import torch
+        from segment_anything.utils.transforms import ResizeLongestSide
+
+        resized = ResizeLongestSide(self.config.image_size).apply_image(rgb)
+        tensor = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
+        with torch.inference_mode():
+            return self.model.image_encoder(self.model.preprocess(tensor)), resized.shape[:2]
+
 
 def _encoder_shape(state: dict) -> tuple[int, int]:
     weight = state.get("image_encoder.patch_embed.proj.weight")

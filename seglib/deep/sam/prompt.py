@@ -119,10 +119,11 @@ SAM_INPUTS = ("weights", "config")
 SAM_REFERENCE = "A. Kirillov et al., Segment Anything, ICCV 2023 (arXiv:2304.02643)."
 
 
-def _timing_notes(embedding: Embedding, hit: bool, decoder_s: float, what: str = "decoder") -> list[str]:
+def _timing_notes(embedding: Embedding, hit: bool, decoder_s: float, what: str = "decoder",
+                  model: str = "SAM") -> list[str]:
     encoder = ("image embedding from the cache (encoder skipped)" if hit
                else f"image encoder {embedding.seconds:.2f} s (embedding cached for the next prompts)")
-    return [f"SAM: {encoder}; {what} {decoder_s * 1000:.0f} ms."]
+    return [f"{model}: {encoder}; {what} {decoder_s * 1000:.0f} ms."]
 
 
 def _choose(candidate: str, decoded: Decoded) -> tuple[int, list[str]]:
@@ -163,6 +164,17 @@ def sam(image, *, points=None, box=None, original_shape=None, weights=None, conf
     loaded = load_sam(model_type, weights, config=config)
     embedding, hit = image_embedding(loaded, image)
     decoded = decode(loaded, embedding, prompts, multimask=multimask, mask_input=mask_input)
+    return prompt_result(image, prompts, notes, loaded.name, embedding, hit, decoded, candidate,
+                         refined=mask_input is not None)
+
+
+def prompt_result(image, prompts: Prompts, notes: list[str], name: str, embedding: Embedding, hit: bool,
+                  decoded: Decoded, candidate: str, *, refined: bool, family: str = "SAM") -> SamSegmentation:
+    """The result of a prompted SAM (1 or 2.1): the chosen candidate as the mask, the others as stages.
+
+    ``name`` names the model in the notes (``"SAM vit_b"``), ``family`` in
+    the timing note; ``refined`` says whether the decoder was given an earlier mask.
+    """
     chosen, extra = _choose(candidate, decoded)
     logits = decoded.logits[chosen]
     mask = logits > _MASK_THRESHOLD
@@ -175,14 +187,11 @@ def sam(image, *, points=None, box=None, original_shape=None, weights=None, conf
             decoded.logits[k] > _MASK_THRESHOLD
     probability = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -50, 50)))
     stages["object probability"] = probability
-    notes += _timing_notes(embedding, hit, decoded.seconds) + extra
-    notes.append(f"{loaded.name}: candidate {chosen + 1} of {len(candidates)} (predicted IoU "
-                 f"{candidates[chosen]['predicted_iou']:.2f})" + ("; refined with mask_input." if mask_input is not None
-                                                                   else "."))
+    notes = notes + _timing_notes(embedding, hit, decoded.seconds, model=family) + extra
+    notes.append(f"{name}: candidate {chosen + 1} of {len(candidates)} (predicted IoU "
+                 f"{candidates[chosen]['predicted_iou']:.2f})" + ("; refined with mask_input." if refined else "."))
     return SamSegmentation(
         labels=mask.astype(np.int32), scores=probability, stages=stages, notes=notes,
         low_res_logits=decoded.low_res[chosen], candidates=candidates,
         timings={"encoder_s": 0.0 if hit else embedding.seconds, "decoder_s": decoded.seconds, "cache_hit": hit},
     )
-
-
