@@ -1,0 +1,285 @@
+"""Slider -> repainted picture in real Chromium: the dashboard against a bare Streamlit app, side by side.
+
+Run: ``python -m benchmarks.bench_browser [--presses 12] [--cases explore-threshold,explore-kmeans,compare]``
+
+The bare app is a dozen lines written by this script (:data:`BARE_APP`): one
+slider thresholds the 600 x 400 coffee photo and ``st.image`` shows the
+overlay and the original. It and ``streamlit run app.py`` are started side
+by side with the same configuration (``.streamlit/config.toml``), and one
+headless Chromium drives both.
+
+Each move is one key press on a focused slider, always in the same direction,
+so every move asks for a value neither app has computed before. Presses
+alternate between the two apps (bare, app, bare, app...), so the machine's
+noise falls on both alike. For every press the page itself measures, with
+``performance.now()``, the time from the keydown to the first animation
+frame in which the watched picture shows a new, decoded image: an ``<img>``
+for ``st.image``, a plotly ``<image>`` for the Compare page's linked figure.
+The server's CPU time per move (user + system of the whole process, from
+``/proc/<pid>/stat``) is read before the press and again once the run is
+over (the status widget gone).
+
+Cases (the bare threshold app is the baseline of each):
+
+- ``explore-threshold``: Explore, global threshold slider, the overlay;
+- ``explore-kmeans``: Explore, k-means' k (``n_clusters``) slider, the overlay;
+- ``compare``: Compare with four panels (Otsu, adaptive threshold, k-means,
+  mean shift), k-means' k slider in panel 3, panel 3's picture.
+
+Prints a Markdown table of medians and p95s and the ratios against the bare app.
+Nothing passes or fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+WAIT_MS = 120_000
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+BARE_APP = '''\
+import numpy as np
+import streamlit as st
+from seglib.samples import load_sample
+
+image = st.cache_resource(load_sample)("coffee")  # 600 x 400 RGB
+threshold = st.slider("Threshold", 0.0, 1.0, 0.5, step=0.005)
+mask = image.mean(axis=2) / 255 > threshold
+overlay = image.copy()
+overlay[mask] = (0.4 * image[mask] + 0.6 * np.array([255, 200, 0])).astype(np.uint8)
+left, right = st.columns(2)
+left.image(overlay, caption="Overlay")
+right.image(image, caption="Original")
+'''
+
+# Resolves with the ms from the last keydown to the first frame showing a new, decoded picture.
+WATCH_JS = """([selector, index]) => { window.__repaint = new Promise((resolve, reject) => {
+    const pick = () => document.querySelectorAll(selector)[index];
+    const source = el => el ? (el.getAttribute('src') || el.getAttribute('href') || '') : '';
+    const before = source(pick());
+    const limit = performance.now() + %d;
+    const ready = el => el.tagName.toLowerCase() !== 'img' || (el.complete && el.naturalWidth > 0);
+    const tick = () => {
+        const el = pick();
+        if (el && source(el) !== before && ready(el)) {
+            resolve(performance.now() - window.__keydown);
+        } else if (performance.now() > limit) {
+            reject(new Error('no repaint of ' + selector + '[' + index + ']'));
+        } else {
+            requestAnimationFrame(tick);
+        }
+    };
+    window.__armed = tick;
+}); }""" % WAIT_MS
+
+ARM_JS = """() => {
+    if (!window.__listening) {
+        document.addEventListener('keydown', () => {
+            window.__keydown = performance.now();
+            if (window.__armed) { const go = window.__armed; window.__armed = null; requestAnimationFrame(go); }
+        }, true);
+        window.__listening = true;
+    }
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(script: Path) -> tuple[subprocess.Popen, str]:
+    """``streamlit run script`` from the repository root (its config, seglib importable); process and URL."""
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port), "--server.headless",
+         "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit run {script} exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.3)
+    stop_server(process)
+    raise TimeoutError(f"streamlit run {script} did not answer within 90 s")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and all its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15)
+
+
+def wait_idle(page) -> None:
+    page.wait_for_timeout(150)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=WAIT_MS)
+
+
+@dataclass
+class Target:
+    """A slider on a page of one server, and the picture that repaints when it moves."""
+
+    name: str
+    page: object
+    pid: int
+    slider: object
+    picture: str  # CSS selector of the watched pictures
+    index: int = 0  # which of them
+    key: str = "ArrowRight"
+    ms: list = field(default_factory=list)
+    cpu_ms: list = field(default_factory=list)
+
+    def _key(self) -> str:
+        # Turn round at either end of the slider (the values met again there may be cached).
+        value = float(self.slider.input_value())
+        low, high = (float(self.slider.get_attribute(a)) for a in ("min", "max"))
+        if (self.key == "ArrowRight" and value >= high) or (self.key == "ArrowLeft" and value <= low):
+            self.key = "ArrowLeft" if self.key == "ArrowRight" else "ArrowRight"
+        return self.key
+
+    def move(self) -> None:
+        """One key press; records the repaint time and the server's CPU time."""
+        page = self.page
+        self.slider.focus()
+        page.evaluate(ARM_JS)
+        before = cpu_seconds(self.pid)
+        page.evaluate(WATCH_JS, [self.picture, self.index])
+        page.keyboard.press(self._key())
+        self.ms.append(float(page.evaluate("() => window.__repaint")))
+        wait_idle(page)
+        self.cpu_ms.append((cpu_seconds(self.pid) - before) * 1000)
+
+
+def _slider(page, label: str, scope: str = '[data-testid="stMain"]'):
+    return page.locator(f'{scope} [data-testid="stSlider"]').filter(has_text=label).first.get_by_role("slider")
+
+
+def open_bare(browser, url: str, pid: int) -> Target:
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stImage"] img', timeout=WAIT_MS)
+    wait_idle(page)
+    return Target("bare app, threshold", page, pid, _slider(page, "Threshold"), '[data-testid="stMain"] img')
+
+
+def open_explore(browser, url: str, pid: int, method: str, label: str, name: str) -> Target:
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/?method={method}&sample=coffee")
+    page.wait_for_selector('[data-testid="stMain"] [data-testid="stImage"] img', timeout=WAIT_MS)
+    wait_idle(page)
+    return Target(name, page, pid, _slider(page, label), '[data-testid="stMain"] [data-testid="stImage"] img')
+
+
+def open_compare(browser, url: str, pid: int) -> Target:
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/?sample=coffee")  # the entry page first: it picks the photo
+    page.wait_for_selector('[data-testid="stMain"] [data-testid="stImage"] img', timeout=WAIT_MS)
+    wait_idle(page)
+    page.locator('[data-testid="stSidebarNavLink"]').filter(has_text="Compare").click()
+    page.get_by_role("heading", name="Compare").wait_for(timeout=WAIT_MS)
+    page.get_by_role("button", name="Thresholds vs clustering").click()
+    page.wait_for_selector(".js-plotly-plot image", timeout=WAIT_MS)
+    wait_idle(page)
+    page.locator('[data-testid="stExpander"]').filter(has_text="Parameters").nth(2).locator("summary").click()
+    wait_idle(page)
+    slider = _slider(page, "N clusters")
+    return Target("Compare, panel 3 k-means k", page, pid, slider, ".js-plotly-plot .imagelayer image", index=2)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def run(presses: int, cases: list[str], warmup: int = 2) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        bare_script = Path(folder) / "bare_app.py"
+        bare_script.write_text(BARE_APP)
+        bare_process, bare_url = start_server(bare_script)
+        app_process, app_url = start_server(ROOT / "app.py")
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                openers = {
+                    "explore-threshold": lambda: open_explore(browser, app_url, app_process.pid, "global-threshold",
+                                                              "Threshold", "Explore, global threshold"),
+                    "explore-kmeans": lambda: open_explore(browser, app_url, app_process.pid, "kmeans&p.n_clusters=2",
+                                                           "N clusters", "Explore, k-means k"),
+                    "compare": lambda: open_compare(browser, app_url, app_process.pid),
+                }
+                bare = open_bare(browser, bare_url, bare_process.pid)
+                for case in cases:
+                    target = openers[case]()
+                    bare.ms, bare.cpu_ms = [], []
+                    for i in range(warmup + presses):
+                        for side in (bare, target):
+                            side.move()
+                        if i < warmup:
+                            bare.ms, bare.cpu_ms, target.ms, target.cpu_ms = [], [], [], []
+                    rows.append(_row(target, bare))
+                    print(f"{case}: {rows[-1]}", flush=True)
+                    target.page.close()
+                browser.close()
+        finally:
+            stop_server(app_process)
+            stop_server(bare_process)
+    return rows
+
+
+def _row(target: Target, bare: Target) -> dict:
+    median, base = statistics.median(target.ms), statistics.median(bare.ms)
+    cpu, base_cpu = statistics.median(target.cpu_ms), statistics.median(bare.cpu_ms)
+    return {"slider -> repaint": target.name, "median ms": median, "p95 ms": percentile(target.ms, 95),
+            "bare median ms": base, "bare p95 ms": percentile(bare.ms, 95), "repaint ratio": median / base,
+            "server CPU ms/move": cpu, "bare CPU ms/move": base_cpu, "CPU ratio": cpu / base_cpu if base_cpu else None}
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .harness import table
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--presses", type=int, default=12, help="measured key presses per case and app")
+    parser.add_argument("--cases", default="explore-threshold,explore-kmeans,compare",
+                        help="comma-separated: explore-threshold, explore-kmeans, compare")
+    args = parser.parse_args(argv)
+    rows = run(args.presses, [c.strip() for c in args.cases.split(",") if c.strip()])
+    print(f"\n{args.presses} presses per case, medians and p95, this app and the bare app alternating; "
+          f"{os.cpu_count()} CPUs\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
