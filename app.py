@@ -5,7 +5,9 @@ The page list lives in :mod:`ui.pages`; each page is a script under ``app_pages/
 
 import streamlit as st
 
+from ui.memory import freeze_imports
 from ui.pages import PAGES
 
 st.set_page_config(page_title="Segmentation Dashboard", page_icon=":material/grid_view:", layout="wide")
 st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in PAGES]).run()
+freeze_imports()  # after the page imported what it needs: keeps the collection after every run cheap

@@ -79,6 +79,37 @@ def result_panel(picked, method, result) -> None:
         views.downloads(picked, method, result, opacity, mode)
 
 
+@st.fragment
+def method_view(picked, working_size) -> None:
+    """Everything below the header: a slider move reruns this, not the sidebar's picker or the header."""
+    controls, main = st.columns([1, 2.8], gap="large")
+    with controls:
+        method = choose_method()
+        st.caption(method.description)
+        views.model_card(method)
+        params = method_widgets(method)
+        pre, post = pipeline_widgets()
+    with main:
+        result = run_method(picked, method, params, pre=pre, post=post, working_size=working_size)
+        if result is not None:
+            result_panel(picked, method, result)
+
+    if result is not None:
+        st.subheader("Stages: how the method got there", divider="gray")
+        views.stage_grid(result, key=f"stages.{method.name}")
+
+    query = encode_query(method, params, pre, post, picked)
+    about_tab, python_tab, share_tab = st.tabs(["About this method", "Copy as Python", "Share"])
+    with about_tab:
+        views.about(method)
+    with python_tab:
+        if result is not None:
+            views.python_snippet(method, result)
+    with share_tab:
+        views.share_link(query)
+    sync_query(query)
+
+
 warnings = restore_from_url()
 picked, working_size = image_picker()
 
@@ -86,30 +117,4 @@ st.header("Explore", divider="gray",
           help="Pick a family and a method, move its sliders, and see the result with every intermediate stage.")
 for warning in warnings:
     st.warning(warning, icon=":material/link_off:")
-
-controls, main = st.columns([1, 2.8], gap="large")
-with controls:
-    method = choose_method()
-    st.caption(method.description)
-    views.model_card(method)
-    params = method_widgets(method)
-    pre, post = pipeline_widgets()
-with main:
-    result = run_method(picked, method, params, pre=pre, post=post, working_size=working_size)
-    if result is not None:
-        result_panel(picked, method, result)
-
-if result is not None:
-    st.subheader("Stages: how the method got there", divider="gray")
-    views.stage_grid(result, key=f"stages.{method.name}")
-
-query = encode_query(method, params, pre, post, picked)
-about_tab, python_tab, share_tab = st.tabs(["About this method", "Copy as Python", "Share"])
-with about_tab:
-    views.about(method)
-with python_tab:
-    if result is not None:
-        views.python_snippet(method, result)
-with share_tab:
-    views.share_link(query)
-sync_query(query)
+method_view(picked, working_size)

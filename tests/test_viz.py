@@ -169,9 +169,31 @@ def _image_trace(fig):
 def test_image_stages_become_image_figures(value):
     fig = viz.stage_figure("stage", value)
     image = _image_trace(fig)
-    assert image.source.startswith("data:image/png;base64,")
+    assert image.source.startswith(("data:image/png;base64,", "data:image/jpeg;base64,"))
     assert fig.layout.title.text == "stage"
     assert list(fig.layout.xaxis.range) == [-0.5, 39.5]  # coordinates of the array itself
+
+
+def test_label_maps_are_sent_lossless_and_photos_as_jpeg():
+    labels = np.arange(1200).reshape(30, 40) % 7
+    photo = np.random.default_rng(0).integers(0, 256, (90, 120, 3), dtype=np.uint8)
+    assert _image_trace(viz.stage_figure("labels", labels)).source.startswith("data:image/png;base64,")
+    assert _image_trace(viz.stage_figure("photo", photo)).source.startswith("data:image/jpeg;base64,")
+    assert viz.is_flat(viz.colourise(labels)) and not viz.is_flat(photo)
+    data, mime = viz.encode_picture(photo, lossless=True)
+    assert mime == "image/png" and data.startswith(b"\x89PNG")
+
+
+def test_overlay_blends_only_painted_pixels_with_the_given_opacity():
+    image = np.full((4, 6, 3), 100, np.uint8)
+    labels = np.zeros((4, 6), np.int32)
+    labels[:, :2] = 1  # a third painted: the sparse path; all painted: the dense path
+    for painted in (labels, np.ones_like(labels)):
+        out = viz.overlay(image, painted, "regions", opacity=0.5)
+        colour = viz.label_colours(2)[1].astype(int)
+        np.testing.assert_array_equal(out[painted == 1], np.round((100 + colour) / 2 + 1e-9).astype(np.uint8)[None]
+                                      .repeat(int((painted == 1).sum()), 0))
+        np.testing.assert_array_equal(out[painted == 0], 100)
 
 
 def test_float_stage_has_colour_bar_and_signed_maps_are_symmetric():

@@ -27,6 +27,7 @@ from seglib.result import Segmentation
 
 from . import heavy
 from .image_picker import PickedImage, image_hash
+from .memory import freeze_imports
 
 _MAX_RESULTS = 12  # each entry holds labels and stages: a few tens of MB on a 1024 px image
 _MAX_LEAN_RESULTS = 96  # labels only: a sweep of 12 values x 4 methods x 2 settings fits
@@ -94,6 +95,8 @@ def run_method(picked: PickedImage, method: Method, params: dict, *, pre: dict |
     except Exception as error:  # noqa: BLE001 - any failure of a method stays in its panel
         show_error(f"{method.title} failed", error)
         return None
+    finally:
+        freeze_imports()  # a first deep model imports torch: freeze it too (see ui.memory)
 
 
 def run_with_progress(picked: PickedImage, method: Method, params: dict, *,

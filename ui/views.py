@@ -6,18 +6,23 @@ and these functions draw it; figures come from :mod:`seglib.viz`.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import pickle
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 import seglib
 from seglib import tiling, viz
+from seglib.imaging import resize_labels
 from seglib.io.export import coco_json, label_png_bytes, overlay_png_bytes
 from seglib.registry import Method
 from seglib.result import Segmentation
 
-from .image_picker import PickedImage
+from .image_picker import PickedImage, image_hash
 from .persist import keep
 from .share import query_string
 from .weights import custom_weights
@@ -30,6 +35,8 @@ DISPLAY_MAX_SIDE = 1200
 # Pixels of a displayed picture per screen pixel at which lines get one pixel wider.
 _PIXELS_PER_LINE = 350
 STAGE_COLUMNS = 3
+_MAX_PICTURES = 48  # encoded display pictures (JPEG or PNG, tens of kB each)
+_MAX_STAGE_FIGURES = 64
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 
 
@@ -75,17 +82,46 @@ def view_controls() -> tuple[float, str, str]:
 
 
 def result_images(picked: PickedImage, result: Segmentation, opacity: float, mode: str, side: str) -> None:
-    """The overlay and, beside it, the original or the label colours (shrunk for display)."""
-    image, labels = viz.fit(picked.image, result.labels, DISPLAY_MAX_SIDE)
-    width = line_width(image.shape[1])
+    """The overlay and, beside it, the original or the label colours (shrunk for display).
+
+    The pictures are encoded once (JPEG for photos, PNG for flat colours) and
+    cached by the content of the picture and the labels, so a rerun that
+    changes neither sends the same bytes again (and the browser keeps them).
+    """
+    labels_id = image_hash(result.labels)
     left, right = st.columns(2, gap="small")
-    left.image(viz.overlay(image, labels, result.kind, opacity=opacity, mode=mode, line_width=width),
-               width="stretch", caption=f"{mode.capitalize()} overlay ({result.kind})")
+    data, mime = _overlay_picture(picked.key, labels_id, result.kind, opacity, mode, picked.image, result.labels)
+    _show(left, data, mime, f"{mode.capitalize()} overlay ({result.kind})")
     if side == SIDES[0]:
-        right.image(image, width="stretch", caption="Original")
+        _show(right, *_original_picture(picked.key, picked.image), "Original")
     else:
-        shown = viz.thicken(labels, width) if result.kind == "edges" else labels
-        right.image(viz.colourise(shown, result.kind), width="stretch", caption="Label colours")
+        _show(right, *_label_picture(labels_id, result.kind, result.labels), "Label colours")
+
+
+def _show(column, data: bytes, mime: str, caption: str) -> None:
+    column.image(data, width="stretch", caption=caption, output_format="PNG" if mime == "image/png" else "JPEG")
+
+
+@st.cache_data(max_entries=_MAX_PICTURES, show_spinner=False)
+def _overlay_picture(image_id: str, labels_id: str, kind: str, opacity: float, mode: str, _image: np.ndarray,
+                     _labels: np.ndarray) -> tuple[bytes, str]:
+    image, labels = viz.fit(_image, _labels, DISPLAY_MAX_SIDE)
+    picture = viz.overlay(image, labels, kind, opacity=opacity, mode=mode, line_width=line_width(image.shape[1]))
+    return viz.encode_picture(picture)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _original_picture(image_id: str, _image: np.ndarray) -> tuple[bytes, str]:
+    return viz.encode_picture(viz.fit(_image, None, DISPLAY_MAX_SIDE)[0])
+
+
+@st.cache_data(max_entries=_MAX_PICTURES, show_spinner=False)
+def _label_picture(labels_id: str, kind: str, _labels: np.ndarray) -> tuple[bytes, str]:
+    h, w = _labels.shape
+    scale = min(1.0, DISPLAY_MAX_SIDE / max(h, w))
+    labels = _labels if scale == 1 else resize_labels(_labels, (max(2, round(h * scale)), max(2, round(w * scale))))
+    shown = viz.thicken(labels, line_width(labels.shape[1])) if kind == "edges" else labels
+    return viz.encode_picture(viz.colourise(shown, kind), lossless=True)
 
 
 def line_width(display_width: int) -> int:
@@ -134,12 +170,24 @@ def stage_grid(result: Segmentation, key: str = "stages", columns: int = STAGE_C
 
 def _stage(name: str, value, key: str) -> None:
     try:
-        figure = viz.stage_figure(name, value)
+        figure = stage_figure(name, value)
     except Exception as error:  # noqa: BLE001 - one odd stage must not hide the others
         st.warning(f"Stage {name!r} cannot be drawn: {error}")
         return
     st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, width="stretch")
     st.caption(viz.describe_stage(value))
+
+
+def stage_figure(name: str, value) -> go.Figure:
+    """:func:`seglib.viz.stage_figure`, built once per stage content (a threshold's gray picture is the
+    same for every threshold) and shared: Streamlit only reads the figure."""
+    digest = hashlib.blake2b(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
+    return _stage_figure(name, digest, value)
+
+
+@st.cache_resource(max_entries=_MAX_STAGE_FIGURES, show_spinner=False)
+def _stage_figure(name: str, digest: str, _value) -> go.Figure:
+    return viz.stage_figure(name, _value)
 
 
 def about(method: Method) -> None:
