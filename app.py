@@ -7,6 +7,9 @@ import streamlit as st
 
 from ui.memory import freeze_imports
 from ui.pages import PAGES
+from ui.sessions import start_reaper
+
+start_reaper()  # once per process: sessions whose browser has gone are released
 
 st.set_page_config(page_title="Segmentation Dashboard", page_icon=":material/grid_view:", layout="wide")
 st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in PAGES]).run()

@@ -1,0 +1,397 @@
+"""A class on one server: many sessions moving sliders while others run heavy methods.
+
+Two parts, each against a fresh ``streamlit run app.py`` on a loopback port:
+
+``protocol`` (default 30 sessions)
+    Sessions speak Streamlit's websocket protocol (:mod:`benchmarks.streamlit_client`,
+    no browser each). Each opens Explore on its own (picture, method) pair and moves a
+    method slider every ``--period`` seconds, waiting for the repaint (the run's
+    ``script_finished`` and its images); ``--heavy`` more sessions keep running
+    felzenszwalb on the two largest samples, a new ``scale`` as soon as the last result
+    arrived (these go through the heavy-job pool). Reports the repaint p50/p95/max,
+    the server's CPU (cores busy) and RSS, and after everyone disconnects, the RSS a
+    minute later against the idle level before the class.
+
+``browser`` (default 8 pages)
+    Real Chromium pages (Playwright) press a slider's arrow key and wait for the app to
+    be idle again, alone first and then all at once while one more page runs
+    felzenszwalb on a big picture again and again. Reports p50/p95 of each and the ratio,
+    plus any exception shown.
+
+``python -m benchmarks.bench_classroom [protocol|browser|both] [--sessions 30] [--duration 60]``
+prints Markdown tables. The runs are bounded in time (``--duration`` of load) and in
+count; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from benchmarks.harness import table
+from benchmarks.streamlit_client import Session
+from ui.sessions import CHECK_EVERY_S, release_after
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+
+# (method, slider key, values to walk through): cheap methods with a slider students move
+CHEAP = [
+    ("global-threshold", "threshold", None), ("kmeans", "n_clusters", None), ("canny", "sigma", None),
+    ("multi-otsu", "classes", None), ("adaptive-threshold", "offset", None), ("sauvola", "k", None),
+    ("sobel", "threshold", None), ("log", "sigma", None), ("region-growing", "tolerance", None),
+    ("fuzzy-cmeans", "m", None),
+]
+SAMPLES = ["coins", "camera", "astronaut", "coffee", "chelsea", "rocket", "horse", "page", "text", "cell",
+           "ihc", "moon", "microaneurysms", "hubble", "retina"]
+HEAVY = [("felzenszwalb", "scale", "retina"), ("felzenszwalb", "scale", "hubble")]
+
+
+# ----------------------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """``streamlit run app.py`` on a free loopback port, with CPU and memory read from /proc (psutil)."""
+
+    def __init__(self, extra: tuple[str, ...] = (), env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", *extra],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            env={**os.environ, **(env or {})})
+        self.proc = psutil.Process(self.process.pid)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise TimeoutError(f"streamlit did not answer at {self.url}")
+
+    def cpu_seconds(self) -> float:
+        times = self.proc.cpu_times()
+        return times.user + times.system + times.children_user + times.children_system
+
+    def rss(self) -> int:
+        return sum(p.memory_info().rss for p in [self.proc, *self.proc.children(recursive=True)])
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+class MemoryWatch:
+    """Samples the server's RSS twice a second in a thread; ``peak`` since the last ``reset``."""
+
+    def __init__(self, server: Server):
+        self.server, self.peak, self._stop = server, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.wait(0.5):
+            try:
+                self.peak = max(self.peak, self.server.rss())
+            except psutil.Error:
+                return
+
+    def reset(self):
+        self.peak = self.server.rss()
+
+    def close(self):
+        self._stop.set()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def steps_of(slider, count: int = 12) -> list[float]:
+    """``count`` values across a slider's range (its own steps), in a shuffled but fixed order."""
+    n = max(1, round((slider.high - slider.low) / slider.step))
+    values = sorted({slider.low + slider.step * round(i * n / (count - 1)) for i in range(count)})
+    random.Random(slider.id).shuffle(values)
+    return [v for v in values if v != slider.value] or values
+
+
+# ----------------------------------------------------------------------------- protocol-level class
+
+
+async def student(url: str, method: str, key: str, sample: str, *, period: float, until: float,
+                  delay: float, out: dict) -> None:
+    session = Session(url, f"method={method}&sample={sample}")
+    await asyncio.sleep(delay)
+    opened = await session.open(timeout=300)
+    out["exceptions"] += opened.exceptions
+    slider = session.slider(f"param.{method}.{key}")
+    if slider is None:
+        out["missing"].append(f"{method}.{key}")
+        await session.close()
+        return
+    values = steps_of(slider)
+    i = 0
+    await asyncio.sleep(max(0.0, out["start"] - time.perf_counter()) + random.Random(sample).uniform(0, period))
+    while time.perf_counter() < until:
+        tick = time.perf_counter()
+        report = await session.move(slider, values[i % len(values)], timeout=300)
+        i += 1
+        out["repaints"].append(report.seconds)
+        out["exceptions"] += report.exceptions
+        await asyncio.sleep(max(0.0, period - (time.perf_counter() - tick)))
+    out["sessions"].append(session)
+
+
+async def heavy_student(url: str, method: str, key: str, sample: str, *, until: float, delay: float,
+                        out: dict) -> None:
+    session = Session(url, f"method={method}&sample={sample}")
+    await asyncio.sleep(delay)
+    opened = await session.open(timeout=600)
+    out["exceptions"] += opened.exceptions
+    slider = session.slider(f"param.{method}.{key}")
+    values = steps_of(slider, 40)
+    i = 0
+    await asyncio.sleep(max(0.0, out["start"] - time.perf_counter()))
+    while time.perf_counter() < until and slider is not None:
+        report = await session.move(slider, values[i % len(values)], timeout=600)
+        i += 1
+        out["exceptions"] += report.exceptions
+        waiting = any("ahead of you" in text for text in report.texts)
+        out["heavy_waits" if waiting else "heavy_runs"] += 1
+        while waiting and time.perf_counter() < until:  # its waiting line refreshes itself; wait for the result
+            report = await session.rerun(timeout=600)   # (a page that waits redraws when the job starts)
+            waiting = any("ahead of you" in text for text in report.texts)
+            if waiting:
+                await asyncio.sleep(1.0)
+    out["sessions"].append(session)
+
+
+def protocol_class(n: int = 30, period: float = 3.0, duration: float = 60.0, heavy: int = 2,
+                   settle: float = 60.0) -> list[dict]:
+    server = Server()
+    watch = MemoryWatch(server)
+    try:
+        out = asyncio.run(_protocol(server, watch, n, period, duration, heavy, settle))
+    finally:
+        watch.close()
+        server.stop()
+    return out
+
+
+async def _alone(url: str, repeats: int = 12) -> list[float]:
+    session = Session(url, "method=global-threshold&sample=coffee")
+    await session.open(timeout=300)
+    slider = session.slider("param.global-threshold.threshold")
+    times = [(await session.move(slider, v)).seconds for v in steps_of(slider, repeats)]
+    await session.close()
+    return times
+
+
+async def _warm_up(url: str) -> None:
+    """Open every method of the class once (imports, first runs), then leave."""
+    for method, _, _ in [*CHEAP, *HEAVY]:
+        session = Session(url, f"method={method}&sample=coins")
+        await session.open(timeout=300)
+        await session.close()
+
+
+async def _protocol(server, watch, n, period, duration, heavy, settle) -> list[dict]:
+    await _warm_up(server.url)
+    alone = await _alone(server.url)
+    await asyncio.sleep(release_after() + 2 * CHECK_EVERY_S)  # the warm-up session released: the idle server
+    idle = server.rss()
+    rng = random.Random(0)
+    pairs = [(m, k, s) for s in SAMPLES for (m, k, _) in CHEAP]
+    rng.shuffle(pairs)
+    pairs = pairs[:n]
+    out = {"repaints": [], "exceptions": [], "missing": [], "sessions": [], "heavy_runs": 0, "heavy_waits": 0}
+    connect_gap = 0.5
+    out["start"] = time.perf_counter() + connect_gap * (n + heavy) + 20
+    until = out["start"] + duration
+    tasks = [student(server.url, m, k, s, period=period, until=until, delay=i * connect_gap, out=out)
+             for i, (m, k, s) in enumerate(pairs)]
+    tasks += [heavy_student(server.url, m, k, s, until=until, delay=(n + j) * connect_gap, out=out)
+              for j, (m, k, s) in enumerate(HEAVY[:heavy])]
+    cpu_before = None
+
+    async def measure_cpu():
+        nonlocal cpu_before
+        await asyncio.sleep(max(0.0, out["start"] - time.perf_counter()))
+        watch.reset()
+        cpu_before = (server.cpu_seconds(), time.perf_counter())
+
+    await asyncio.gather(measure_cpu(), *tasks)
+    cpu_s, wall = server.cpu_seconds() - cpu_before[0], time.perf_counter() - cpu_before[1]
+    peak = watch.peak
+    for session in out["sessions"]:
+        await session.close()
+    await asyncio.sleep(settle)
+    after = server.rss()
+    r = out["repaints"]
+    rows = [{
+        "sessions": f"{n} + {heavy} heavy", "period s": period, "moves": len(r),
+        "p50 ms": 1000 * statistics.median(r) if r else None, "p95 ms": 1000 * percentile(r, 0.95) if r else None,
+        "max ms": 1000 * max(r) if r else None, "alone p50 ms": 1000 * statistics.median(alone),
+        "server CPU (cores)": cpu_s / wall, "heavy results": out["heavy_runs"], "exceptions": len(out["exceptions"]),
+    }, {
+        "RSS idle MB": idle / 2**20, "RSS peak MB": peak / 2**20,
+        f"RSS {settle:.0f} s after disconnect MB": after / 2**20, "after / idle": after / idle,
+    }]
+    for text in sorted(set(out["exceptions"]))[:5]:
+        print("exception:", text)
+    if out["missing"]:
+        print("sliders not found:", out["missing"])
+    return rows
+
+
+# ----------------------------------------------------------------------------- browser class
+
+
+def browser_class(pages: int = 8, presses: int = 12) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
+    server = Server()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+            try:
+                alone = _browser_presses(browser, server.url, [CHEAP[0][:2] + (SAMPLES[3],)], presses)[0]
+                plans = [(m, k, SAMPLES[i % len(SAMPLES)]) for i, (m, k, _) in
+                         zip(range(pages), CHEAP * 2)]
+                stop = threading.Event()
+                heavy = threading.Thread(target=_browser_heavy, args=(playwright, server.url, stop), daemon=True)
+                heavy.start()
+                time.sleep(5)
+                together = _browser_presses(browser, server.url, plans, presses)
+                stop.set()
+                heavy.join(120)
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+    times = [t for page in together for t in page["times"]]
+    errors = sum(page["exceptions"] for page in together)
+    missed = sum(page["missed"] for page in together)
+    return [
+        {"case": "one student alone", "moves": len(alone["times"]),
+         "p50 ms": 1000 * statistics.median(alone["times"]), "p95 ms": 1000 * percentile(alone["times"], 0.95),
+         "ratio p95": 1.0, "moves not repainted": alone["missed"], "exceptions shown": alone["exceptions"]},
+        {"case": f"{pages} students + 1 heavy (felzenszwalb)", "moves": len(times),
+         "p50 ms": 1000 * statistics.median(times), "p95 ms": 1000 * percentile(times, 0.95),
+         "ratio p95": percentile(times, 0.95) / percentile(alone["times"], 0.95),
+         "moves not repainted": missed, "exceptions shown": errors},
+    ]
+
+
+def _browser_presses(browser, url: str, plans: list[tuple], presses: int) -> list[dict]:
+    """Every page presses its slider's arrow key ``presses`` times at once (threads, one context each)."""
+    from playwright.sync_api import sync_playwright  # noqa: F401 - a running Playwright owns ``browser``
+
+    results: list[dict] = [None] * len(plans)
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in plans]
+    pages = []
+    for context, (method, key, sample) in zip(contexts, plans):
+        page = context.new_page()
+        page.goto(f"{url}/?method={method}&sample={sample}")
+        pages.append(page)
+    for page in pages:
+        _idle(page)
+    # Playwright's sync API is single-threaded: interleave the pages' presses round-robin.
+    for i, (page, (method, key, _)) in enumerate(zip(pages, plans)):
+        results[i] = {"times": [], "exceptions": 0, "missed": 0, "slider": _slider(page, method, key)}
+    for n in range(presses):
+        for i, page in enumerate(pages):
+            slider = results[i]["slider"]
+            before = _image_sources(page)
+            start = time.perf_counter()
+            slider.focus()
+            page.keyboard.press("ArrowRight" if (n // 4) % 2 == 0 else "ArrowLeft")
+            _idle(page)
+            results[i]["times"].append(time.perf_counter() - start)
+            if _image_sources(page) == before:
+                results[i]["missed"] += 1
+            results[i]["exceptions"] += page.locator('[data-testid="stException"]').count()
+    for context in contexts:
+        context.close()
+    return results
+
+
+def _browser_heavy(playwright, url: str, stop: threading.Event) -> None:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/?method=felzenszwalb&sample=retina")
+    _idle(page, 300_000)
+    slider = _slider(page, "felzenszwalb", "scale")
+    while not stop.is_set():
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        _idle(page, 300_000)
+    browser.close()
+
+
+def _slider(page, method: str, key: str):
+    from seglib import method as get_method
+
+    title = next(p for p in get_method(method).params if p.name == key).name.replace("_", " ").capitalize()
+    return page.locator('[data-testid="stSlider"]').filter(has_text=title).first.get_by_role("slider")
+
+
+def _image_sources(page) -> list[str]:
+    return page.locator('[data-testid="stImage"] img').evaluate_all("els => els.map(e => e.src)")
+
+
+def _idle(page, timeout: int = 120_000) -> None:
+    page.wait_for_timeout(150)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", nargs="?", default="both", choices=["protocol", "browser", "both"])
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--heavy", type=int, default=2)
+    parser.add_argument("--period", type=float, default=3.0)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--settle", type=float, default=60.0)
+    parser.add_argument("--pages", type=int, default=8)
+    parser.add_argument("--presses", type=int, default=12)
+    args = parser.parse_args(argv)
+    if args.part in ("protocol", "both"):
+        rows = protocol_class(args.sessions, args.period, args.duration, args.heavy, args.settle)
+        print(table(rows[:1]))
+        print()
+        print(table(rows[1:]))
+        print()
+    if args.part in ("browser", "both"):
+        print(table(browser_class(args.pages, args.presses)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Release of sessions whose browser has gone (ui.sessions), against a stand-in of Streamlit's runtime.
+
+Time is an argument of ``sweep`` here: nothing waits or measures.
+"""
+
+from types import SimpleNamespace
+
+import pytest
+
+from seglib.jobs import JobPool
+from ui import sessions
+
+
+class FakeRuntime:
+    def __init__(self, active, stored):
+        self.active, self.stored, self.closed = set(active), set(stored), []
+        infos = lambda: [SimpleNamespace(session=SimpleNamespace(id=sid)) for sid in sorted(self.active | self.stored)]  # noqa: E731
+        self._session_mgr = SimpleNamespace(list_sessions=infos)
+
+    def is_active_session(self, sid):
+        return sid in self.active
+
+    def close_session(self, sid):
+        self.closed.append(sid)
+        self.stored.discard(sid)
+
+
+@pytest.fixture
+def pool(monkeypatch):
+    pool = JobPool(workers=1, name="test-reaper")
+    monkeypatch.setattr(sessions.jobs, "shared_pool", lambda: pool)
+    yield pool
+    pool.shutdown()
+
+
+def test_a_session_gone_for_the_release_time_is_closed_and_its_jobs_cancelled(pool):
+    import threading
+
+    hold = threading.Event()
+    pool.submit("busy", lambda: hold.wait(30))
+    ticket = pool.submit("masks", lambda: None, owner="left")
+    runtime = FakeRuntime(active={"here"}, stored={"left"})
+    emptied = []
+    reaper = sessions.Reaper(runtime, after=30, on_empty=lambda: emptied.append(1))
+    assert reaper.sweep(now=100.0) == []          # first seen without a connection: kept (it may come back)
+    assert reaper.sweep(now=129.0) == []
+    assert reaper.sweep(now=130.0) == ["left"]    # 30 s without a connection: released
+    assert runtime.closed == ["left"] and ticket.state == "cancelled"
+    assert reaper.sweep(now=500.0) == []          # the connected session is never closed
+    assert emptied == []                          # someone is still here: caches stay
+    hold.set()
+
+
+def test_a_session_that_reconnects_starts_its_count_again(pool):
+    runtime = FakeRuntime(active=set(), stored={"blip"})
+    emptied = []
+    reaper = sessions.Reaper(runtime, after=30, on_empty=lambda: emptied.append(1))
+    reaper.sweep(now=0.0)
+    runtime.active.add("blip")                    # the tab reconnected
+    assert reaper.sweep(now=20.0) == []
+    runtime.active.discard("blip")                # and left again
+    assert reaper.sweep(now=40.0) == []
+    assert reaper.sweep(now=69.0) == []
+    assert reaper.sweep(now=70.0) == ["blip"]
+    assert emptied == [1]                         # the last session left: result caches emptied
+
+
+def test_release_caches_empties_the_stage_cache():
+    import numpy as np
+
+    from seglib import cache
+
+    double = cache.cached_stage(lambda a: a * 2)
+    double(np.arange(4))
+    assert cache.total_bytes() > 0
+    sessions.release_caches()
+    assert cache.total_bytes() == 0
+
+
+def test_release_time_from_the_environment(monkeypatch):
+    monkeypatch.delenv(sessions.RELEASE_ENV, raising=False)
+    assert sessions.release_after() == sessions.DEFAULT_RELEASE_AFTER_S
+    monkeypatch.setenv(sessions.RELEASE_ENV, "5")
+    assert sessions.release_after() == 5.0
+    monkeypatch.setenv(sessions.RELEASE_ENV, "soon")
+    with pytest.raises(ValueError, match="SEGDASH_RELEASE_AFTER_S='soon'"):
+        sessions.release_after()
+
+
+def test_no_reaper_without_a_served_app():
+    assert sessions.start_reaper() is False  # pytest: no Streamlit runtime

@@ -1,0 +1,151 @@
+"""Release what a session held once its browser has gone: state, images, heavy jobs.
+
+Streamlit keeps a disconnected session (its ``st.session_state``, the images
+it showed, its uploads) for ``server.disconnectedSessionTTL`` seconds in
+case the tab reconnects, and only forgets it lazily: a session dropped that
+way is never shut down, so the images it showed stay in the media store.
+After a class leaves, a server would hold every student's state.
+
+:func:`start_reaper` starts (once per process) a thread that looks every
+few seconds for sessions without a connection and, once one has been gone
+for ``$SEGDASH_RELEASE_AFTER_S`` seconds (default 30), closes it the way
+Streamlit's own logout does, which frees its state and images, and cancels
+its heavy jobs. A tab that comes back later starts a fresh session (its
+address still holds the method, sample and parameters on Explore). When the
+last session is released, the result caches are emptied too
+(:func:`release_caches`): a server between two classes holds what it held
+before the first.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import logging
+import os
+import threading
+import time
+
+from streamlit import runtime
+
+from seglib import jobs
+
+RELEASE_ENV = "SEGDASH_RELEASE_AFTER_S"
+DEFAULT_RELEASE_AFTER_S = 30.0
+CHECK_EVERY_S = 5.0
+
+_LOGGER = logging.getLogger(__name__)
+_started = False
+_start_lock = threading.Lock()
+
+
+def release_after() -> float:
+    """Seconds a disconnected session is kept (``$SEGDASH_RELEASE_AFTER_S``, default 30)."""
+    text = os.environ.get(RELEASE_ENV, "").strip()
+    if not text:
+        return DEFAULT_RELEASE_AFTER_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ValueError(f"{RELEASE_ENV}={text!r} is not allowed: expected a number of seconds, 0 or more")
+    return value
+
+
+class Reaper:
+    """Closes sessions that have had no connection for ``after`` seconds.
+
+    Parameters
+    ----------
+    instance : streamlit.runtime.Runtime
+        The running app's runtime (a stand-in in tests).
+    after : float
+        Seconds a session may stay disconnected (it may reconnect meanwhile).
+
+    on_empty : callable, optional
+        Called when the last session has been released (default: :func:`release_caches`).
+    """
+
+    def __init__(self, instance, after: float, on_empty=None):
+        self.instance = instance
+        self.after = after
+        self.on_empty = release_caches if on_empty is None else on_empty
+        self.gone_since: dict[str, float] = {}
+
+    def session_ids(self) -> list[str]:
+        # Streamlit has no public list of stored (disconnected) sessions; its session manager does.
+        return [info.session.id for info in self.instance._session_mgr.list_sessions()]
+
+    def sweep(self, now: float) -> list[str]:
+        """Close the sessions disconnected since ``now - after`` or earlier; return their ids."""
+        gone = [sid for sid in self.session_ids() if not self.instance.is_active_session(sid)]
+        self.gone_since = {sid: self.gone_since.get(sid, now) for sid in gone}
+        closed = [sid for sid, since in self.gone_since.items() if now - since >= self.after]
+        for sid in closed:
+            self.instance.close_session(sid)
+            jobs.shared_pool().cancel_owner(sid)
+            del self.gone_since[sid]
+        if closed:
+            _LOGGER.info("released %d disconnected session(s); %d left", len(closed), len(self.session_ids()))
+        if closed and not self.session_ids():
+            self.on_empty()
+        elif closed:
+            gc.collect()  # session state is full of reference cycles (widgets, callbacks)
+        return closed
+
+
+def release_caches() -> None:
+    """Empty the result caches (Streamlit's data caches, seglib's stage cache) and give memory back.
+
+    Called when the last session has been released: nobody is left to reuse a result, and a
+    server between two classes should hold what it held before the first (models and SAM
+    embeddings on disk stay).
+    """
+    import streamlit as st
+
+    from seglib import cache
+
+    st.cache_data.clear()
+    cache.clear()
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc keeps freed arenas otherwise
+    except (OSError, AttributeError):
+        pass
+
+
+def _on_event_loop(instance, func) -> None:
+    """Run ``func`` on the runtime's event loop (session bookkeeping is not thread-safe) and wait."""
+    done = threading.Event()
+
+    def call():
+        try:
+            func()
+        finally:
+            done.set()
+
+    instance._get_async_objs().eventloop.call_soon_threadsafe(call)
+    done.wait(60)
+
+
+def _loop(instance, after: float) -> None:
+    reaper = Reaper(instance, after)
+    while True:
+        time.sleep(CHECK_EVERY_S)
+        try:
+            _on_event_loop(instance, lambda: reaper.sweep(time.monotonic()))
+        except Exception:  # noqa: BLE001 - a stopped runtime or a Streamlit change: log it, keep serving
+            _LOGGER.exception("releasing disconnected sessions failed")
+
+
+def start_reaper() -> bool:
+    """Start the release thread once per process (True when this call started it; needs a served app)."""
+    global _started
+    with _start_lock:
+        if _started or not runtime.exists():
+            return False
+        _started = True
+    threading.Thread(target=_loop, args=(runtime.get_instance(), release_after()), name="segdash-session-reaper",
+                     daemon=True).start()
+    return True
