@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 import seglib
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -26,3 +28,25 @@ def test_ci_lints_before_testing():
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert "ruff check ." in ci
     assert ci.index("ruff check .") < ci.index("python -m pytest")
+
+
+def test_how_to_add_a_method_example_registers_and_runs():
+    import numpy as np
+
+    import seglib
+    from seglib.registry import unregister
+
+    section = README.split("## How to add a method", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    try:
+        image = np.zeros((8, 8))
+        image[:, 4:] = 1.0
+        assert namespace["mean_threshold"](image).labels[:, 4:].all()
+        result = seglib.segment(image, "mean-threshold", offset=0.1)
+        assert result.labels.sum() == 32 and "gray" in result.stages
+        with pytest.raises(ValueError, match="offset=2 is not allowed"):
+            seglib.segment(image, "mean-threshold", offset=2)
+    finally:
+        unregister("mean-threshold")
