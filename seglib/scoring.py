@@ -33,6 +33,8 @@ scores take the best annotator, as the BSDS benchmark's "best" column does.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from . import metrics
@@ -53,6 +55,83 @@ def from_scene(scene) -> GroundTruth:
     """Wrap a :class:`~seglib.datasets.shapes.Scene`'s truth as a :class:`GroundTruth`."""
     return GroundTruth(semantic=scene.semantic, instances=scene.instances, panoptic=scene.panoptic,
                        class_names=list(scene.class_names), source_format="shapes")
+
+
+# ----------------------------------------------------------------------------- what counts as foreground
+
+STUFF_SUFFIXES = ("-merged", "-other", "-stuff")
+"""Endings of COCO stuff category names (``grass-merged``, ``sky-other-merged``, ``wall-stuff``)."""
+COCO_LAST_THING_ID = 91
+"""COCO's thing categories have ids 1..90; COCO-Stuff and panoptic stuff categories 92..200."""
+FOREGROUND_CHOICES = ("things", "stuff", "everything", "picked")
+"""What :func:`select_foreground` can keep: things only, stuff only, every class, or picked classes."""
+
+
+def stuff_classes(gt: GroundTruth) -> set[int]:
+    """Class indices of the "stuff" (grass, sky, wall...) among the truth's COCO segments; empty otherwise.
+
+    A COCO panoptic file says it per category (``isthing``): its stuff
+    segments are the non-crowd ones without an instance number. A COCO
+    instances file carries stuff only in the panoptic style ("-merged"
+    classes, ids above 91); then those are stuff.
+    """
+    if not gt.segments:
+        return set()
+    if gt.source_format == "coco-panoptic":
+        return {int(s["class_index"]) for s in gt.segments if not s.get("instance") and not s.get("iscrowd")}
+    names = gt.class_names or []
+
+    def stuff_named(index: int) -> bool:
+        return 0 <= index < len(names) and names[index].endswith(STUFF_SUFFIXES)
+
+    if not any(stuff_named(i) for i in range(len(names))):
+        return set()
+    return {int(s["class_index"]) for s in gt.segments
+            if stuff_named(int(s["class_index"])) or int(s.get("category_id", 0)) > COCO_LAST_THING_ID}
+
+
+def present_classes(gt: GroundTruth) -> list[int]:
+    """Class indices (not background, not void) that occur in the truth's semantic map."""
+    if gt.semantic is None:
+        return []
+    present = np.unique(gt.semantic)
+    return [int(c) for c in present if c != 0 and c != gt.ignore_index]
+
+
+def foreground_classes(gt: GroundTruth, choice: str, picked=()) -> set[int]:
+    """The class indices that ``choice`` (one of :data:`FOREGROUND_CHOICES`) counts as foreground."""
+    if choice not in FOREGROUND_CHOICES:
+        raise ValueError(f"choice={choice!r} is not allowed: expected one of {', '.join(FOREGROUND_CHOICES)}")
+    present = set(present_classes(gt))
+    stuff = stuff_classes(gt) & present
+    return {"things": present - stuff, "stuff": stuff, "everything": present,
+            "picked": present & {int(c) for c in picked}}[choice]
+
+
+def select_foreground(gt: GroundTruth, keep) -> GroundTruth:
+    """The truth with only the classes ``keep`` as objects; every other class becomes background (0).
+
+    ``semantic``, ``instances`` and ``panoptic`` all change (void pixels
+    stay void); class names and ids do not, so scores still name classes.
+    E.g. keep only "person" on a COCO photo to score a threshold on people,
+    not on the grass and sky the file also annotates.
+    """
+    if gt.semantic is None:
+        return gt
+    keep = {int(c) for c in keep}
+    semantic = np.asarray(gt.semantic)
+    void = semantic == gt.ignore_index if gt.ignore_index is not None else np.zeros(semantic.shape, bool)
+    dropped = ~np.isin(semantic, sorted(keep)) & ~void & (semantic != 0)
+
+    def cleared(array):
+        return None if array is None else np.where(dropped, 0, array).astype(np.int32)
+
+    names = gt.class_names or []
+    kept = [names[c] if c < len(names) else f"class {c}" for c in sorted(keep)]
+    note = (f"foreground: {', '.join(kept[:6])}{', ...' if len(kept) > 6 else ''}; other classes count as background"
+            if kept else "foreground: none of the classes; everything counts as background")
+    return replace(gt, semantic=cleared(gt.semantic), instances=cleared(gt.instances),
+                   panoptic=cleared(gt.panoptic), notes=[*gt.notes, note])
 
 
 def check_shapes(result: Segmentation, gt: GroundTruth) -> None:

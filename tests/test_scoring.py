@@ -102,3 +102,26 @@ def test_semantic_output_without_the_truths_class_names_is_scored_as_regions(sce
     assert scoring.ONE_TO_ONE in scoring.score(levels, truth)
     named = Segmentation(scene.semantic.copy(), kind="semantic", class_names=list(scene.class_names))
     assert not scoring.is_unsupervised(named, truth) and "mean IoU" in scoring.score(named, truth)
+
+
+def test_select_foreground_keeps_only_the_chosen_classes_and_void():
+    semantic = np.array([[0, 1, 2, 3, 255]])
+    truth = GroundTruth(semantic=semantic, instances=np.array([[0, 1, 2, 3, 0]]),
+                        class_names=["background", "person", "grass-merged", "dog"], ignore_index=255,
+                        category_ids=[0, 1, 125, 18], source_format="coco",
+                        segments=[{"class_index": 1, "category_id": 1, "instance": 1, "iscrowd": False},
+                                  {"class_index": 2, "category_id": 125, "instance": 2, "iscrowd": False},
+                                  {"class_index": 3, "category_id": 18, "instance": 3, "iscrowd": False}])
+    assert scoring.stuff_classes(truth) == {2}
+    assert scoring.foreground_classes(truth, "things") == {1, 3}
+    assert scoring.foreground_classes(truth, "picked", [3, 9]) == {3}
+    kept = scoring.select_foreground(truth, {1})
+    assert kept.semantic.tolist() == [[0, 1, 0, 0, 255]] and kept.instances.tolist() == [[0, 1, 0, 0, 0]]
+    assert truth.semantic.tolist() == [[0, 1, 2, 3, 255]]  # the input is not changed
+    assert "foreground: person" in kept.notes[-1]
+    with pytest.raises(ValueError, match="choice='all'"):
+        scoring.foreground_classes(truth, "all")
+
+
+def test_a_truth_without_stuff_names_has_no_stuff(truth):
+    assert scoring.stuff_classes(truth) == set()

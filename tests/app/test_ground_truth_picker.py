@@ -1,6 +1,8 @@
 """The ground-truth picker's plain functions and the ShapeScene image source, driven with a dict as state."""
 
+import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,7 +64,7 @@ def test_same_aspect_ratio_waits_for_the_resize(state):
 def test_another_aspect_ratio_is_refused(state):
     picked = picker.current_image(state)
     assert not gt.load_truth_file(mask(100, 100), "square.png", picked, state)
-    assert "aspect ratio" in state[gt.ERROR_KEY] and gt.PENDING_KEY not in state
+    assert "their shapes differ" in state[gt.ERROR_KEY] and gt.PENDING_KEY not in state
 
 
 def test_truth_is_forgotten_when_the_image_changes(state):
@@ -114,3 +116,113 @@ def test_forget_truth_clears_everything(state):
     gt.load_truth_file(mask(), "mask.png", picked, state)
     gt.forget_truth(state)
     assert gt.current_truth(picked, state) is None and gt.FILE_KEY not in state
+
+
+# ---------------------------------------------------------------- files that do not fit, and COCO's stuff
+
+COCO_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "coco-sample"
+needs_coco = pytest.mark.skipif(not COCO_SAMPLE.is_dir(), reason=f"the shared COCO sample is not at {COCO_SAMPLE}")
+
+
+class Named(io.BytesIO):
+    def __init__(self, data, name):
+        super().__init__(data)
+        self.name = name
+
+
+def coco_photo(state, stem="000000439180"):
+    picker.accept_upload(Named((COCO_SAMPLE / "images" / f"{stem}.jpg").read_bytes(), f"{stem}.jpg"), state)
+    return picker.current_image(state)
+
+
+def test_a_wrong_size_mask_says_both_sizes_in_words(state):
+    picked = picker.current_image(state)
+    assert not gt.load_truth_file(mask(100, 150), "small.png", picked, state)
+    assert "the mask is 150 x 100, the picture 384 x 303" in state[gt.ERROR_KEY]
+    assert "made for another picture" in state[gt.ERROR_KEY] and gt.PENDING_KEY not in state
+
+
+def test_coco_without_an_entry_for_the_picture_says_so_and_lists_what_it_has(state):
+    picked = picker.current_image(state)
+    gt.load_truth_file(mask(), "mask.png", picked, state)
+    data = coco((1, "beach.jpg"), (2, "street.jpg"))
+    assert not gt.load_truth_file(data, "instances.json", picked, state)
+    error = state[gt.ERROR_KEY]
+    assert "has no annotation for this picture" in error and "beach.jpg (384 x 303), street.jpg" in error
+    assert gt.current_truth(picked, state).name == "mask.png"  # the previous truth stays
+    assert state[gt.IMAGE_IDS_KEY] == [(1, "beach.jpg"), (2, "street.jpg")] and state[gt.IMAGE_ID_KEY] is None
+    assert gt.load_truth_file(data, "instances.json", picked, state, image_id=2)  # the user's explicit choice
+
+
+def test_a_one_image_coco_file_of_the_pictures_size_is_taken_under_another_name(state):
+    picked = picker.current_image(state)
+    assert gt.load_truth_file(coco((5, "renamed.jpg")), "one.json", picked, state)
+    assert gt.current_truth(picked, state).truth.image_id == 5
+
+
+@needs_coco
+def test_coco_stuff_counts_as_background_by_default_and_the_choice_is_remembered_per_file():
+    state = {}
+    picked = coco_photo(state)
+    data = (COCO_SAMPLE / "instances.json").read_bytes()
+    assert gt.load_truth_file(data, "instances.json", picked, state)
+    loaded = gt.current_truth(picked, state)
+    assert gt.foreground_of(loaded, state) == ("things", ())
+    everything = loaded.truth.semantic > 0
+    things = gt.with_foreground(loaded, state)
+    assert everything.mean() > 0.95 and 0.1 < (things.truth.semantic > 0).mean() < 0.5  # grass and sky dropped
+    assert things.key != loaded.key
+    person = loaded.truth.class_names.index("person")
+    gt.set_foreground(loaded, "picked", [person], state)
+    people = gt.with_foreground(loaded, state).truth
+    assert set(np.unique(people.semantic)) == {0, person}
+    other = coco_photo(state, "000000142238")
+    assert gt.load_truth_file(data, "instances.json", other, state)
+    assert gt.foreground_of(gt.current_truth(other, state), state) == ("things", ())  # per file and image
+    assert gt.foreground_of(loaded, state) == ("picked", (person,))
+    with pytest.raises(ValueError, match="choice='grass'"):
+        gt.set_foreground(loaded, "grass", (), state)
+
+
+@needs_coco
+@pytest.mark.parametrize("png_first", [True, False])
+def test_a_panoptic_png_and_its_json_load_together_in_either_order(png_first):
+    state = {}
+    picked = coco_photo(state)
+    png = ((COCO_SAMPLE / "panoptic" / "000000439180.png").read_bytes(), "000000439180.png")
+    js = ((COCO_SAMPLE / "panoptic.json").read_bytes(), "panoptic.json")
+    first, second = (png, js) if png_first else (js, png)
+    assert not gt.load_truth_file(*first, picked, state)
+    expected = "looks like a COCO panoptic PNG" if png_first else "Upload that PNG too"
+    assert expected in state[gt.ERROR_KEY] and gt.current_truth(picked, state) is None
+    assert gt.load_truth_file(*second, picked, state)
+    truth = gt.current_truth(picked, state).truth
+    assert truth.source_format == "coco-panoptic" and "person" in truth.class_names
+
+
+@needs_coco
+def test_the_sidebar_offers_things_stuff_or_picked_classes_and_scores_follow():
+    from streamlit.testing.v1 import AppTest
+
+    state = {}
+    picked = coco_photo(state)
+    assert gt.load_truth_file((COCO_SAMPLE / "instances.json").read_bytes(), "instances.json", picked, state)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app_pages" / "evaluate.py"), default_timeout=300)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.session_state["evaluate.methods"] = ["otsu"]
+    at.run()
+    assert not at.exception
+    radio = at.radio(key=gt.FG_CHOICE_KEY)
+    assert radio.value == "things" and radio.options == ["Things (objects)", "Stuff (grass, sky...)",
+                                                          "Everything annotated", "Picked classes"]
+    things_iou = at.dataframe[0].value["IoU"].iloc[0]
+    radio.set_value("everything").run()
+    everything_iou = at.dataframe[0].value["IoU"].iloc[0]
+    assert everything_iou != pytest.approx(things_iou)
+    at.radio(key=gt.FG_CHOICE_KEY).set_value("picked").run()
+    person = state[gt.TRUTH_KEY].truth.class_names.index("person")
+    at.multiselect(key=gt.FG_PICKED_KEY).set_value([person]).run()
+    assert not at.exception
+    assert at.session_state[gt.FOREGROUND_KEY][state[gt.TRUTH_KEY].key] == ("picked", (person,))
+    assert any("Foreground: person." in c.value for c in at.caption)
