@@ -12,6 +12,7 @@ import seglib
 from seglib.evaluate import default_metric, leaderboard, metric_columns, worst_images
 from ui import benchmark as bench
 from ui.image_picker import WORKING_SIZES, working_size_value
+from ui.markdown import code, escape_markdown
 from ui.persist import keep
 from ui.views import PLOTLY_CONFIG
 
@@ -57,7 +58,7 @@ def choose_methods() -> tuple[list, list[str]]:
 def controls(dataset, plan, errors, scheduler, working_size, cache) -> None:
     settings = sum(bench.grid_size(p) for _, p in plan)
     for error in errors:
-        st.error(error, icon=":material/error:")
+        st.error(escape_markdown(error), icon=":material/error:")
     images = len(dataset) if dataset is not None else 0
     st.caption(f"{settings} method setting(s) x {images} images = {settings * images} runs.")
     run, running = bench.current_run(), st.session_state.get(bench.RUNNING_KEY, False)
@@ -68,7 +69,7 @@ def controls(dataset, plan, errors, scheduler, working_size, cache) -> None:
         try:
             bench.start(dataset, plan, scheduler=scheduler, cache=cache, working_size=working_size)
         except (KeyError, ValueError) as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(escape_markdown(error), icon=":material/error:")
         else:
             st.rerun()  # redraw the buttons with Stop enabled; the run goes on in that rerun
     row.button("Stop", icon=":material/stop:", on_click=bench.stop, disabled=not running,
@@ -88,7 +89,8 @@ def leaderboard_view(table, metric) -> pd.DataFrame:
     failed = table[table["error"] != ""]
     if not failed.empty:
         first = failed.iloc[0]
-        st.warning(f"{len(failed)} run(s) failed, e.g. {first['method']} on {first['image']}: {first['error']}",
+        st.warning(f"{len(failed)} run(s) failed, e.g. {escape_markdown(first['method'])} on "
+                   f"{code(first['image'])}: {escape_markdown(first['error'])}",
                    icon=":material/warning:")
     return board
 
@@ -110,12 +112,12 @@ def drill_down(run, table, board, metric) -> None:
     for _, row in worst.iterrows():
         line = st.container(horizontal=True, vertical_alignment="center")
         value = row["error"] or f"{metric} = {row[metric]:.3f}"
-        line.markdown(f"**{row['image']}**: {value}")
+        line.markdown(f"**{escape_markdown(row['image'])}**: {escape_markdown(value)}")
         if line.button("Open in Compare", key=f"bench.open.{row['index']}", icon=":material/open_in_new:",
                        help="Make this image and its ground truth current, and open it side by side."):
             problem = bench.open_in_compare(run.dataset, int(row["index"]))
             if problem:
-                st.error(problem, icon=":material/error:")
+                st.error(escape_markdown(problem), icon=":material/error:")
             else:
                 try:
                     st.switch_page(bench.target_page())

@@ -14,6 +14,7 @@ from seglib.scoring import HIGHER_IS_BETTER, METRIC_NAMES
 from seglib.sweeps import best_value, ranking_metric, robustness, sensitivity
 from ui import panels, scores, sweeps, views
 from ui.ground_truth import image_and_truth, missing_truth_hint
+from ui.markdown import escape_markdown
 from ui.params import method_widgets, pipeline_widgets
 from ui.persist import keep
 from ui.run import analyse, result_key, run_method, sweep_runner
@@ -147,7 +148,7 @@ def show_sensitivity(picked, sig, values, metric) -> None:
                                        title=f"{method.title}: {metric} as {param.name} varies")
     st.plotly_chart(figure, key="evaluate.sensitivity.chart", **CHART)
     for line in sweeps.failures(table):
-        st.caption(f":material/warning: {line}")
+        st.caption(f":material/warning: {escape_markdown(line)}")
     if best is not None:
         st.caption(best_caption(param.name, best, metric, ranked))
     row = st.container(horizontal=True, vertical_alignment="center")
@@ -209,7 +210,7 @@ def robustness_section(picked, results, values, truth, table, pre, post, working
                                                  title=f"{metric} under {shown}"), key="evaluate.robustness.chart",
                         **CHART)
     for line in sweeps.failures(record.table):
-        st.caption(f":material/warning: {line}")
+        st.caption(f":material/warning: {escape_markdown(line)}")
     scores.csv_button(record.table, f"{picked.file_stem}-robustness-{shown}.csv", key="evaluate.rob.csv",
                       label="Robustness (CSV)")
 

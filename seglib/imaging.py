@@ -12,7 +12,8 @@ def check_image(image, name: str = "image") -> np.ndarray:
 
     Accepts (H, W) or (H, W, 3), uint8 or float with values in [0, 1]
     (bool and other integer types are accepted and rescaled by
-    :func:`as_float`).
+    :func:`as_float` by their values, never by their dtype: see
+    :func:`integer_scale`).
 
     Raises
     ------
@@ -35,14 +36,39 @@ def check_image(image, name: str = "image") -> np.ndarray:
     return array
 
 
+def integer_scale(values: np.ndarray) -> tuple[float, float, int | None]:
+    """``(offset, scale, bits)`` mapping integer pixel values to [0, 1] as ``(v - offset) / scale``.
+
+    The rule looks at the values, never at the dtype, so the same values give
+    the same picture whether they are stored as uint8, int32 or int64:
+
+    - values in 0 .. 65535 are divided by ``2**bits - 1``, ``bits`` the
+      smallest bit depth of at least 8 that holds the largest value (8-bit
+      data by 255, 12-bit sensor data by 4095, full 16-bit data by 65535);
+    - other values (negative, or above 65535) are stretched from their
+      minimum to their maximum (``bits`` is None); a constant image maps to 0.
+    """
+    if values.size == 0:
+        return 0.0, 255.0, 8
+    low, high = int(values.min()), int(values.max())
+    if low >= 0 and high <= 65535:
+        bits = max(8, high.bit_length())
+        return 0.0, float(2 ** bits - 1), bits
+    return float(low), float(high - low) or 1.0, None
+
+
 def as_float(image) -> np.ndarray:
-    """Return a float64 copy of ``image`` scaled to [0, 1] (input never mutated)."""
+    """Return a float64 copy of ``image`` scaled to [0, 1] (input never mutated).
+
+    Floats pass through, bool maps to 0 and 1, other integers follow
+    :func:`integer_scale` (an int64 copy of a uint8 photo is the same photo).
+    """
     array = check_image(image)
     if array.dtype == bool:
         return array.astype(np.float64)
     if np.issubdtype(array.dtype, np.integer):
-        info = np.iinfo(array.dtype)
-        return (array.astype(np.float64) - info.min) / (info.max - info.min)
+        offset, scale, _ = integer_scale(array)
+        return (array.astype(np.float64) - offset) / scale
     return array.astype(np.float64, copy=True)
 
 

@@ -38,6 +38,7 @@ from .params import label, parse_value
 from .persist import keep
 from .run import show_error
 from .views import format_seconds
+from .markdown import escape_markdown
 
 RUN_KEY = "bench.run"
 RUNNING_KEY = "bench.running"
@@ -208,12 +209,12 @@ def dataset_controls() -> Dataset | None:
     try:
         dataset = _shapes_controls() if source != FOLDER else _folder_controls()
     except ValueError as error:
-        st.error(str(error), icon=":material/folder_off:")
+        st.error(escape_markdown(error), icon=":material/folder_off:")
         return None
     if dataset is not None:
-        st.success(dataset.title, icon=":material/dataset:")
+        st.success(escape_markdown(dataset.title), icon=":material/dataset:")
         for note in dataset.notes:
-            st.caption(f":material/info: {note}")
+            st.caption(f":material/info: {escape_markdown(note)}")
     return dataset
 
 
@@ -239,7 +240,7 @@ def scheduler_control():
     try:
         client = _client(address)
     except Exception as error:  # noqa: BLE001 - any connection failure: say so, run nothing
-        st.error(f"Cannot reach a Dask scheduler at {address}: {error}", icon=":material/cloud_off:")
+        st.error(f"Cannot reach a Dask scheduler at {escape_markdown(address)}: {escape_markdown(error)}", icon=":material/cloud_off:")
         return False
     st.caption(f":material/hub: {len(client.nthreads())} workers, {sum(client.nthreads().values())} threads")
     return client

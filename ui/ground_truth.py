@@ -42,6 +42,7 @@ from seglib.scoring import (FOREGROUND_CHOICES, foreground_classes, from_scene, 
 
 from .image_picker import (DEFAULT_SCENE, PickedImage, current_image, default_to_scene, image_picker, scene_of,
                            select_scene)
+from .markdown import code, escape_markdown
 
 TRUTH_KEY = "gt.truth"
 PENDING_KEY = "gt.pending"
@@ -376,7 +377,8 @@ def _foreground_controls(loaded: LoadedTruth) -> None:
                        help="Only these classes are objects; every other class counts as background.")
     keep = sorted(foreground_classes(truth, choice, state.get(FG_PICKED_KEY) or []))
     shown = ", ".join(_class_name(truth, c) for c in keep[:8]) + (", ..." if len(keep) > 8 else "")
-    st.caption(f"Foreground: {shown or 'nothing (pick classes)'}. Everything else counts as background.")
+    st.caption(f"Foreground: {escape_markdown(shown) or 'nothing (pick classes)'}. Everything else counts as "
+               "background.")
 
 
 def describe(loaded: LoadedTruth) -> str:
@@ -434,11 +436,11 @@ def _file_controls(picked: PickedImage) -> None:
                      help="The JSON describes several images: choose the one shown here.")
     error = state.get(ERROR_KEY)
     if state.get(PENDING_KEY) is not None:
-        st.warning(error, icon=":material/aspect_ratio:")
+        st.warning(escape_markdown(error), icon=":material/aspect_ratio:")
         st.button(f"Resize to {_size(picked.image.shape)}", on_click=accept_resize, icon=":material/fit_screen:",
                   help="Nearest-neighbour resize: labels are copied, never blended.")
     elif error:
-        st.error(error, icon=":material/error:")
+        st.error(escape_markdown(error), icon=":material/error:")
         waiting = state.get(PANOPTIC_PNG_KEY)
         if waiting is not None and PANOPTIC_JSON_KEY not in state and TRUTH_KEY not in state:
             st.button("Read it as a colour mask instead", on_click=_png_as_mask, icon=":material/palette:",
@@ -457,16 +459,16 @@ def truth_picker(picked: PickedImage) -> LoadedTruth | None:
                   help="Reference labels to score methods against: a scene's own, or a file you upload.")
         loaded = current_truth(picked)
         if loaded is not None and loaded.from_scene:
-            st.success(f"The scene's own labels: {describe(loaded)}.", icon=":material/check_circle:")
+            st.success(f"The scene's own labels: {escape_markdown(describe(loaded))}.", icon=":material/check_circle:")
             return loaded
         _file_controls(picked)
         loaded = current_truth(picked)
         if loaded is None:
             st.caption("No ground truth yet: upload one, or pick a synthetic scene above (it has its own).")
             return None
-        st.success(f"{loaded.name}: {describe(loaded)}.", icon=":material/check_circle:")
+        st.success(f"{code(loaded.name)}: {escape_markdown(describe(loaded))}.", icon=":material/check_circle:")
         for note in loaded.truth.notes:
-            st.caption(f":material/info: {note}")
+            st.caption(f":material/info: {escape_markdown(note)}")
         _foreground_controls(loaded)
         st.button("Forget this ground truth", on_click=forget_truth, icon=":material/delete:",
                   help="Remove the uploaded truth; scores and error maps disappear.")

@@ -30,6 +30,7 @@ from seglib.io.images import load_image_with_info
 from seglib.samples import DEFAULT_SAMPLE, SAMPLES, sample as get_sample
 
 from .persist import keep
+from .markdown import escape_markdown
 
 IMAGE_KEY = "picker.image"
 ERROR_KEY = "picker.error"
@@ -293,7 +294,7 @@ def _show_current(picked: PickedImage) -> None:
     scale = max(1, max(h, w) // _THUMBNAIL_SIDE)
     st.image(picked.image[::scale, ::scale], caption=f"{picked.name}: {w} x {h} px", width="stretch")
     for notice in picked.notices:
-        st.info(notice, icon=":material/info:")
+        st.info(escape_markdown(notice), icon=":material/info:")
 
 
 def image_picker() -> tuple[PickedImage, int | None]:
@@ -313,7 +314,7 @@ def image_picker() -> tuple[PickedImage, int | None]:
         _upload_controls()
         error = st.session_state.get(ERROR_KEY)
         if error:
-            st.error(error, icon=":material/error:")
+            st.error(escape_markdown(error), icon=":material/error:")
         picked = current_image()
         _show_current(picked)
         working_size = _working_size_control()

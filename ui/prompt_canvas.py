@@ -29,6 +29,7 @@ from seglib.prompts import NEGATIVE, POSITIVE, Prompts, box_slices, display_to_i
 
 from .ground_truth import LoadedTruth
 from .image_picker import PickedImage
+from .markdown import escape_markdown
 
 ITEMS_KEY = "prompt.items"
 IMAGE_KEY = "prompt.image_key"
@@ -239,7 +240,7 @@ def prompt_canvas(picked: PickedImage, labels: np.ndarray | None = None) -> list
                                 click_and_drag=mode == MODES[2], image_format="JPEG", jpeg_quality=90,
                                 cursor="crosshair", on_click=lambda: _on_canvas(mode, picked))
     if state.get(NOTICE_KEY):
-        st.caption(f":material/info: {state[NOTICE_KEY]}")
+        st.caption(f":material/info: {escape_markdown(state[NOTICE_KEY])}")
     prompt_list(items)
     return items
 

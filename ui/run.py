@@ -27,6 +27,7 @@ from seglib.result import Segmentation
 
 from . import heavy
 from .image_picker import PickedImage, image_hash
+from .markdown import escape_markdown
 from .memory import freeze_imports
 
 _MAX_RESULTS = 12  # each entry holds labels and stages: a few tens of MB on a 1024 px image
@@ -65,7 +66,7 @@ def _segment_lean(image_key: str, _image, method: str, params: dict, pre: dict, 
 
 def show_error(title: str, error: BaseException) -> None:
     """An error panel: the message, and the traceback in a collapsed expander."""
-    st.error(f"**{title}**: {error}", icon=":material/error:")
+    st.error(f"**{escape_markdown(title)}**: {escape_markdown(error)}", icon=":material/error:")
     with st.expander("Details (traceback)"):
         st.code("".join(traceback.format_exception(error)), language="text")
 

@@ -22,12 +22,15 @@ from seglib.registry import Method, Param
 from seglib.samples import SAMPLES
 
 from .image_picker import PickedImage
+from .markdown import code, escape_markdown
 from .params import format_value, parse_value
 
 METHOD = "method"
 SAMPLE = "sample"
 PARAM_PREFIX = "p."
 PIPELINE = {"pre": PREPROCESS_PARAMS, "post": POSTPROCESS_PARAMS}
+MAX_WARNINGS = 10
+"""Most warnings listed for one link (a link with thousands of bad entries gets one more line)."""
 
 
 @dataclass
@@ -61,7 +64,7 @@ def _parse_method(text: str, view: SharedView, default: Method | None) -> None:
         view.method = seglib.method(text)
     except KeyError:
         valid = ", ".join(m.name for m in seglib.methods())
-        view.warnings.append(f"Ignored method={text!r}: no such method (valid: {valid}).")
+        view.warnings.append(f"Ignored method {code(text)}: no such method (valid: {valid}).")
         view.method = default
 
 
@@ -70,14 +73,14 @@ def _parse_sample(text: str, view: SharedView) -> None:
     if text in names:
         view.sample = text
     else:
-        view.warnings.append(f"Ignored sample={text!r}: valid samples are {', '.join(names)}.")
+        view.warnings.append(f"Ignored sample {code(text)}: valid samples are {', '.join(names)}.")
 
 
 def _parse_param(key: str, text: str, view: SharedView) -> None:
     scope, _, name = key.partition(".")
     if key.startswith(PARAM_PREFIX):
         if view.method is None:
-            view.warnings.append(f"Ignored {key}={text!r}: no method given.")
+            view.warnings.append(f"Ignored {code(key)}: no method given.")
             return
         specs, scope = view.method.params, view.method.name
     else:
@@ -85,12 +88,12 @@ def _parse_param(key: str, text: str, view: SharedView) -> None:
     spec = next((p for p in specs if p.name == name), None)
     if spec is None:
         owner = view.method.title if key.startswith(PARAM_PREFIX) else f"{scope}-processing"
-        view.warnings.append(f"Ignored {key}: {owner} has no parameter {name!r}.")
+        view.warnings.append(f"Ignored {code(key)}: {owner} has no parameter {code(name)}.")
         return
     try:
         view.values.append((scope, spec, parse_value(spec, text)))
     except ValueError as error:
-        view.warnings.append(f"Ignored {key}: {error}.")
+        view.warnings.append(f"Ignored {code(key)}: {escape_markdown(error, limit=300)}.")
 
 
 def parse_query(query: Mapping, default_method: Method | None = None) -> SharedView:
@@ -106,6 +109,8 @@ def parse_query(query: Mapping, default_method: Method | None = None) -> SharedV
     Returns
     -------
     SharedView
+        Its warnings quote the link's text as inline code (never as
+        Markdown); after :data:`MAX_WARNINGS` the rest are counted in one line.
     """
     view = SharedView(method=default_method)
     if METHOD in query:
@@ -118,7 +123,10 @@ def parse_query(query: Mapping, default_method: Method | None = None) -> SharedV
         if key.startswith(PARAM_PREFIX) or key.partition(".")[0] in PIPELINE:
             _parse_param(key, _text(value), view)
         else:
-            view.warnings.append(f"Ignored {key!r}: not a setting of this page.")
+            view.warnings.append(f"Ignored {code(key)}: not a setting of this page.")
+    if len(view.warnings) > MAX_WARNINGS:
+        hidden = len(view.warnings) - MAX_WARNINGS
+        view.warnings = view.warnings[:MAX_WARNINGS] + [f"... and {hidden} more ignored entries."]
     return view
 
 

@@ -26,6 +26,7 @@ from .image_picker import PickedImage, image_hash
 from .persist import keep
 from .share import query_string
 from .weights import custom_weights
+from .markdown import code, escape_markdown
 
 OPACITY_KEY = "view.opacity"
 MODE_KEY = "view.mode"
@@ -153,7 +154,7 @@ _NUMBER_HELP = {
 def result_notes(result: Segmentation) -> None:
     """The method's own remarks about this run."""
     for note in result.notes:
-        st.caption(f":material/info: {note}")
+        st.caption(f":material/info: {escape_markdown(note)}")
 
 
 def stage_grid(result: Segmentation, key: str = "stages", columns: int = STAGE_COLUMNS) -> None:
@@ -172,7 +173,7 @@ def _stage(name: str, value, key: str) -> None:
     try:
         figure = stage_figure(name, value)
     except Exception as error:  # noqa: BLE001 - one odd stage must not hide the others
-        st.warning(f"Stage {name!r} cannot be drawn: {error}")
+        st.warning(f"Stage {code(name)} cannot be drawn: {escape_markdown(error)}")
         return
     st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, width="stretch")
     st.caption(viz.describe_stage(value))

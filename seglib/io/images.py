@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..imaging import integer_scale
+
 __all__ = [
     "ACCEPTED_FORMATS",
     "DEFAULT_MAX_BYTES",
@@ -554,8 +556,7 @@ def rescale_to_uint8(values: np.ndarray, notices: list[str] | None = None) -> np
     finite = data[np.isfinite(data)] if floating else data
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     if not floating and low >= 0 and high <= 65535:
-        bits = max(8, int(high).bit_length())
-        offset, scale = 0.0, float(2 ** bits - 1)
+        offset, scale, bits = integer_scale(data)  # the rule every method applies to integer arrays
         if bits > 8:
             notices.append(f"{bits}-bit values (0..{int(scale)}) were rescaled to 8 bits")
     elif floating and low >= 0 and high <= 1:
