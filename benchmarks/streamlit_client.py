@@ -75,6 +75,7 @@ class Session:
         self.sliders: dict[str, Slider] = {}
         self.session_id = ""
         self.page_hash = ""
+        self.cookies = ""
         self._ws = None
         self._reader: asyncio.Task | None = None
         self._finished: asyncio.Queue = asyncio.Queue()
@@ -84,10 +85,15 @@ class Session:
         self._send_lock = asyncio.Lock()
 
     async def open(self, timeout: float = 120) -> RunReport:
-        """Connect and run the page once (as opening its address does)."""
+        """Load the page, connect its websocket and run the page once (as opening its address does).
+
+        Cookies the page sets (a proxy's sticky-session cookie) go with the websocket and the media.
+        """
+        self.cookies = await asyncio.to_thread(self._page_cookies)
+        headers = {"Cookie": self.cookies} if self.cookies else None
         ws_url = self.base_url.replace("http", "ws", 1) + self.path + "/_stcore/stream"
         self._ws = await connect(ws_url, subprotocols=["streamlit"], origin=self.base_url, max_size=None,
-                                 ping_interval=None, open_timeout=timeout)
+                                 ping_interval=None, open_timeout=timeout, additional_headers=headers)
         self._reader = asyncio.create_task(self._read())
         return await self.rerun(timeout=timeout)
 
@@ -138,9 +144,15 @@ class Session:
         report.seconds = time.perf_counter() - start
         return report
 
+    def _page_cookies(self) -> str:
+        with urllib.request.urlopen(f"{self.base_url}{self.path}/?{self.query}", timeout=60) as response:
+            response.read()
+            return "; ".join(c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie") or [])
+
     def _get(self, url: str) -> int:
         full = url if url.startswith("http") else self.base_url + self.path + url
-        with urllib.request.urlopen(full, timeout=60) as response:  # noqa: S310 - loopback benchmark server
+        request = urllib.request.Request(full, headers={"Cookie": self.cookies} if self.cookies else {})
+        with urllib.request.urlopen(request, timeout=60) as response:
             return len(response.read())
 
     async def _read(self) -> None:
