@@ -24,6 +24,7 @@ the image shrunk to ``solver_size`` and map their result back.
 
 from __future__ import annotations
 
+import operator
 import warnings
 from dataclasses import dataclass
 
@@ -93,7 +94,7 @@ def working_prompts(image: np.ndarray, points, box, original_shape, *, method: s
     """
     need = registered_method(method).prompt_need if need is None else need
     shape = image.shape[:2]
-    original = tuple(original_shape) if original_shape is not None else shape
+    original = _check_original_shape(original_shape) if original_shape is not None else shape
     notes = []
     if points is None and box is None:
         prompts = default_prompts(original, box=need == "box")
@@ -107,6 +108,18 @@ def working_prompts(image: np.ndarray, points, box, original_shape, *, method: s
         raise ValueError(f"{method} needs {wanted}; got {len(prompts.positive)} object point(s), "
                          f"{len(prompts.negative)} background point(s) and {box} box")
     return prompts.rescale(shape), notes
+
+
+def _check_original_shape(original_shape) -> tuple[int, int]:
+    """``(H, W)`` of a caller's ``original_shape`` ((H, W) or (H, W, C) of positive integers); ValueError otherwise."""
+    try:
+        dims = [operator.index(d) for d in original_shape]
+    except TypeError:
+        dims = []
+    if len(dims) not in (2, 3) or min(dims[:2]) < 1:
+        raise ValueError(f"original_shape={str(original_shape)[:80]} is not allowed: expected (H, W) or (H, W, C) "
+                         "with positive integer sizes")
+    return dims[0], dims[1]
 
 
 def _channels(image: np.ndarray) -> np.ndarray:

@@ -10,6 +10,8 @@ widgets like any method's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from scipy import ndimage as ndi
 from skimage import color, filters, morphology, restoration
@@ -56,6 +58,9 @@ def _spec_defaults(specs):
 def _resolve(specs, options, what):
     resolved = _spec_defaults(specs)
     known = {p.name: p for p in specs}
+    if options is not None and not isinstance(options, Mapping):
+        raise ValueError(f"{what}_options={str(options)[:80]!r} is not allowed: expected a dict such as "
+                         f"{{{next(iter(known))!r}: ...}} (options: {', '.join(known)})")
     for name, value in (options or {}).items():
         if name not in known:
             raise ValueError(f"unknown {what} option {name!r}; valid options: {', '.join(known)}")

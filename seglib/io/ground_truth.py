@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import io
 import json
+import operator
 import os
 import reprlib
+from itertools import islice
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -213,7 +215,7 @@ def load_ground_truth(source, *, image_id=None, image_shape=None, max_bytes: int
     ('aeroplane', 255)
     """
     if not isinstance(max_bytes, (int, np.integer)) or isinstance(max_bytes, bool) or max_bytes <= 0:
-        raise ValueError(f"`max_bytes` is {max_bytes!r}; expected a positive integer number of bytes")
+        raise ValueError(f"`max_bytes` is {short(max_bytes)}; expected a positive integer number of bytes")
     expected = _check_image_shape(image_shape)
     data, path = _read_source(source, "source", max_bytes)
     kind = _sniff(data)
@@ -222,7 +224,7 @@ def load_ground_truth(source, *, image_id=None, image_shape=None, max_bytes: int
     else:
         gt = _load_mask(data) if kind == "image" else _load_bsds(data)
         if image_id is not None:
-            gt.notes.append(f"`image_id`={image_id!r} ignored: it only applies to COCO JSON")
+            gt.notes.append(f"`image_id`={short(image_id)} ignored: it only applies to COCO JSON")
     if expected is not None and gt.shape != expected:
         raise ValueError(f"ground truth has shape {gt.shape} but `image_shape` is {expected}; "
                          "use resize_ground_truth(gt, shape) when their aspect ratios agree")
@@ -327,11 +329,11 @@ def _check_image_shape(image_shape, name: str = "image_shape") -> tuple[int, int
     if image_shape is None:
         return None
     try:
-        dims = tuple(int(d) for d in image_shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"`{name}` is {image_shape!r}; expected (H, W) or (H, W, C)") from None
+        dims = tuple(operator.index(d) if not isinstance(d, float) else int(d) for d in islice(image_shape, 4))
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"`{name}` is {short(image_shape)}; expected (H, W) or (H, W, C)") from None
     if len(dims) not in (2, 3) or min(dims[:2]) < 1:
-        raise ValueError(f"`{name}` is {image_shape!r}; expected (H, W) or (H, W, C) with positive sizes")
+        raise ValueError(f"`{name}` is {short(image_shape)}; expected (H, W) or (H, W, C) with positive sizes")
     return dims[:2]
 
 
@@ -575,7 +577,7 @@ def _select_image(images: list, image_id) -> dict:
         raise ValueError(f"the COCO JSON describes {len(images)} images; pass `image_id`, one of {listed}")
     matches = [entry for entry in images if entry["id"] == image_id]
     if not matches:
-        raise ValueError(f"`image_id` {image_id!r} is not in the COCO JSON; available ids: {listed}")
+        raise ValueError(f"`image_id` {short(image_id)} is not in the COCO JSON; available ids: {listed}")
     return matches[0]
 
 
@@ -590,7 +592,7 @@ class _Categories:
             name = _require(entry, "name", str, where)
             if cat_id in seen:
                 raise ValueError(f"category id {cat_id} appears twice in \"categories\"")
-            seen[cat_id] = (name, bool(entry.get("isthing", 1)), entry.get("color"))
+            seen[cat_id] = (name, bool(entry.get("isthing", 1)), _check_colour(entry.get("color"), where))
         self.ids = sorted(seen)
         if len(self.ids) >= VOC_IGNORE:
             raise ValueError(f"the COCO JSON has {len(self.ids)} categories; at most {VOC_IGNORE - 1} are supported")
@@ -602,7 +604,7 @@ class _Categories:
     def class_index(self, category_id, where: str) -> int:
         if category_id not in self.index:
             known = ", ".join(map(str, self.ids[:8])) + (", ..." if len(self.ids) > 8 else "")
-            raise ValueError(f"{where} has unknown category_id {category_id!r}; categories in the file: {known}")
+            raise ValueError(f"{where} has unknown category_id {short(category_id)}; categories in the file: {known}")
         return self.index[category_id]
 
     def palette(self) -> np.ndarray | None:
@@ -610,6 +612,15 @@ class _Categories:
         if not valid:
             return None
         return np.array([[0, 0, 0]] + self.colours, dtype=np.uint8)
+
+
+def _check_colour(colour, where: str):
+    """A category's ``color``: None, or [r, g, b] of integers 0..255; ValueError otherwise."""
+    if colour is None:
+        return None
+    if not (isinstance(colour, list) and len(colour) == 3 and all(_is_kind(c, int) and 0 <= c <= 255 for c in colour)):
+        raise ValueError(f'"color" in {where} is {short(colour)}; expected [r, g, b] with integers 0 to 255')
+    return colour
 
 
 @dataclass
