@@ -16,6 +16,7 @@ from ui.run import analyse, result_key, run_method
 
 ERRORS_KEY = "compare.errors"
 BAND_KEY = "compare.band"
+DOWNLOAD_KEY = "compare.download_panel"
 
 
 def preset_buttons() -> None:
@@ -47,6 +48,49 @@ def display_controls(truth) -> tuple[int, float, str, bool, bool]:
     return count or panels.COUNTS[0], opacity, mode, errors, band
 
 
+@st.fragment
+def panels_view(picked, working_size, truth, count: int, opacity: float, mode: str, show_errors: bool, band: bool,
+                pre: dict, post: dict) -> None:
+    """The panels, the linked figure, scores and downloads: a panel's slider reruns this, not the sidebar."""
+    runs = []
+    for index, column in enumerate(st.columns(count, gap="medium")):
+        with column:
+            method, params = panels.panel_controls(index)
+            result = run_method(picked, method, params, pre=pre, post=post, working_size=working_size)
+            key = result_key(picked, method, params, pre=pre, post=post, working_size=working_size)
+            runs.append(panels.PanelRun(index, method, result, key))
+
+    figure, meanings = panels.linked_figure(picked, runs, truth, opacity=opacity, mode=mode, errors=show_errors,
+                                            band=band)
+    st.plotly_chart(figure, key="compare.figure", config=views.PLOTLY_CONFIG, width="stretch")
+    st.caption("Drag to zoom into any panel: all panels follow. Double-click to zoom out."
+               + "".join(f"  \n**{name}**: {meaning}" for name, meaning in meanings.items()))
+
+    st.subheader("Scores", divider="gray")
+    if truth is None:
+        missing_truth_hint("Error maps and scores")
+    else:
+        rows = [{"method": run.label, **analyse("scores", run.result, run.key, truth)} for run in runs
+                if run.result is not None]
+        scores.scores_section(comparison.scores_frame(rows), key="compare.scores", file_stem=picked.file_stem)
+    downloads(picked, runs, opacity, mode)
+
+
+def downloads(picked, runs: list, opacity: float, mode: str) -> None:
+    """Download buttons of one panel at a time (each button costs the server a little on every run)."""
+    st.subheader("Downloads", divider="gray")
+    done = [run for run in runs if run.result is not None]
+    if not done:
+        return
+    labels = {run.index: run.label for run in done}
+    if st.session_state.get(DOWNLOAD_KEY) not in labels:
+        st.session_state[DOWNLOAD_KEY] = done[0].index
+    index = st.selectbox("Results of", list(labels), format_func=labels.get, key=DOWNLOAD_KEY,
+                         help="The label map, overlay and COCO JSON of this panel, at the picture's full size.")
+    run = next(run for run in done if run.index == index)
+    views.downloads(picked, run.method, run.result, opacity, mode, key=f"compare.download.{run.index}")
+
+
 panels.ensure_panels()
 picked, working_size, truth = image_and_truth()
 
@@ -57,32 +101,4 @@ preset_buttons()
 count, opacity, mode, show_errors, band = display_controls(truth)
 pre, post = pipeline_widgets()
 st.caption("Pre- and post-processing apply to every panel.")
-
-runs = []
-for index, column in enumerate(st.columns(count, gap="medium")):
-    with column:
-        method, params = panels.panel_controls(index)
-        result = run_method(picked, method, params, pre=pre, post=post, working_size=working_size)
-        key = result_key(picked, method, params, pre=pre, post=post, working_size=working_size)
-        runs.append(panels.PanelRun(index, method, result, key))
-
-figure, meanings = panels.linked_figure(picked, runs, truth, opacity=opacity, mode=mode, errors=show_errors,
-                                        band=band)
-st.plotly_chart(figure, key="compare.figure", config=views.PLOTLY_CONFIG, width="stretch")
-st.caption("Drag to zoom into any panel: all panels follow. Double-click to zoom out."
-           + "".join(f"  \n**{name}**: {meaning}" for name, meaning in meanings.items()))
-
-st.subheader("Scores", divider="gray")
-if truth is None:
-    missing_truth_hint("Error maps and scores")
-else:
-    rows = [{"method": run.label, **analyse("scores", run.result, run.key, truth)} for run in runs
-            if run.result is not None]
-    scores.scores_section(comparison.scores_frame(rows), key="compare.scores", file_stem=picked.file_stem)
-
-st.subheader("Downloads", divider="gray")
-for run, column in zip(runs, st.columns(count, gap="medium")):
-    with column:
-        st.markdown(f"**{run.label}**")
-        if run.result is not None:
-            views.downloads(picked, run.method, run.result, opacity, mode, key=f"compare.download.{run.index}")
+panels_view(picked, working_size, truth, count, opacity, mode, show_errors, band, pre, post)

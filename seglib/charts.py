@@ -130,12 +130,11 @@ def image_grid(pictures: Sequence, titles: Sequence[str], columns: int, *, shape
     columns = min(int(columns), len(pictures))
     rows = -(-len(pictures) // columns)
     x_domains, y_domains = _grid_domains(columns, 0.01), _grid_domains(rows, 0.06)[::-1]
-    fig = go.Figure()
-    layout: dict = {}
+    data, layout = [], {}
     for i, (picture, name) in enumerate(zip(pictures, titles)):
         x_name, y_name = _axis_name(i, "x"), _axis_name(i, "y")
         trace = picture if isinstance(picture, go.Image) else image_trace(picture, (h, w))
-        fig.add_trace(go.Image(trace).update(xaxis=x_name, yaxis=y_name, name=name))
+        data.append(dict(trace.to_plotly_json(), xaxis=x_name, yaxis=y_name, name=name))
         layout[x_name.replace("x", "xaxis")] = dict(
             domain=x_domains[i % columns], visible=False, range=[-0.5, w - 0.5], constrain="domain",
             **({} if i == 0 else {"matches": "x"}))
@@ -146,14 +145,16 @@ def image_grid(pictures: Sequence, titles: Sequence[str], columns: int, *, shape
             text=name, x=0.5, y=1.0, xref=f"{x_name} domain", yref=f"{y_name} domain", xanchor="center",
             yanchor="bottom", showarrow=False, font=dict(size=13)))
     for name, colour in (legend or {}).items():
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
-                                 marker=dict(size=12, symbol="square", color="rgb(%d,%d,%d)" % tuple(colour))))
+        data.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
+                         marker=dict(size=12, symbol="square", color="rgb(%d,%d,%d)" % tuple(colour))))
     if height is None:
         panel = _ASSUMED_WIDTH / columns * h / w
         height = int(np.clip(rows * (panel + 34) + 40, 240, 1600))
-    fig.update_layout(**layout, showlegend=bool(legend), plot_bgcolor="rgba(0,0,0,0)", dragmode="zoom")
-    return _layout(fig, title, height, margin=dict(_MARGIN, t=48 if title else 28, b=36 if legend else 8),
-                   legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0.0))
+    # One figure from plain dicts: plotly validates it once (each update_* call costs milliseconds a key).
+    layout.update(showlegend=bool(legend), plot_bgcolor="rgba(0,0,0,0)", dragmode="zoom", title=_title(title),
+                  height=height, margin=dict(_MARGIN, t=48 if title else 28, b=36 if legend else 8),
+                  legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0.0))
+    return go.Figure(data=data, layout=layout)
 
 
 def _bar_metrics(table: pd.DataFrame, metrics) -> list[str]:
