@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .checks import check_int, is_number
 from .scoring import HIGHER_IS_BETTER, METRIC_NAMES
 from .viz import image_figure, label_colours
 
@@ -118,8 +119,7 @@ def image_grid(pictures: Sequence, titles: Sequence[str], columns: int, *, shape
         raise ValueError("`pictures` is empty; expected at least one picture")
     if len(titles) != len(pictures):
         raise ValueError(f"`titles` has {len(titles)} entries but `pictures` has {len(pictures)}")
-    if isinstance(columns, bool) or not isinstance(columns, (int, np.integer)) or columns < 1:
-        raise ValueError(f"columns={columns!r} is not allowed: expected an integer >= 1")
+    check_int(columns, "columns", low=1)
     arrays = [p for p in pictures if not isinstance(p, go.Image)]
     sizes = {np.shape(p)[:2] for p in arrays}
     if len(sizes) > 1:
@@ -251,8 +251,7 @@ def confusion_heatmap(cm: np.ndarray, class_names: Sequence[str], *, title: str 
 
 
 def _categorical(values: pd.Series) -> bool:
-    return not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-                   for v in values)
+    return not all(is_number(v) for v in values)
 
 
 def _text(value) -> str:

@@ -44,8 +44,14 @@ def _range_text(what: str, low, high) -> str:
     return what
 
 
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a hostile value must not flood a message)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _bad(name: str, value: Any, allowed: str, none: bool) -> ValueError:
-    return ValueError(f"{name}={value!r} is not allowed: expected {allowed}{' or None' if none else ''}")
+    return ValueError(f"{name}={short_repr(value)} is not allowed: expected {allowed}{' or None' if none else ''}")
 
 
 def check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None,

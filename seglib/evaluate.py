@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .checks import check_int
 from .core import DEFAULT_WORKING_SIZE, segment
 from .registry import method as get_method
 from .scoring import HIGHER_IS_BETTER, METRIC_NAMES, score
@@ -581,8 +582,7 @@ class Run:
     """
 
     def __init__(self, dataset, methods, *, chunk_size: int = 8, **options):
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValueError(f"chunk_size={chunk_size!r} is not allowed: expected a positive integer")
+        check_int(chunk_size, "chunk_size", low=1)
         self.dataset = dataset
         self.configs = expand_grid(methods)
         self.chunk_size = chunk_size

@@ -36,6 +36,7 @@ from contextvars import ContextVar
 from typing import Any, Callable, Hashable
 
 from . import progress
+from .checks import check_int
 
 __all__ = ["CostBook", "JobCancelled", "JobPool", "Ticket", "checkpoint", "default_workers", "shared_pool"]
 
@@ -170,9 +171,7 @@ class JobPool:
     """
 
     def __init__(self, workers: int, *, name: str = "segdash-heavy"):
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers={workers!r} is not allowed: expected an integer of at least 1")
-        self.workers = workers
+        self.workers = check_int(workers, "workers", low=1)
         self.name = name
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)

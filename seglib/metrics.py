@@ -41,12 +41,13 @@ a non-empty truth scores 0. No function here returns NaN.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Integral, Real
 from typing import NamedTuple, Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
 from scipy.optimize import linear_sum_assignment
+
+from .checks import check_int, check_number, is_number
 
 __all__ = [
     "BoundaryScore", "ClassScores", "PanopticScore", "RandError", "SegmentMatch", "VariationOfInformation",
@@ -104,15 +105,11 @@ def _check_pair(pred, gt) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_zero_division(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"zero_division={value!r} is not allowed: expected a number in [0, 1]")
-    return float(value)
+    return check_number(value, "zero_division", low=0, high=1)
 
 
 def _check_count(value, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name}={value!r} is not allowed: expected an integer >= {low}")
-    return int(value)
+    return check_int(value, name, low=low)
 
 
 def _check_non_negative(labels: np.ndarray, name: str) -> None:
@@ -514,7 +511,7 @@ def resolve_tolerance(tolerance, shape: tuple[int, int]) -> float:
     """The boundary tolerance in pixels: ``tolerance``, or 0.0075 x the diagonal of ``shape`` when None."""
     if tolerance is None:
         return BSDS_TOLERANCE * float(np.hypot(*shape))
-    if isinstance(tolerance, bool) or not isinstance(tolerance, Real) or not 0 <= tolerance < np.inf:
+    if not is_number(tolerance) or not 0 <= tolerance < np.inf:
         raise ValueError(f"tolerance={tolerance!r} is not allowed: expected None (0.0075 x the image "
                          "diagonal, as in BSDS) or a distance in pixels >= 0")
     return float(tolerance)
@@ -905,8 +902,7 @@ def adapted_rand_error(pred, gt, *, ignore_labels=(), alpha=0.5, zero_division=1
        connectomics", Frontiers in Neuroanatomy 9:142, 2015.
     """
     zd = _check_zero_division(zero_division)
-    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha={alpha!r} is not allowed: expected a number in [0, 1]")
+    check_number(alpha, "alpha", low=0, high=1)
     counts, _, _, g_area, p_area = _region_table(pred, gt, ignore_labels)
     n = counts.sum()
     joined_both = counts @ counts - n

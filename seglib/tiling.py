@@ -36,6 +36,7 @@ from typing import Callable
 
 import numpy as np
 
+from .checks import check_int
 from .core import segment
 from .imaging import check_image
 from .registry import method as get_method
@@ -140,8 +141,7 @@ def segment_tiled(image, method, *, tile_size: int = DEFAULT_TILE_SIZE, schedule
     spec = get_method(method)
     check_image(image)
     margin = tile_margin(spec, params)
-    if isinstance(tile_size, bool) or not isinstance(tile_size, (int, np.integer)) or tile_size < _MIN_TILE:
-        raise ValueError(f"tile_size={tile_size!r} is not allowed: expected an integer >= {_MIN_TILE}")
+    check_int(tile_size, "tile_size", low=_MIN_TILE)
     resolved = spec.resolve(params)
     # "auto" polarity picks the smaller side of the whole image: tiles take the bright side, the
     # whole label map is then flipped if that side is the larger one (exactly what one run does).

@@ -22,6 +22,7 @@ from scipy import ndimage as ndi
 from skimage.color import hsv2rgb
 from skimage.segmentation import find_boundaries
 
+from .checks import check_int
 from .imaging import as_uint8, resize_image, resize_labels, to_rgb
 from .result import Curve, Points, Segmentation
 
@@ -87,9 +88,7 @@ def label_colours(n: int) -> np.ndarray:
            [230,  25,  75],
            [ 60, 180,  75]], dtype=uint8)
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n={n!r} is not allowed: expected an integer >= 1")
-    return _label_colours(int(n))
+    return _label_colours(check_int(n, "n", low=1))
 
 
 def _check_labels(labels, name: str = "labels") -> np.ndarray:
@@ -196,8 +195,7 @@ def overlay(image, labels, kind: str = "regions", opacity: float = 0.5, mode: st
         raise ValueError(f"opacity={opacity!r} is not allowed: expected a number in [0, 1]")
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not allowed: expected one of {', '.join(MODES)}")
-    if isinstance(line_width, bool) or not isinstance(line_width, (int, np.integer)) or line_width < 1:
-        raise ValueError(f"line_width={line_width!r} is not allowed: expected an integer >= 1")
+    check_int(line_width, "line_width", low=1)
     index, lut = _lut(labels, kind)
     if kind == "binary" and contour_colour is None:
         lut = _visible_binary_lut(rgb, labels != 0, lut)

@@ -40,3 +40,9 @@ def test_choice_lists_what_is_allowed():
     assert check_choice("a", "mode", ("a", "b")) == "a"
     with pytest.raises(ValueError, match=r"mode='c' is not allowed: expected one of 'a', 'b'"):
         check_choice("c", "mode", ("a", "b"))
+
+
+def test_a_huge_value_is_cut_short_in_the_message():
+    with pytest.raises(ValueError) as error:
+        check_int("x" * 10_000, "n")
+    assert len(str(error.value)) < 200 and "..." in str(error.value)

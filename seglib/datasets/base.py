@@ -22,6 +22,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ..checks import check_int, is_int
 from ..io.ground_truth import MAX_BYTES, GroundTruth, load_ground_truth, resize_ground_truth
 from ..io.images import load_image, read_bytes
 from ..io.paths import inside_root
@@ -110,7 +111,7 @@ class Dataset(Sequence):
         return f"{self.kind} ({len(self)} images)"
 
     def _index(self, index) -> int:
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        if not is_int(index):
             raise TypeError(f"dataset index must be an integer, got {type(index).__name__}")
         n = len(self)
         if not -n <= index < n:
@@ -342,8 +343,4 @@ def find_layout(root: Path, layouts: Sequence[Layout], split: str | None = None,
 
 def check_n(n) -> int | None:
     """``n`` as a positive int or None (all images); ValueError otherwise."""
-    if n is None:
-        return None
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n={n!r} is not allowed: expected a positive integer or None (all images)")
-    return int(n)
+    return check_int(n, "n", low=1, none=True)

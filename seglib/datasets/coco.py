@@ -14,6 +14,7 @@ import functools
 import json
 from pathlib import Path
 
+from ..checks import is_int
 from ..io.ground_truth import load_ground_truth
 from ..io.images import load_image, read_bytes
 from ..io.paths import inside_root
@@ -73,7 +74,7 @@ def _index(path: str, stamp: str) -> tuple[list, dict, int]:
 
 def _valid_record(record) -> bool:
     """An image record with an integer id and a non-empty string file_name."""
-    return (isinstance(record, dict) and isinstance(record.get("id"), int) and not isinstance(record["id"], bool)
+    return (isinstance(record, dict) and is_int(record.get("id"))
             and isinstance(record.get("file_name"), str) and record["file_name"].strip() != "")
 
 

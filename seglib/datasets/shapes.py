@@ -33,6 +33,7 @@ from scipy import ndimage as ndi
 from scipy import special
 from skimage import draw
 
+from ..checks import is_int, is_number
 from ..degradations import jpeg as _jpeg_strength
 from ..metrics import PANOPTIC_DIVISOR
 
@@ -138,20 +139,20 @@ def _reject(name: str, value, allowed: str) -> NoReturn:
 
 def _number(name: str, value) -> float:
     low, high = _RANGES[name]
-    if isinstance(value, bool) or not isinstance(value, Real) or not low <= value <= high:
+    if not is_number(value) or not low <= value <= high:
         _reject(name, value, f"a number in [{low:g}, {high:g}]")
     return float(value)
 
 
 def _bounds(name: str, value, low: float, high: float, *, integer: bool = True) -> tuple:
     """A number or (low, high) pair within [low, high], returned as a pair."""
-    kind = Integral if integer else Real
+    kind = is_int if integer else is_number
     pair = (value, value) if isinstance(value, Real) else value
     try:
         lo, hi = pair
     except (TypeError, ValueError):
         _reject(name, value, f"a number or a (low, high) pair within [{low:g}, {high:g}]")
-    ok = all(isinstance(v, kind) and not isinstance(v, bool) for v in (lo, hi))
+    ok = all(kind(v) for v in (lo, hi))
     if not ok or not low <= lo <= hi <= high:
         _reject(name, value, f"a number or a (low, high) pair with {low:g} <= low <= high <= {high:g}")
     return lo, hi
@@ -163,7 +164,7 @@ def _frame(size) -> tuple[int, int]:
         h, w = shape
     except (TypeError, ValueError):
         _reject("size", size, "an int or an (H, W) pair")
-    if not all(isinstance(v, Integral) and not isinstance(v, bool) and _MIN_SIDE <= v <= _MAX_SIDE for v in (h, w)):
+    if not all(is_int(v) and _MIN_SIDE <= v <= _MAX_SIDE for v in (h, w)):
         _reject("size", size, f"an int or (H, W) pair of ints in [{_MIN_SIDE}, {_MAX_SIDE}]")
     return int(h), int(w)
 
@@ -193,8 +194,7 @@ def _resolve(difficulty, frame, given: dict) -> dict:
     if opts["allow_overlap"] and not opts["allow_touching"]:
         raise ValueError("allow_overlap=True with allow_touching=False is not allowed: overlapping objects touch")
     quality = opts["jpeg_quality"]
-    if quality is not None and (isinstance(quality, bool) or not isinstance(quality, Integral)
-                                or not 5 <= quality <= 95):
+    if quality is not None and (not is_int(quality) or not 5 <= quality <= 95):
         _reject("jpeg_quality", quality, "None (no JPEG) or an integer in [5, 95]")
     opts["n_objects"] = _bounds("n_objects", opts["n_objects"], 0, PANOPTIC_DIVISOR - 1)
     side = min(frame)
@@ -527,7 +527,7 @@ def make_scene(seed: int, *, size=256, difficulty: str | None = None, n_objects=
     >>> hard.image.shape, hard.params["blur"], hard.params["noise"]
     ((48, 64, 3), 2.0, 0.0)
     """
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+    if not is_int(seed) or seed < 0:
         _reject("seed", seed, "an integer >= 0")
     frame = _frame(size)
     opts = _resolve(difficulty, frame, dict(
@@ -560,5 +560,5 @@ def make_scenes(seeds: int | Iterable[int], **options) -> Iterator[Scene]:
     >>> [scene.params["seed"] for scene in make_scenes(3, size=32)]
     [0, 1, 2]
     """
-    for seed in range(seeds) if isinstance(seeds, Integral) else seeds:
+    for seed in range(seeds) if is_int(seeds) else seeds:
         yield make_scene(seed, **options)

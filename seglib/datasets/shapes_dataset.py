@@ -8,6 +8,7 @@ scene it was trained on.
 
 from __future__ import annotations
 
+from ..checks import check_int
 from ..scoring import from_scene
 from .base import Dataset, Sample
 from .shapes import DIFFICULTIES, make_scene
@@ -47,8 +48,7 @@ class ShapesDataset(Dataset):
         if difficulty not in DIFFICULTIES:
             raise ValueError(f"difficulty={difficulty!r} is not allowed: expected one of {', '.join(DIFFICULTIES)}")
         start = SPLIT_SEEDS[split] if first_seed is None else first_seed
-        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
-            raise ValueError(f"first_seed={first_seed!r} is not allowed: expected an integer >= 0")
+        start = check_int(start, "first_seed", low=0)
         make_scene(start, size=size, difficulty=difficulty, n_objects=1)  # validates size now, not per sample
         self.n, self.split, self.difficulty, self.size, self.first_seed = int(n), split, difficulty, size, start
         self.notes = []

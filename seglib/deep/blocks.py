@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..checks import check_int
+
 
 def conv_bn_relu(in_channels: int, out_channels: int, *, stride: int = 1, dilation: int = 1) -> nn.Sequential:
     """3x3 convolution, batch normalisation and ReLU (the workhorse of all three nets).
@@ -35,9 +37,7 @@ def double_conv(in_channels: int, out_channels: int, *, dilation: int = 1) -> nn
 
 def check_config(name: str, value: int, low: int, high: int) -> int:
     """Validate an integer architecture setting (``ValueError`` naming it)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name}={value!r} is not allowed: expected an integer in [{low}, {high}]")
-    return value
+    return check_int(value, name, low=low, high=high)
 
 
 def normalise(x: Tensor) -> Tensor:

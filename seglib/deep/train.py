@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..checks import check_int
 from . import data
 from .blocks import SegmentationNet
 from .checkpoints import model_metadata, save_weights
@@ -77,8 +78,7 @@ def _check_settings(settings: TrainSettings) -> None:
         if name == "crop_size" and settings.crop_size is None:
             continue
         value, low = getattr(settings, name), 0 if name == "val_scenes" else 1
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name}={value!r} is not allowed: expected an integer >= {low}")
+        check_int(value, name, low=low)
     if settings.image_size % 16:
         raise ValueError(f"image_size={settings.image_size} is not allowed: expected a multiple of 16")
     if settings.crop_size is not None and (settings.crop_size % 16 or settings.crop_size > settings.image_size):

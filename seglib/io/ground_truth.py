@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ..checks import check_int, is_int, is_number
 from . import matfile
 from .coco_masks import Patch, check_runs, compressed_runs, polygon_patch, rle_patch
 from .images import DEFAULT_MAX_PIXELS, chunk_bomb_message, describe_content, read_bytes
@@ -214,8 +215,7 @@ def load_ground_truth(source, *, image_id=None, image_shape=None, max_bytes: int
     >>> gt.class_names[1], gt.ignore_index                                # doctest: +SKIP
     ('aeroplane', 255)
     """
-    if not isinstance(max_bytes, (int, np.integer)) or isinstance(max_bytes, bool) or max_bytes <= 0:
-        raise ValueError(f"`max_bytes` is {short(max_bytes)}; expected a positive integer number of bytes")
+    check_int(max_bytes, "max_bytes", low=1)
     expected = _check_image_shape(image_shape)
     data, path = _read_source(source, "source", max_bytes)
     kind = _sniff(data)
@@ -564,7 +564,7 @@ def _select_image(images: list, image_id) -> dict:
             if _require(entry, key, int, where) < 1:
                 raise ValueError(f'"{key}" in {where} is {entry[key]}; it must be a positive integer')
     if image_id is not None:
-        if not isinstance(image_id, (int, np.integer)) or isinstance(image_id, bool):
+        if not is_int(image_id):
             raise ValueError(f"`image_id` is {short(image_id)}; expected an integer COCO image id")
         image_id = int(image_id)
     ids = [entry["id"] for entry in images]
@@ -693,7 +693,7 @@ def _check_polygons(polygons: list, height: int, width: int, where: str) -> list
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return is_number(value)
 
 
 def _check_rle(rle: dict, height: int, width: int, where: str) -> np.ndarray:

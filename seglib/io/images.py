@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..checks import check_int
 from ..imaging import integer_scale
 
 __all__ = [
@@ -210,8 +211,7 @@ def load_image_with_info(source, *, max_pixels: int = DEFAULT_MAX_PIXELS,
 
 
 def _check_limit(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}`={value!r} is not allowed: expected a positive integer")
+    check_int(value, f"`{name}`", low=1)
 
 
 # --------------------------------------------------------------------------- reading

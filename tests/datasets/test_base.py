@@ -42,7 +42,7 @@ def test_shapes_options_do_not_apply_to_folders(tmp_path):
 
 @pytest.mark.parametrize("n", [0, -1, 2.5, True])
 def test_bad_n(tmp_path, n):
-    with pytest.raises(ValueError, match=r"n=.* is not allowed: expected a positive integer"):
+    with pytest.raises(ValueError, match=r"n=.* is not allowed: expected an integer >= 1 or None"):
         open_dataset("shapes", n=n)
 
 

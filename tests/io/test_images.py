@@ -253,7 +253,7 @@ def test_byte_cap(tmp_path, png_bytes):
 
 @pytest.mark.parametrize("name, value", [("max_pixels", 0), ("max_bytes", -1), ("max_pixels", 2.5)])
 def test_invalid_limits(name, value, png_bytes):
-    with pytest.raises(ValueError, match=f"`{name}`=.*positive integer"):
+    with pytest.raises(ValueError, match=f"`{name}`=.* is not allowed: expected an integer >= 1"):
         load_image(png_bytes, **{name: value})
 
 
