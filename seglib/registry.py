@@ -195,6 +195,9 @@ class Param:
         return number
 
 
+_ANY_SHAPE = (2 ** 31, 2 ** 31)  # an image size every real coordinate fits in
+
+
 def _check_points(value, shape):
     from .prompts import parse_prompts
 
@@ -249,9 +252,13 @@ class Input:
     help: str
     check: Callable[[Any, tuple[int, int]], Any] = field(repr=False, compare=False)
 
-    def validate(self, value: Any, shape: tuple[int, int]) -> Any:
-        """``value`` checked (``None``, "not given", always passes)."""
-        return value if value is None else self.check(value, shape)
+    def validate(self, value: Any, shape: tuple[int, int] | None = None) -> Any:
+        """``value`` checked (``None``, "not given", always passes).
+
+        Without ``shape`` (the caller's image is not known yet) prompts are
+        checked for their form only, not for lying inside the image.
+        """
+        return value if value is None else self.check(value, _ANY_SHAPE if shape is None else shape)
 
 
 INPUTS: dict[str, Input] = {i.name: i for i in (
@@ -320,8 +327,8 @@ class Method:
         """Defaults overlaid with validated ``params``.
 
         Parameters are checked against their :class:`Param`, inputs against
-        their :class:`Input` (prompts against ``shape``, the caller's image
-        size, when given).
+        their :class:`Input` (prompts must lie inside ``shape``, the caller's
+        image size, when it is given).
 
         Raises
         ------
@@ -336,7 +343,7 @@ class Method:
                 raise ValueError(f"{name}={value!r} is not a parameter of {self.name!r}: pass it as "
                                  f"preprocess_options={{{name!r}: ...}}")
             if name in self.inputs:
-                resolved[name] = INPUTS[name].validate(value, shape) if shape is not None else value
+                resolved[name] = INPUTS[name].validate(value, shape)
             elif name in known:
                 resolved[name] = known[name].validate(value)
             else:

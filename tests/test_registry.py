@@ -217,6 +217,15 @@ def test_segment_validates_user_inputs_and_fills_what_it_supplies(toy_slug):
     assert seglib.method(toy_slug).missing_prompt(0, True) is None
 
 
+def test_inputs_are_checked_for_form_without_an_image_size():
+    flood = seglib.method("flood-fill")
+    assert flood.resolve({"points": [(5000, 7, 1)]})["points"] == [(5000, 7, 1)]
+    with pytest.raises(ValueError, match=r"points\[0\]=.*expected \(x, y, label\)"):
+        flood.resolve({"points": [(1, 2)]})
+    with pytest.raises(ValueError, match="weights of type list"):
+        seglib.method("unet").resolve({"weights": [1, 2]})
+
+
 def test_weights_and_mask_input_validators_name_what_is_allowed():
     with pytest.raises(ValueError, match="weights of type int is not allowed"):
         INPUTS["weights"].validate(3, (4, 4))
