@@ -39,12 +39,19 @@ def series_colour(i: int) -> str:
 
 
 def _title(text: str) -> dict:
-    return dict(text=text, font=dict(size=14), x=0.01, xanchor="left")
+    # Pinned to the top of the figure, so a legend above the plot sits below it instead of over it.
+    return dict(text=text, font=dict(size=14), x=0.01, xanchor="left", yref="container", y=1.0, yanchor="top",
+                pad=dict(t=8))
+
+
+_TOP_WITH_LEGEND = 76  # title row + up to two rows of legend above the plot
 
 
 def _layout(fig: go.Figure, title: str, height: int, **extra) -> go.Figure:
-    options = dict(margin=_MARGIN, legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
-    fig.update_layout(title=_title(title), height=height, **{**options, **extra})
+    top = _TOP_WITH_LEGEND if title and len(fig.data) > 1 else _MARGIN["t"]
+    options = dict(margin=dict(_MARGIN, t=top),
+                   legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0.0))
+    fig.update_layout(title=_title(title), height=height + top - _MARGIN["t"], **{**options, **extra})
     return fig
 
 

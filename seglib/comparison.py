@@ -40,7 +40,7 @@ from .io.ground_truth import GroundTruth
 from .metrics import resolve_tolerance
 from .result import Segmentation
 # The private helpers keep these maps identical to the ones seglib.scoring scores.
-from .scoring import (METRIC_NAMES, ONE_TO_ONE, check_shapes, is_unsupervised, partitions, score, segment_match,
+from .scoring import (MANY_TO_ONE, METRIC_NAMES, ONE_TO_ONE, check_shapes, is_unsupervised, partitions, score, segment_match,
                       to_gt_classes)
 from .viz import thicken
 
@@ -449,6 +449,15 @@ def confusion(result: Segmentation, gt: GroundTruth) -> tuple[np.ndarray, list[s
                                   ignore_index=view.ignore_index)
     keep = np.flatnonzero(cm.sum(axis=0) + cm.sum(axis=1))
     return cm[np.ix_(keep, keep)], [view.class_names[i] for i in keep]
+
+
+SHORT_NAMES = {ONE_TO_ONE: "IoU (1-to-1)", MANY_TO_ONE: "IoU (many-to-1)"}
+"""Names that fit a panel title; the tables and their help use the full ones."""
+
+
+def short_name(metric: str) -> str:
+    """``metric`` as a panel title shows it (``"IoU (1-to-1)"`` for the one-to-one mean IoU)."""
+    return SHORT_NAMES.get(metric, metric)
 
 
 DEFAULT_METRICS = {"binary": "IoU", "instance": "PQ", "panoptic": "PQ", "semantic": "mean IoU",

@@ -371,6 +371,9 @@ def box_figure(table: pd.DataFrame, metric: str, *, violin: bool = False) -> go.
     return fig
 
 
+_TIME_PAD = 2.0  # the time axis spans from half the fastest to twice the slowest: room for the point labels
+
+
 def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
     """Tick values 1, 2, 5 x 10^k spanning [low, high] and their labels in seconds or milliseconds.
 
@@ -380,7 +383,7 @@ def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
     low, high = max(float(low), 1e-6), max(float(high), 1e-6)
     values = [m * 10.0 ** k for k in range(int(np.floor(np.log10(low))) - 1, int(np.ceil(np.log10(high))) + 1)
               for m in (1, 2, 5)]
-    inside = [v for v in values if low / 1.5 <= v <= high * 1.5]
+    inside = [v for v in values if low / _TIME_PAD <= v <= high * _TIME_PAD]
     if len(inside) < 2:  # everything at one time: the neighbours around it
         below = [v for v in values if v <= low] or values[:1]
         above = [v for v in values if v >= high] or values[-1:]
@@ -408,8 +411,10 @@ def tradeoff_figure(board: pd.DataFrame, metric: str, palette: dict[str, str] | 
                       title=dict(text=f"Speed and quality: {metric} against time", font=dict(size=14)),
                       xaxis=dict(type="log", title="time per image (log scale)"), yaxis_title=metric)
     if len(times):
-        ticks, text = log_ticks(times.min(), times.max())
-        fig.update_xaxes(tickmode="array", tickvals=ticks, ticktext=text)
+        low, high = max(float(times.min()), 1e-6), max(float(times.max()), 1e-6)
+        ticks, text = log_ticks(low, high)
+        fig.update_xaxes(tickmode="array", tickvals=ticks, ticktext=text,
+                         range=[np.log10(min(low / _TIME_PAD, ticks[0])), np.log10(max(high * _TIME_PAD, ticks[-1]))])
     return fig
 
 

@@ -233,7 +233,7 @@ def headline(run: PanelRun, truth: LoadedTruth) -> str:
     scores = {k: v for k, v in analyse("scores", run.result, run.key, truth).items()
               if k in METRIC_NAMES and v == v}
     metric = comparison.default_metric(run.result.kind, scores)
-    return "" if metric is None else f"{metric} {scores[metric]:.2f}"
+    return "" if metric is None else f"{comparison.short_name(metric)} {scores[metric]:.2f}"
 
 
 def _overlay_panel(picked: PickedImage, run: PanelRun, opacity: float, mode: str, columns: int):

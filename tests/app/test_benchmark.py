@@ -105,7 +105,7 @@ def test_log_ticks_read_as_times():
     values, text = bench.log_ticks(0.007, 0.04)
     assert values == [0.005, 0.01, 0.02, 0.05] and text == ["5 ms", "10 ms", "20 ms", "50 ms"]
     assert bench.log_ticks(1.5, 1.5)[1] == ["1 s", "2 s"]
-    assert bench.log_ticks(0.3, 30)[1] == ["200 ms", "500 ms", "1 s", "2 s", "5 s", "10 s", "20 s"]
+    assert bench.log_ticks(0.3, 30)[1] == ["200 ms", "500 ms", "1 s", "2 s", "5 s", "10 s", "20 s", "50 s"]
 
 
 def test_a_rerun_after_adding_a_method_computes_only_that_method():
@@ -251,3 +251,12 @@ def test_open_a_file_sample_in_compare(tmp_path):
 
 def test_drill_down_goes_to_compare():
     assert bench.target_page() == bench.COMPARE_PAGE
+
+
+def test_the_time_axis_shows_its_tick_labels_inside_its_range():
+    board = pd.DataFrame({"label": ["a", "b"], "IoU mean": [0.5, 0.9], "IoU std": [0.1, 0.1],
+                          "elapsed_s mean": [0.012, 0.3]})
+    axis = bench.tradeoff_figure(board, "IoU").layout.xaxis
+    low, high = 10 ** axis.range[0], 10 ** axis.range[1]
+    assert all(low <= t <= high for t in axis.tickvals) and len(axis.tickvals) >= 3
+    assert list(axis.ticktext[:2]) == ["10 ms", "20 ms"]

@@ -23,7 +23,7 @@ def test_compare_scores_watershed_splits_one_to_one_and_maps_them():
     captions = " ".join(c.value for c in at.caption)
     assert "**over-segmented**" in captions and "**merged**" in captions
     figure = at.get("plotly_chart")[0].proto.spec
-    assert "errors of 1: mean IoU (one-to-one)" in figure
+    assert "errors of 1: IoU (1-to-1)" in figure
 
 
 def test_evaluate_sweep_of_kmeans_does_not_pick_the_most_clusters():
