@@ -7,7 +7,8 @@ import streamlit as st
 
 from seglib.deep import data
 from seglib.deep.models import ARCHITECTURES
-from ui import training
+from seglib.progress import report
+from ui import heavy, training
 
 PREFIX = "train."
 STEP_STOPS = [3, 10, 25, 50, 100, 150, 200, 300, 500, 1000, 2000]
@@ -139,14 +140,27 @@ with main:
         curve = list((st.session_state.get(training.MODEL_KEY) or {}).get("history", [])) if resumed else []
         status.info(("Resuming" if resumed else "Training") + f" {values['arch']}...", icon=":material/model_training:")
 
-        def progress(step, loss, val):
+        def progress(step, loss, val):  # on the heavy-job pool's thread: keep the point, report the step
             curve.append({"step": step, "loss": loss, "val_miou": val})
             if step % every == 0 or val is not None or step == steps:
-                bar.progress(step / steps, text=f"Step {step} of {steps}, loss {loss:.3f}"
-                                                + (f", validation mIoU {val:.3f}" if val is not None else ""))
-                draw(curve, steps, places, tag=str(step))
+                report(step / steps, f"step {step} of {steps}, loss {loss:.3f}"
+                                     + (f", validation mIoU {val:.3f}" if val is not None else ""))
 
-        training.train(values, folder, progress, checkpoint_every=every)
+        drawn = [0]
+
+        def redraw():  # on this page's run while the job trains: the curves so far
+            if len(curve) > drawn[0]:
+                drawn[0] = len(curve)
+                draw(list(curve), steps, places, tag=str(curve[-1]["step"]))
+
+        finished = {training.RUN_KEY: dict(st.session_state.get(training.RUN_KEY) or {})}
+        with bar.container():
+            done = heavy.run("train", ("train", str(folder), id(curve)), title=f"Training {values['arch']}",
+                             fn=lambda: training.train(values, folder, progress, checkpoint_every=every,
+                                                       state=finished),
+                             block=True, on_tick=redraw)
+        if done is not None:
+            st.session_state.update(finished)
         status.empty()
         bar.empty()
     kept = st.session_state.get(training.MODEL_KEY)

@@ -29,9 +29,11 @@ from seglib.datasets import Dataset, open_dataset
 from seglib.datasets.shapes import DIFFICULTIES
 from seglib.datasets.shapes_dataset import SPLIT_SEEDS
 from seglib.evaluate import Run, config_label
+from seglib.progress import report
 from seglib.registry import Method, Param
 from seglib.scoring import HIGHER_IS_BETTER
 
+from . import heavy
 from .ground_truth import load_truth_file
 from .image_picker import SCENE_SIZES, accept_upload, current_image, select_scene
 from .params import label, parse_value
@@ -298,12 +300,16 @@ def drive(run: Run, state: MutableMapping | None = None) -> bool:
     state = _state(state)
     bar = st.progress(len(run.done) / max(run.total, 1), text=status(run))
 
-    def progress(done: int, total: int, name: str) -> None:
-        bar.progress(done / max(total, 1), text=f"{status(run)}: {name}")
+    def progress(done: int, total: int, name: str) -> None:  # on the heavy-job pool's thread
+        report(done / max(total, 1), f"{status(run)}: {name}")
+
+    def steps() -> None:
+        while not run.finished:
+            run.step(progress)
 
     try:
-        while state.get(RUNNING_KEY) and not run.finished:
-            run.step(progress)
+        with bar.container():  # waits its turn in the heavy-job pool; Stop (a rerun) cancels it between images
+            heavy.run("benchmark", ("benchmark", id(run)), steps, title="Benchmark", block=True)
     except Exception as error:  # noqa: BLE001 - a lost worker or cluster: keep what finished
         stop(state)
         state[FAILURE_KEY] = error

@@ -133,21 +133,31 @@ def _waiting_panel(slot: str, title: str) -> None:
 _waiting_fragment = st.fragment(_waiting_panel, run_every=REFRESH_S)
 
 
-def _wait_running(slot: str, ticket: jobs.Ticket, title: str) -> None:
+def _wait(slot: str, ticket: jobs.Ticket, title: str, on_tick: Callable[[], None] | None) -> None:
+    """Block until the ticket finishes: its place in line, then its progress bar, and a Cancel button."""
     box = st.empty()
     with box.container():
-        bar = st.empty()
+        status = st.empty()
         st.button("Cancel", key=f"heavy.cancel.{slot}", on_click=cancel, args=(slot,), icon=":material/close:")
     shown = None
     while not ticket.wait(_POLL_S):
-        fraction, text = ticket.progress or (0.0, "running...")
-        if (fraction, text) != shown:
-            bar.progress(fraction, text=f"{title}: {text}")
-            shown = (fraction, text)
+        if ticket.state == jobs.WAITING:
+            now = ("waiting", ticket.ahead())
+            if now != shown:
+                status.info(waiting_text(title, now[1]), icon=":material/hourglass_top:")
+        else:
+            fraction, text = ticket.progress or (0.0, "running...")
+            now = (fraction, text)
+            if now != shown:
+                status.progress(fraction, text=f"{title}: {text}")
+        if on_tick is not None:
+            on_tick()
+        shown = now
     box.empty()
 
 
-def run(slot: str, key: Hashable, fn: Callable[[], Any], *, title: str) -> Any:
+def run(slot: str, key: Hashable, fn: Callable[[], Any], *, title: str, block: bool = False,
+        on_tick: Callable[[], None] | None = None) -> Any:
     """``fn()`` through the heavy-job pool; None while it waits in line or after a cancel.
 
     Parameters
@@ -162,6 +172,13 @@ def run(slot: str, key: Hashable, fn: Callable[[], Any], *, title: str) -> Any:
         cancelled job stops.
     title : str
         What the job is, for the waiting line and the progress bar.
+    block : bool
+        For work started by a button (the page will not ask again on its next run): wait here,
+        showing the place in line, then the progress, with Cancel. Leaving the run early (another
+        widget changed, the session closed) cancels the job. By default a job that must wait
+        returns None at once and a small self-refreshing fragment shows its place instead.
+    on_tick : callable, optional
+        Called from this script run about four times a second while it waits (live charts).
 
     Raises
     ------
@@ -175,11 +192,16 @@ def run(slot: str, key: Hashable, fn: Callable[[], Any], *, title: str) -> Any:
         return None
     _cancelled().pop(slot, None)
     ticket = _ticket(slot, key, fn)
-    if ticket.state == jobs.WAITING and not ticket.wait(0.05):
+    if not block and ticket.state == jobs.WAITING and not ticket.wait(0.05):
         _waiting_fragment(slot, title)
         return None
-    if not ticket.finished():
-        _wait_running(slot, ticket, title)
+    try:
+        if not ticket.finished():
+            _wait(slot, ticket, title, on_tick)
+    except BaseException:  # Streamlit stops or reruns this script by raising through it
+        if block:
+            ticket.cancel()  # nobody will ask for it again
+        raise
     if _tickets().get(slot) is ticket:
         del _tickets()[slot]
     try:

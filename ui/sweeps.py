@@ -18,9 +18,11 @@ from typing import Callable
 import pandas as pd
 import streamlit as st
 
+from seglib.progress import report
 from seglib.registry import Param
 from seglib.sweeps import sweep_values
 
+from . import heavy
 from .params import nearest_stop
 from .run import show_error
 
@@ -68,30 +70,22 @@ def values_for(param: Param, n: int) -> list:
     return out
 
 
-def progress_bar(title: str) -> tuple[Progress, Callable[[], None]]:
-    """A ``progress(done, total, message)`` callback drawing ``st.progress``, and a function removing the bar."""
-    bar = st.progress(0.0, text=f"{title}: starting...")
-
-    def progress(done: int, total: int, message: str) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"{title}: {done} of {total} runs ({message})")
-
-    return progress, bar.empty
-
-
 def run_sweep(key: str, sig: str, settings: dict, compute: Callable[[Progress], pd.DataFrame],
               title: str) -> SweepRecord | None:
-    """Run ``compute(progress)`` under a progress bar and keep its table under ``key``.
+    """Run ``compute(progress)`` in the heavy-job pool (its place in line and progress shown) and keep its table.
 
     A failure shows an error panel and keeps the previous sweep.
     """
-    progress, done = progress_bar(title)
+    def progress(done: int, total: int, message: str) -> None:  # on the pool's thread: the waiting page draws it
+        report(done / max(total, 1), f"{done} of {total} runs ({message})")
+
     try:
-        table = compute(progress)
+        table = heavy.run(f"sweep.{key}", ("sweep", key, sig), lambda: compute(progress), title=title, block=True)
     except Exception as error:  # noqa: BLE001 - a failed sweep must not break the page
         show_error(f"{title} failed", error)
         return None
-    finally:
-        done()
+    if table is None:  # cancelled
+        return None
     record = SweepRecord(sig, table, dict(settings))
     st.session_state[key] = record
     return record

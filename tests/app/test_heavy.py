@@ -142,3 +142,44 @@ def test_a_free_pool_runs_the_job_at_once(monkeypatch):
         assert CALLS == ["ran"]
     finally:
         pool.shutdown()
+
+
+def button_page():
+    import streamlit as st
+
+    from tests.app.test_heavy import CALLS
+    from ui import heavy
+
+    def work():
+        CALLS.append("ran")
+        return "trained"
+
+    def tick():
+        CALLS.append(f"tick: {heavy.pool().counts()['waiting']} waiting")
+
+    if st.button("Train", key="start"):
+        st.markdown(f"result: {heavy.run('train', ('train', 'me'), work, title='Training', block=True, on_tick=tick)}")
+
+
+def test_button_work_waits_in_line_on_the_page_then_runs(monkeypatch):
+    pool = JobPool(workers=1, name="test-heavy")
+    monkeypatch.setattr(heavy, "pool", lambda: pool)
+    started = threading.Event()
+
+    def hold_until_someone_queues():
+        started.set()
+        while pool.counts()["waiting"] == 0:  # released as soon as the page's job is in line
+            threading.Event().wait(0.01)
+
+    CALLS.clear()
+    try:
+        pool.submit("someone else's sweep", hold_until_someone_queues)
+        assert started.wait(LONG)
+        at = AppTest.from_function(button_page, default_timeout=LONG).run()
+        at.button(key="start").click().run()
+        assert not at.exception
+        assert "result: trained" in texts(at)
+        assert CALLS.count("ran") == 1 and all(c.startswith("tick") for c in CALLS if c != "ran")
+        assert not [b for b in at.button if b.key == "heavy.cancel.train"]  # gone once finished
+    finally:
+        pool.shutdown()
