@@ -9,24 +9,34 @@ Rows:
 - "late stage" rows: a cheap parameter moved with the expensive stages cached
   (what a slider does in the dashboard), against the full run;
 - the working resolution: a 4000x3000 photo segmented at the default working
-  size versus at full size.
+  size versus at full size;
+- hand-written twins of library functions (``--twins``): each of our own
+  implementations against the library call it stands in for, timed in the same
+  process, with a column saying how far the results agree. The README's
+  "Hand-written, and why" table quotes these rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import itertools
 
 import numpy as np
 from skimage import data, feature, filters, segmentation
 from skimage.color import rgb2gray
 from skimage.transform import resize
-from sklearn.cluster import KMeans
+from skimage import graph as skgraph
+from skimage.metrics import adapted_rand_error
+from sklearn.cluster import KMeans, MeanShift
+from threadpoolctl import threadpool_limits
 
 import seglib
 from seglib import cache
+from seglib.imaging import resize_image, working_shape
+from seglib.traditional import clustering, graph, interactive
 
-from .harness import Case, run_cases, table
+from .harness import Case, measure, run_cases, table
 
 HEAVY = {"mean-shift", "normalized-cut", "hierarchical", "split-merge", "fuzzy-cmeans", "watershed", "slic", "felzenszwalb"}
 
@@ -108,13 +118,141 @@ def working_resolution_cases() -> list[Case]:
                  setup=cache.clear)]
 
 
+def _inertia(points: np.ndarray, centres: np.ndarray) -> float:
+    """Mean squared distance of the points to their nearest centre."""
+    nearest = clustering.nearest_centre(points, centres)
+    return float(((points - centres[nearest]) ** 2).sum(axis=1).mean())
+
+
+def kmeans_twin(image: np.ndarray) -> tuple[Case, str]:
+    """Our sample fit plus assigning every pixel, against scikit-learn's KMeans on every pixel."""
+    k = _default("kmeans", "n_clusters", 4)
+    pixels = clustering.pixel_features(image / 255.0).astype(np.float64)
+
+    def ours():
+        with threadpool_limits(limits=1, user_api="blas"):
+            centres = clustering.fit_kmeans(pixels, k, 0)
+            clustering.nearest_centre(pixels, centres)
+        return centres
+
+    def theirs():
+        return KMeans(n_clusters=k, n_init=1, random_state=0).fit(pixels).cluster_centers_
+
+    ratio = _inertia(pixels, ours()) / _inertia(pixels, theirs())
+    return (Case(f"kmeans fit (k={k}, 10,000-pixel sample) + assign all", "1024x768", ours, baseline=theirs,
+                 baseline_label="sklearn KMeans(n_init=1), all pixels"),
+            f"inertia {ratio:.3f}x sklearn's")
+
+
+def mean_shift_twin(image: np.ndarray) -> tuple[Case, str]:
+    """Our vectorised climb against scikit-learn's MeanShift from the same seeds on the same sample."""
+    bandwidth = 0.15
+    features = clustering.pixel_features(image / 255.0).astype(np.float64)
+    rows = np.random.default_rng(0).choice(len(features), clustering.MEAN_SHIFT_SAMPLE, replace=False)
+    points = features[np.sort(rows)]
+    seeds, _ = clustering._bin_seeds(points, bandwidth, clustering.MAX_MEAN_SHIFT_SEEDS)
+    ours = lambda: clustering.mean_shift_modes(points, seeds, bandwidth)  # noqa: E731
+    theirs = lambda: MeanShift(bandwidth=bandwidth, seeds=seeds).fit(points).cluster_centers_  # noqa: E731
+    a, b = ours(), theirs()
+    agree = f"{len(a)} modes, max difference {np.abs(a - b).max():.1e}" if a.shape == b.shape else \
+        f"{len(a)} vs {len(b)} modes"
+    return (Case(f"mean-shift modes ({len(seeds)} seeds, 5,000 points)", "1024x768", ours, baseline=theirs,
+                 baseline_label="sklearn MeanShift(seeds=...)"), agree)
+
+
+def _library_rag(rag: graph.SuperpixelGraph):
+    """The same graph as a scikit-image RAG (built from our pairs: rag_mean_color alone takes seconds)."""
+    library = skgraph.RAG()
+    library.add_nodes_from((node, {"labels": [node + 1]}) for node in range(len(rag.colours)))
+    library.add_weighted_edges_from((int(a), int(b), float(w)) for (a, b), w in zip(rag.pairs, rag.weights))
+    return library
+
+
+def normalized_cut_twins(image: np.ndarray) -> list[tuple[Case, str]]:
+    """Our graph against rag_mean_color, and our recursive cut against cut_normalized on the same graph."""
+    floats = image / 255.0
+    n_segments = _default("normalized-cut", "n_segments", 300)
+    rag = graph.superpixel_graph(floats, n_segments, 10.0)
+    sp = np.asarray(rag.superpixels)
+    build = (Case(f"normalized-cut graph ({len(rag.colours)} superpixels)", "1024x768",
+                  lambda: graph.similarity_graph(floats, sp), baseline=lambda: skgraph.rag_mean_color(
+                      floats, sp, connectivity=2, mode="similarity", sigma=graph.SIMILARITY_SCALE),
+                  baseline_label="skimage rag_mean_color"), "same nodes, pairs and weights (tests)")
+    rows = [build]
+    for thresh in (0.001, 0.01):
+        def ours(thresh=thresh):
+            return graph.normalized_cut(len(rag.colours), rag.pairs, rag.weights, thresh=thresh, num_cuts=10)[0]
+
+        def theirs(thresh=thresh):
+            try:
+                return skgraph.cut_normalized(sp, _library_rag(rag), thresh=thresh, num_cuts=10, rng=0)
+            except Exception as error:  # noqa: BLE001 - reported in the table
+                return error
+
+        result = theirs()
+        if isinstance(result, Exception):
+            agree = f"library fails: {type(result).__name__}"
+        else:
+            agree = f"adapted Rand error {adapted_rand_error(result + 1, ours()[sp - 1])[0]:.3f}"
+        rows.append((Case(f"normalized-cut recursive cut (thresh={thresh})", "1024x768", ours, baseline=theirs,
+                          baseline_label="skimage cut_normalized"), agree))
+    return rows
+
+
+def grabcut_twin(image: np.ndarray) -> tuple[Case, str] | None:
+    """Our GrabCut against OpenCV's cv2.grabCut on the same shrunken crop (when OpenCV is installed)."""
+    if importlib.util.find_spec("cv2") is None:
+        return None
+    import cv2
+
+    h, w = image.shape[:2]
+    box = (int(w * 0.3), int(h * 0.05), int(w * 0.75), int(h * 0.98))
+    size = _default("grabcut", "solver_size", 128)
+    small_shape = working_shape(image.shape, size)
+    small = resize_image(image, small_shape)
+    scale = small_shape[0] / h
+    x0, y0, x1, y1 = (round(v * scale) for v in box)
+
+    def ours():
+        return seglib.segment(small, "grabcut", box=(x0, y0, x1, y1)).labels.astype(bool)
+
+    def theirs():
+        mask = np.zeros(small.shape[:2], np.uint8)
+        cv2.setRNGSeed(0)
+        cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), mask, (x0, y0, x1 - x0, y1 - y0), np.zeros((1, 65)),
+                    np.zeros((1, 65)), 3, cv2.GC_INIT_WITH_RECT)
+        return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+
+    a, b = ours(), theirs()
+    agree = f"IoU {(a & b).sum() / max((a | b).sum(), 1):.2f}; object {a.mean():.0%} vs {b.mean():.0%} of the crop"
+    return (Case(f"grabcut, 3 rounds at solver_size {size}", f"{small.shape[1]}x{small.shape[0]}", ours,
+                 baseline=theirs, baseline_label="cv2.grabCut, 3 rounds", setup=cache.clear), agree)
+
+
+def twin_rows(image: np.ndarray, repeats: int) -> list[dict]:
+    """Each hand-written twin against its library call: times and agreement."""
+    twins = [kmeans_twin(image), mean_shift_twin(image), *normalized_cut_twins(image), grabcut_twin(image)]
+    rows = []
+    for case, agree in filter(None, twins):
+        row = measure(case, repeats=repeats)
+        row["agreement"] = agree
+        rows.append(row)
+        print(f"{case.label}: {row['median ms']:.1f} ms vs {row['baseline ms']:.1f} ms; {agree}", flush=True)
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per case (median reported)")
     parser.add_argument("--only", default="", help="comma-separated slugs to run (default: all)")
+    parser.add_argument("--twins", action="store_true", help="only the hand-written twins against their libraries")
     args = parser.parse_args(argv)
     only = set(filter(None, args.only.split(","))) or None
     image = photo()
+    if args.twins:
+        print()
+        print(table(twin_rows(image, args.repeats)))
+        return
     cases = method_cases(image, only) + late_stage_cases(image, only)
     if not only:
         cases += working_resolution_cases()

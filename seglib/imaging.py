@@ -90,6 +90,29 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
     return np.stack([image] * 3, axis=-1) if image.ndim == 2 else image
 
 
+def with_channels(image: np.ndarray) -> np.ndarray:
+    """(H, W, C) view of an image: a gray (H, W) image gets a channel axis of length 1."""
+    return image[..., None] if image.ndim == 2 else image
+
+
+def colour_distance(a, b) -> np.ndarray:
+    """Root-mean-square difference over the last (channel) axis.
+
+    Parameters
+    ----------
+    a, b : array, (..., C)
+        Colours in [0, 1], broadcast against each other (e.g. an (H, W, C)
+        image and one (C,) colour).
+
+    Returns
+    -------
+    ndarray, (...)
+        Distance in [0, 1]; for one channel it is ``abs(a - b)``.
+    """
+    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    return np.sqrt(np.mean(diff * diff, axis=-1))
+
+
 def slic_colour_options(image: np.ndarray, compactness: float, colour_space: str = "rgb") -> dict:
     """Keyword arguments for scikit-image's ``slic`` that give ``compactness`` one meaning on any image.
 

@@ -32,15 +32,15 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import ndimage as ndi
 from scipy.sparse.csgraph import breadth_first_order, maximum_flow
-from scipy.sparse.linalg import spsolve
 from skimage import filters
+from skimage.segmentation import random_walker as skimage_random_walker
 from skimage.segmentation import watershed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 from .cache import cached_stage
-from .imaging import resize_image, working_shape
+from .imaging import colour_distance, resize_image, with_channels, working_shape
 from .prompts import SEED_BACKGROUND, SEED_OBJECT, Prompts, box_slices, default_prompts, draw_prompts, parse_prompts
 from .registry import Param, method as registered_method, missing_prompt, register
 from .result import Points, Segmentation
@@ -122,11 +122,6 @@ def _check_original_shape(original_shape) -> tuple[int, int]:
     return dims[0], dims[1]
 
 
-def _channels(image: np.ndarray) -> np.ndarray:
-    """(H, W, C) view of a gray or RGB image."""
-    return image[..., None] if image.ndim == 2 else image
-
-
 def _prompt_stage(image: np.ndarray, prompts: Prompts) -> np.ndarray:
     return draw_prompts(image, prompts)
 
@@ -144,14 +139,8 @@ def smoothed(image: np.ndarray, sigma: float) -> np.ndarray:
     return _gaussian(image, sigma) if sigma > 0 else image
 
 
-def colour_distance(image: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """Root-mean-square difference over channels between each pixel and ``colour`` (in [0, 1])."""
-    diff = _channels(image) - np.asarray(colour, dtype=np.float64).reshape(1, 1, -1)
-    return np.sqrt(np.mean(diff * diff, axis=-1))
-
-
 def _seed_colour(image: np.ndarray, row: int, col: int, radius: int) -> np.ndarray:
-    window = _channels(image)[max(row - radius, 0):row + radius + 1, max(col - radius, 0):col + radius + 1]
+    window = with_channels(image)[max(row - radius, 0):row + radius + 1, max(col - radius, 0):col + radius + 1]
     return window.reshape(-1, window.shape[-1]).mean(axis=0)
 
 
@@ -179,7 +168,7 @@ def _seed_colour(image: np.ndarray, row: int, col: int, radius: int) -> np.ndarr
 )
 def flood_fill(image, *, points=None, box=None, original_shape=None, tolerance, smoothing):
     prompts, notes = working_prompts(image, points, box, original_shape, method="flood-fill")
-    smooth = smoothed(image, smoothing)
+    smooth = with_channels(smoothed(image, smoothing))
     radius = seed_radius(image.shape[:2])
     nearest_negative = np.full(image.shape[:2], np.inf)
     for r, c in zip(*prompts.pixels("negative")):
@@ -222,7 +211,7 @@ def edge_weights(image: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray
     right : ndarray, (H, W - 1)
     down : ndarray, (H - 1, W)
     """
-    data = _channels(image)
+    data = with_channels(image)
     scale = beta / (10 * max(float(data.std()), 1e-6))
     if data.shape[-1] > 1:
         scale /= np.sqrt(data.shape[-1])
@@ -239,53 +228,30 @@ def grid_edges(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return first, second
 
 
-def walker_probability(image: np.ndarray, seeds: np.ndarray, beta: float) -> np.ndarray:
-    """Probability that a random walker from each pixel first reaches an object seed.
-
-    Solves the combinatorial Dirichlet problem ``L_U x = -B^T m`` of Grady
-    (2006) with a sparse direct solver.
-
-    Parameters
-    ----------
-    image : ndarray, (H, W) or (H, W, 3)
-    seeds : ndarray of int, (H, W)
-        1 object, 2 background, 0 unknown.
-    beta : float
-        Edge sensitivity (see :func:`edge_weights`).
-
-    Returns
-    -------
-    ndarray of float, (H, W)
-        1 on object seeds, 0 on background seeds.
-    """
-    shape = seeds.shape
-    right, down = edge_weights(image, beta)
-    first, second = grid_edges(shape)
-    weights = np.concatenate([right.ravel(), down.ravel()])
-    n = seeds.size
-    adjacency = sp.coo_matrix((np.r_[weights, weights], (np.r_[first, second], np.r_[second, first])),
-                              shape=(n, n)).tocsr()
-    laplacian = (sp.diags(np.asarray(adjacency.sum(axis=1)).ravel()) - adjacency).tocsr()
-    flat = seeds.ravel()
-    unknown = flat == 0
-    fixed = (flat[~unknown] == SEED_OBJECT).astype(np.float64)
-    probability = np.empty(n)
-    probability[~unknown] = fixed
-    if unknown.any():
-        rows = laplacian[unknown]
-        rhs = -(rows[:, ~unknown] @ fixed)
-        probability[unknown] = spsolve(rows[:, unknown].tocsc(), rhs, permc_spec="MMD_AT_PLUS_A")
-    return np.clip(probability, 0.0, 1.0).reshape(shape)
-
-
 @cached_stage
 def _walk(image: np.ndarray, seeds: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:
-    """Probability map and edge-barrier map (1 - weight) at the solver's resolution."""
+    """Probability map and edge-barrier map (1 - weight) at the solver's resolution.
+
+    The probability is scikit-image's :func:`~skimage.segmentation.random_walker`
+    (``return_full_prob=True``, the sparse direct solver ``mode="bf"``): for
+    each pixel, the chance that a walk from it reaches an object seed (1)
+    before a background seed (2). The barrier is the stage scikit-image does
+    not return: the graph's edge weights it solved on.
+    """
+    data, channel_axis = (image, -1 if image.ndim == 3 else None)
+    if not float(image.std()) > 0:
+        # Flat image: every edge weighs the same. scikit-image divides by the image's spread (0 here), so
+        # give it any non-flat picture with beta 0, which also makes every weight 1.
+        data, channel_axis, beta = np.indices(seeds.shape)[0].astype(np.float64), None, 0.0
+    with warnings.catch_warnings():  # round-off just outside [0, 1] at a large beta: clipped below
+        warnings.filterwarnings("ignore", message="The probability range is outside")
+        probability = skimage_random_walker(data, seeds, beta=beta, mode="bf", return_full_prob=True,
+                                            channel_axis=channel_axis)[0]
     right, down = edge_weights(image, beta)
     barrier = np.zeros(seeds.shape)
     barrier[:, :-1] = np.maximum(barrier[:, :-1], 1 - right)
     barrier[:-1, :] = np.maximum(barrier[:-1, :], 1 - down)
-    return walker_probability(image, seeds, beta), barrier
+    return np.clip(probability, 0.0, 1.0), barrier
 
 
 SOLVER_SIZE = Param(
@@ -356,7 +322,7 @@ def random_walker(image, *, points=None, box=None, original_shape=None, beta, th
 @cached_stage
 def colour_gradient(image: np.ndarray, sigma: float) -> np.ndarray:
     """Sobel gradient magnitude of the smoothed image, root-mean-square over channels."""
-    data = _channels(smoothed(image, sigma))
+    data = with_channels(smoothed(image, sigma))
     squares = sum(filters.sobel(data[..., c]) ** 2 for c in range(data.shape[-1]))
     return np.sqrt(squares / data.shape[-1])
 
@@ -502,7 +468,7 @@ def _grabcut_frame(prompts: Prompts, shape: tuple[int, int]) -> tuple[slice, sli
 
 
 def _background_sample(image: np.ndarray, inside: np.ndarray, rng) -> tuple[np.ndarray, list[str]]:
-    flat = _channels(image).reshape(-1, 1 if image.ndim == 2 else 3)
+    flat = with_channels(image).reshape(-1, 1 if image.ndim == 2 else 3)
     outside = np.flatnonzero(~inside)
     notes = []
     if len(outside) < 16:
@@ -550,7 +516,7 @@ def grabcut(image, *, points=None, box=None, original_shape=None, iterations, co
     bg_outside, extra = _background_sample(image, inside, rng)
     rows, cols = _grabcut_frame(prompts, shape)
     crop = _shrink(image[rows, cols], solver_size)
-    data = _channels(crop)
+    data = with_channels(crop)
     local = prompts.crop(rows, cols).rescale(crop.shape[:2])
     seeds = local.seed_map(seed_radius(crop.shape[:2]))
     unknown = local.box_mask()

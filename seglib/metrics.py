@@ -48,6 +48,7 @@ from scipy import ndimage as ndi
 from scipy.optimize import linear_sum_assignment
 
 from .checks import check_int, check_number, is_number
+from .labels import boundaries
 
 __all__ = [
     "BoundaryScore", "ClassScores", "PanopticScore", "RandError", "SegmentMatch", "VariationOfInformation",
@@ -481,30 +482,6 @@ class BoundaryScore:
     recall: float
     f1: float
     tolerance: float
-
-
-def boundaries(labels) -> np.ndarray:
-    """One-pixel-thin boundaries of a label map.
-
-    A pixel is on a boundary when its label differs from its right or lower
-    neighbour, so each boundary is marked once, on its upper/left side (like
-    the BSDS ``seg2bmap``). The image border is not a boundary.
-
-    Parameters
-    ----------
-    labels : array of int, (H, W)
-
-    Returns
-    -------
-    ndarray of bool, (H, W)
-    """
-    labels = np.asarray(labels)
-    if labels.ndim != 2:
-        raise ValueError(f"`labels` has shape {labels.shape}; expected a 2-D (H, W) label map")
-    edge = np.zeros(labels.shape, dtype=bool)
-    edge[:, :-1] |= labels[:, 1:] != labels[:, :-1]
-    edge[:-1, :] |= labels[1:, :] != labels[:-1, :]
-    return edge
 
 
 def resolve_tolerance(tolerance, shape: tuple[int, int]) -> float:

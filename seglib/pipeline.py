@@ -17,6 +17,7 @@ from scipy import ndimage as ndi
 from skimage import color, filters, morphology, restoration
 
 from .imaging import to_gray
+from .labels import superpixels
 from .registry import Param
 
 PREPROCESS_PARAMS = (
@@ -189,8 +190,6 @@ def superpixel_vote(labels: np.ndarray, image: np.ndarray, n_segments: int, colo
     On a tie the smaller label wins. The superpixels are a cached stage, so moving another
     post-processing slider does not recompute them.
     """
-    from .traditional.clustering import superpixels
-
     segments = superpixels(image, int(n_segments), 10.0, 0.0, colour_space)
     flat = np.asarray(labels).astype(np.int64).ravel()
     low = int(flat.min())

@@ -24,6 +24,7 @@ from skimage.segmentation import find_boundaries
 
 from .checks import check_int
 from .imaging import as_uint8, resize_image, resize_labels, to_rgb
+from .labels import BOUNDARY_COLOUR
 from .result import Curve, Points, Segmentation
 
 # Sasha Trubetskoy's "20 simple, distinct colours", ordered for contrast.
@@ -33,11 +34,10 @@ _PALETTE = np.array([
     [70, 153, 144], [220, 190, 255], [154, 99, 36], [255, 250, 200], [128, 0, 0],
     [170, 255, 195], [128, 128, 0], [255, 216, 177], [0, 0, 117], [169, 169, 169],
 ], dtype=np.uint8)
-EDGE_COLOUR = (255, 225, 25)
-BOUNDARY_COLOUR = (255, 225, 25)
+EDGE_COLOUR = BOUNDARY_COLOUR  # edge maps are drawn in the one boundary yellow
 MIN_MASK_CONTRAST = 150.0
 """RGB distance between a binary mask's colour and the mean colour it covers below which another is used."""
-MASK_ALTERNATIVES = ((0, 130, 200), (255, 225, 25), (60, 180, 75))
+MASK_ALTERNATIVES = ((0, 130, 200), BOUNDARY_COLOUR, (60, 180, 75))
 """Blue, yellow and green: the colours a binary mask may take instead of its usual red (white would
 only look like a faded picture)."""
 MODES = ("filled", "contour")

@@ -39,3 +39,14 @@ def test_resize_gray_float():
     image = np.linspace(0, 1, 100).reshape(10, 10)
     out = imaging.resize_image(image, (5, 5))
     assert out.shape == (5, 5) and 0 <= out.min() and out.max() <= 1
+
+
+def test_colour_distance_is_rms_over_channels_and_broadcasts():
+    image = np.zeros((2, 3, 3))
+    image[0, 0] = (1.0, 1.0, 0.0)
+    distance = imaging.colour_distance(image, np.array([0.0, 0.0, 0.0]))
+    assert distance.shape == (2, 3)
+    assert distance[0, 0] == pytest.approx(np.sqrt(2 / 3)) and distance[1, 2] == 0
+    gray = imaging.with_channels(np.array([[0.2, 0.7]]))
+    assert gray.shape == (1, 2, 1)
+    np.testing.assert_allclose(imaging.colour_distance(gray, [0.5]), [[0.3, 0.2]])

@@ -160,14 +160,13 @@ def test_bad_prompts_raise_value_errors_that_say_what_is_wrong(slug, kwargs, mat
         seglib.segment(image, slug, **kwargs)
 
 
-def test_random_walker_probability_matches_scikit_image():
+def test_random_walker_probability_is_scikit_images():
     rng = np.random.default_rng(1)
     image = as_float(quadrants(12)[0]) * 0.8 + rng.random((12, 12, 3)) * 0.2
-    seeds = np.zeros((12, 12), int)
-    seeds[2, 2], seeds[9, 9], seeds[0, 11] = 1, 2, 2
-    ours = interactive.walker_probability(image, seeds, beta=130)
+    result = seglib.segment(image, "random-walker", points=[(2, 2, 1), (9, 9, 0)], beta=130.0)
+    seeds = result.stages["seeds (1 object, 2 background)"]
     reference = skimage_random_walker(image, seeds, beta=130, mode="bf", channel_axis=-1, return_full_prob=True)[0]
-    np.testing.assert_allclose(ours, reference, atol=1e-6)
+    np.testing.assert_allclose(result.stages["object probability"], reference, atol=1e-6)
 
 
 def test_min_cut_is_the_minimum_over_all_labellings():
@@ -189,7 +188,7 @@ def test_moving_the_late_slider_reuses_the_expensive_stage(monkeypatch):
     scene = make_scene(0, size=96, difficulty="easy")
     x, y = deepest_point(scene.instances == 1)
     calls = {"walk": 0, "gaussian": 0}
-    walk, gaussian = interactive.walker_probability, interactive.filters.gaussian
+    walk, gaussian = interactive.skimage_random_walker, interactive.filters.gaussian
 
     def counting_walk(*args, **kwargs):
         calls["walk"] += 1
@@ -199,7 +198,7 @@ def test_moving_the_late_slider_reuses_the_expensive_stage(monkeypatch):
         calls["gaussian"] += 1
         return gaussian(*args, **kwargs)
 
-    monkeypatch.setattr(interactive, "walker_probability", counting_walk)
+    monkeypatch.setattr(interactive, "skimage_random_walker", counting_walk)
     monkeypatch.setattr(interactive.filters, "gaussian", counting_gaussian)
     image = scene.image[:90]  # an image no other test uses: nothing cached yet
     for threshold in (0.3, 0.5, 0.7):

@@ -15,9 +15,11 @@ Registered as method ``panoptic`` (kind ``panoptic``; labels are
 ``auto`` takes Mask R-CNN when its pretrained weights are already in torch's
 cache (and no custom ``weights`` are given), else the hybrid.
 
+>>> import seglib
 >>> from seglib.datasets.shapes import make_scene
->>> scores = score_scene(make_scene(3, difficulty="medium"))  # doctest: +SKIP
->>> scores["PQ"]  # doctest: +SKIP
+>>> from seglib.scoring import from_scene, score
+>>> scene = make_scene(3, difficulty="medium")
+>>> score(seglib.segment(scene.image, "panoptic"), from_scene(scene))["PQ"]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -225,23 +227,3 @@ def panoptic(image, *, backend="auto", semantic_model="unet", split_depth=2.0, m
     if backend == "auto":
         result.notes.insert(0, f"Auto chose the {chosen} backend.")
     return result
-
-
-def score_scene(scene, **params) -> dict[str, float]:
-    """Segment a ShapeScenes scene with ``panoptic`` and score it against its truth (PQ and semantic scores).
-
-    Parameters
-    ----------
-    scene : seglib.datasets.shapes.Scene
-    **params
-        Parameters of the ``panoptic`` method (and ``weights``).
-
-    Returns
-    -------
-    dict of str to float
-        From :func:`seglib.scoring.score`: ``PQ``, ``mean IoU``, ... .
-    """
-    from ..core import segment
-    from ..scoring import from_scene, score
-
-    return score(segment(scene.image, "panoptic", **params), from_scene(scene))

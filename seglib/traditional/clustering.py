@@ -15,17 +15,16 @@ colours of a result do not jump when a seed or slider changes.
 from __future__ import annotations
 
 import functools
-import time
 import warnings
 
 import numpy as np
 from scipy import sparse
-from skimage import segmentation
 from sklearn.cluster import AgglomerativeClustering, estimate_bandwidth
 from threadpoolctl import threadpool_limits
 
 from ..cache import cached_stage
-from ..imaging import slic_colour_options
+from ..labels import (SuperpixelNodes, adjacent_pairs, draw_boundaries, group_means, mean_colour, superpixel_nodes,
+                      superpixels)
 from ..registry import Param, register
 from ..result import Curve, Points, Segmentation
 
@@ -36,7 +35,6 @@ MAX_MEAN_SHIFT_SEEDS = 400  # most populated bins mean-shift starts from
 CLOUD_SIZE = 3_000  # points shown in a "pixel cloud" stage
 N_INIT = 3  # k-means restarts on the sample; the lowest inertia wins
 MAX_MEMBERSHIP_STAGES = 4  # fuzzy c-means shows the membership maps of at most this many clusters
-BOUNDARY_COLOUR = (1.0, 0.9, 0.0)
 CHUNK_ENTRIES = 1 << 23  # largest (centres x pixels) distance table built at once (32 MB in float32)
 
 SPATIAL_WEIGHT = Param(
@@ -128,31 +126,6 @@ def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
     if n <= size:
         return np.arange(n)
     return np.sort(rng.choice(n, size=size, replace=False))
-
-
-def group_means(groups: np.ndarray, values: np.ndarray, n: int, weights: np.ndarray | None = None):
-    """Mean of ``values`` over each group, optionally weighted.
-
-    Parameters
-    ----------
-    groups : ndarray of int, (N,)
-        Group of every row, in ``0..n-1``.
-    values : ndarray, (N, D)
-    n : int
-        Number of groups.
-    weights : ndarray, (N,), optional
-
-    Returns
-    -------
-    means : ndarray, (n, D)
-        0 for an empty group.
-    totals : ndarray, (n,)
-        Rows (or summed weights) in each group.
-    """
-    totals = np.bincount(groups, weights=weights, minlength=n).astype(np.float64)
-    weighted = values if weights is None else values * weights[:, None]
-    sums = np.column_stack([np.bincount(groups, weights=weighted[:, d], minlength=n) for d in range(values.shape[1])])
-    return sums / np.maximum(totals, np.finfo(float).tiny)[:, None], totals
 
 
 def _scores(features: np.ndarray, centres: np.ndarray, *, full: bool) -> np.ndarray:
@@ -284,29 +257,6 @@ def _cloud(image: np.ndarray, labels: np.ndarray, centre_colours: np.ndarray, se
     return Points(np.column_stack([colours, positions]), picked, centres, ("intensity", "x", "y"))
 
 
-def _boundary_mask(labels: np.ndarray) -> np.ndarray:
-    """True on pixels whose right or lower neighbour has another label."""
-    mask = np.zeros(labels.shape, dtype=bool)
-    horizontal = labels[:, 1:] != labels[:, :-1]
-    vertical = labels[1:, :] != labels[:-1, :]
-    mask[:, :-1] |= horizontal
-    mask[:-1, :] |= vertical
-    return mask
-
-
-def _with_boundaries(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """RGB copy of ``image`` with segment boundaries drawn in yellow."""
-    rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image.copy()
-    rgb[_boundary_mask(labels)] = BOUNDARY_COLOUR
-    return rgb
-
-
-def _segment_means(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(K, C) mean colour of segments 1..K (rows of empty segments are 0)."""
-    flat = labels.ravel()
-    return group_means(flat, image.reshape(flat.size, -1), int(flat.max()) + 1)[0][1:]
-
-
 # --------------------------------------------------------------------------- k-means
 
 
@@ -415,67 +365,6 @@ def _point_result(image, labels, centres, colour_stage: str, seed: int, notes: l
         },
         notes=notes,
     )
-
-
-def kmeans_speed_and_quality(image, n_clusters: int = 4, seed: int = 0, repeats: int = 5) -> dict:
-    """Compare ``kmeans`` with scikit-learn's ``KMeans`` fitted on every pixel.
-
-    For benchmarks and the documentation: times, interleaved so a busy
-    machine slows all alike (median of ``repeats`` runs each),
-
-    - ``fit``: our sample fit plus the assignment of every pixel,
-    - ``segment``: ``seglib.segment(image, "kmeans")`` end to end, stages included,
-    - ``sklearn``: ``KMeans(n_clusters, n_init=1).fit`` on every pixel,
-
-    and measures the inertia per pixel (mean squared distance to the nearest
-    centre) of our centres and of scikit-learn's.
-
-    Parameters
-    ----------
-    image : ndarray, (H, W) or (H, W, 3)
-        Float in [0, 1], at the working resolution.
-    n_clusters, seed : int
-    repeats : int
-
-    Returns
-    -------
-    dict
-        ``fit_ms``, ``segment_ms``, ``sklearn_ms``, ``speedup`` (sklearn /
-        segment), ``ours_inertia``, ``sklearn_inertia`` and ``inertia_ratio``
-        (ours / sklearn; 1.01 means 1 % worse).
-    """
-    from sklearn.cluster import KMeans
-
-    from ..core import segment
-
-    features = pixel_features(image)
-    pixels = features.astype(np.float64)
-
-    @_one_blas_thread
-    def fit():
-        centres = fit_kmeans(features, n_clusters, seed)
-        nearest_centre(features, centres)  # assigning every pixel is part of the cost
-        return centres
-
-    runs = {
-        "fit": fit,
-        "segment": lambda: segment(image, "kmeans", n_clusters=n_clusters, seed=seed),
-        "sklearn": lambda: KMeans(n_clusters=n_clusters, n_init=1, random_state=seed).fit(pixels),
-    }
-    times = {name: [] for name in runs}
-    outputs = {}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            outputs[name] = run()
-            times[name].append((time.perf_counter() - start) * 1000)
-    report = {f"{name}_ms": float(np.median(values)) for name, values in times.items()}
-    report["speedup"] = report["sklearn_ms"] / report["segment_ms"]
-    report["ours_inertia"] = _inertia(pixels, outputs["fit"]) / len(pixels)
-    report["sklearn_inertia"] = float(outputs["sklearn"].inertia_) / len(pixels)
-    ours, theirs = report["ours_inertia"], report["sklearn_inertia"]
-    report["inertia_ratio"] = ours / theirs if theirs > 0 else (1.0 if ours <= 1e-12 else np.inf)
-    return report
 
 
 # --------------------------------------------------------------------------- mean-shift
@@ -631,19 +520,6 @@ def mean_shift(image, *, bandwidth, spatial_weight):
 # --------------------------------------------------------------------------- SLIC superpixels
 
 
-@cached_stage
-def superpixels(image: np.ndarray, n_segments: int, compactness: float, sigma: float,
-                colour_space: str = "rgb") -> np.ndarray:
-    """SLIC superpixels numbered from 1 (scikit-image's ``slic``).
-
-    RGB images are clustered in CIELAB. Gray images, and colour images that
-    pre-processing put in ``colour_space`` HSV or Lab, are clustered on their
-    values with ``compactness / 100`` (see :func:`~seglib.imaging.slic_colour_options`).
-    """
-    options = slic_colour_options(image, compactness, colour_space)
-    return segmentation.slic(image, n_segments=n_segments, sigma=sigma, start_label=1, **options).astype(np.int32)
-
-
 @register(
     "slic",
     title="SLIC superpixels",
@@ -673,8 +549,8 @@ def slic(image, *, n_segments, compactness, sigma, colour_space):
     return Segmentation(
         labels=labels,
         stages={
-            "boundaries": _with_boundaries(image, labels),
-            "mean colour": _paint(labels.ravel(), _segment_means(image, labels), image.shape),
+            "boundaries": draw_boundaries(image, labels),
+            "mean colour": mean_colour(image, labels),
         },
         notes=[f"{int(labels.max())} superpixels."],
     )
@@ -688,39 +564,19 @@ PIXEL_NODES_FACTOR = 4  # images of at most this many pixels per wanted node use
 
 
 @cached_stage
-def superpixel_graph(image: np.ndarray, n_nodes: int,
-                     colour_space: str = "rgb") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """SLIC superpixels as graph nodes with their mean colours, sizes and adjacency.
+def merge_nodes(image: np.ndarray, n_nodes: int, colour_space: str = "rgb") -> SuperpixelNodes:
+    """The nodes hierarchical clustering merges: about ``n_nodes`` SLIC superpixels (cached).
 
     Images with at most ``4 * n_nodes`` pixels use every pixel as a node:
-    superpixels only a few pixels wide would straddle edges.
-
-    Returns
-    -------
-    nodes : ndarray of int32, (H, W)
-        Node of every pixel, 0..n-1.
-    colours : ndarray, (n, C)
-        Mean colour of each node.
-    sizes : ndarray of int, (n,)
-        Pixels in each node.
-    pairs : ndarray of int, (E, 2)
-        Each pair of touching nodes once (4-connectivity).
+    superpixels only a few pixels wide would straddle edges. See
+    :class:`~seglib.labels.SuperpixelNodes` for the fields.
     """
     h, w = image.shape[:2]
-    if h * w <= PIXEL_NODES_FACTOR * n_nodes:
-        nodes = np.arange(h * w, dtype=np.int32).reshape(h, w)
-    else:
-        segments = superpixels(image, n_nodes, 10.0, 0.0, colour_space)
-        present = np.bincount(segments.ravel()) > 0
-        nodes = (np.cumsum(present) - 1).astype(np.int32)[segments]  # consecutive ids from 0
-    sizes = np.bincount(nodes.ravel())
-    colours = _segment_means(image, nodes + 1)
-    pairs = np.vstack([
-        np.column_stack([nodes[:, :-1].ravel(), nodes[:, 1:].ravel()]),
-        np.column_stack([nodes[:-1, :].ravel(), nodes[1:, :].ravel()]),
-    ])
-    pairs = np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1)
-    return nodes, colours, sizes, np.unique(pairs, axis=0)
+    if h * w > PIXEL_NODES_FACTOR * n_nodes:
+        return superpixel_nodes(image, n_nodes, colour_space=colour_space)
+    nodes = np.arange(h * w, dtype=np.int32).reshape(h, w)
+    return SuperpixelNodes(nodes, image.reshape(h * w, -1).astype(np.float64), np.ones(h * w, dtype=np.intp),
+                           adjacent_pairs(nodes))
 
 
 def agglomerate(colours: np.ndarray, pairs: np.ndarray, n_clusters: int, linkage: str) -> tuple[np.ndarray, np.ndarray]:
@@ -796,14 +652,14 @@ def _merge_curve(distances: np.ndarray, n_clusters: int, linkage: str) -> Curve:
     ),
 )
 def hierarchical(image, *, n_clusters, linkage, n_nodes, colour_space):
-    nodes, colours, sizes, pairs = superpixel_graph(image, n_nodes, colour_space)
+    nodes, colours, sizes, pairs = merge_nodes(image, n_nodes, colour_space)
     clusters, distances = agglomerate(colours, pairs, n_clusters, linkage)
     k = int(clusters.max()) + 1
     means, _ = group_means(clusters, colours, k, weights=sizes.astype(np.float64))
     node_labels, means = _relabel(clusters, means, colours.shape[1])
     labels = node_labels[nodes]
     stages = {
-        "nodes": _with_boundaries(_paint(nodes.ravel() + 1, colours, image.shape), nodes),
+        "nodes": draw_boundaries(_paint(nodes.ravel() + 1, colours, image.shape), nodes),
         "cluster colours": _paint(labels.ravel(), means, image.shape),
     }
     if len(distances):

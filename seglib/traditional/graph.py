@@ -16,9 +16,10 @@ from skimage import draw, segmentation
 
 from ..cache import cached_stage
 from ..imaging import to_rgb
+from ..labels import adjacent_pairs, draw_boundaries, mean_colour, segment_means
+from ..labels import superpixels as slic_superpixels
 from ..registry import Param, register
 from ..result import Segmentation
-from .clustering import superpixels as slic_superpixels
 
 # Edge weight exp(-d**2 / scale) for colours d apart (RGB in [0, 1]): the
 # scale of scikit-image's example (sigma=255 on 0-255 colours).
@@ -33,39 +34,8 @@ _NEGLIGIBLE = 1e-12
 
 # --------------------------------------------------------------------------- shared pieces
 
-def mean_colour(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Paint each segment with its mean colour (or mean gray level).
-
-    Parameters
-    ----------
-    image : ndarray of float, shape (H, W) or (H, W, C)
-    labels : ndarray of int, shape (H, W)
-        Non-negative segment ids.
-
-    Returns
-    -------
-    ndarray of float, same shape as ``image``
-    """
-    means = segment_means(image, labels)
-    return means[labels] if image.ndim == 3 else means[labels, 0]
-
-
-def segment_means(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Mean colour of every label id 0..max, shape (max + 1, C); 0 for absent ids."""
-    flat = labels.ravel()
-    size = int(flat.max()) + 1
-    counts = np.maximum(np.bincount(flat, minlength=size), 1)
-    channels = image.reshape(flat.size, -1)
-    sums = [np.bincount(flat, weights=channels[:, c], minlength=size) for c in range(channels.shape[1])]
-    return np.stack(sums, axis=1) / counts[:, None]
-
-
-def _boundaries(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    return segmentation.mark_boundaries(image, labels, color=(1.0, 1.0, 0.0))
-
-
 def _regions_result(image, labels, stages: dict, notes=()) -> Segmentation:
-    stages["boundaries"] = _boundaries(image, labels)
+    stages["boundaries"] = draw_boundaries(image, labels)
     stages["mean colour"] = mean_colour(image, labels)
     return Segmentation(labels=labels, stages=stages, notes=[*notes, f"{int(labels.max())} segments."])
 
@@ -132,24 +102,6 @@ class SuperpixelGraph(NamedTuple):
     weights: np.ndarray
 
 
-def adjacent_pairs(labels: np.ndarray) -> np.ndarray:
-    """Pairs of distinct labels that touch (8-connectivity), shape (E, 2), sorted, each once."""
-    neighbours = [  # right, down, down-right, down-left
-        (labels[:, :-1], labels[:, 1:]),
-        (labels[:-1, :], labels[1:, :]),
-        (labels[:-1, :-1], labels[1:, 1:]),
-        (labels[:-1, 1:], labels[1:, :-1]),
-    ]
-    base = int(labels.max()) + 1
-    codes = []
-    for a, b in neighbours:
-        differ = a != b
-        a, b = a[differ].astype(np.int64), b[differ].astype(np.int64)
-        codes.append(np.minimum(a, b) * base + np.maximum(a, b))
-    codes = np.unique(np.concatenate(codes))
-    return np.stack([codes // base, codes % base], axis=1)
-
-
 def similarity_graph(image: np.ndarray, labels: np.ndarray, scale: float = SIMILARITY_SCALE):
     """Mean colours, adjacent pairs and similarity weights of a label map.
 
@@ -172,7 +124,7 @@ def similarity_graph(image: np.ndarray, labels: np.ndarray, scale: float = SIMIL
         As in :class:`SuperpixelGraph`.
     """
     colours = segment_means(image, labels)[1:]
-    pairs = adjacent_pairs(labels) - 1
+    pairs = adjacent_pairs(labels, connectivity=2) - 1
     distance2 = ((colours[pairs[:, 0]] - colours[pairs[:, 1]]) ** 2).sum(axis=1)
     return colours, pairs, np.exp(-distance2 / scale)
 
@@ -355,7 +307,7 @@ def normalized_cut_method(image, *, n_segments, compactness, thresh, num_cuts, c
     node_of = rag.superpixels - 1
     labels = groups[node_of]
     stages = {
-        "superpixels": _boundaries(image, rag.superpixels),
+        "superpixels": draw_boundaries(image, rag.superpixels),
         "region adjacency graph": draw_graph(rag.colours[node_of], rag.centroids, rag.pairs, rag.weights),
         "first eigenvector": indicator[node_of],
     }

@@ -19,7 +19,8 @@ from skimage.feature import peak_local_max
 from skimage.util import regular_seeds
 
 from ..cache import cached_stage
-from ..imaging import to_gray, to_rgb
+from ..imaging import colour_distance, to_gray, to_rgb, with_channels
+from ..labels import adjacent_pairs, boundaries, group_means, group_sums, paint_means, unique_pairs
 from ..registry import Param, register
 from ..result import Curve, Segmentation
 from .threshold import POLARITY, foreground_side
@@ -34,61 +35,11 @@ _MAX_GROWTH_ROUNDS = 50
 # Shared helpers
 # ---------------------------------------------------------------------------
 
-def _channels(image: np.ndarray) -> np.ndarray:
-    """View of ``image`` as (H, W, C) with C = 1 for gray."""
-    return image[..., None] if image.ndim == 2 else image
-
-
-def _like_input(values: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """Drop the channel axis of an (H, W, C) result when ``image`` is gray."""
-    return values[..., 0] if image.ndim == 2 else values
-
-
-def colour_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Root-mean-square difference over the last (channel) axis.
-
-    Parameters
-    ----------
-    a, b : ndarray, (..., C)
-        Colours in [0, 1]; broadcast against each other.
-
-    Returns
-    -------
-    ndarray, (...)
-        Distance in [0, 1]; for one channel it is ``abs(a - b)``.
-    """
-    return np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2, axis=-1))
-
-
-def boundaries(labels: np.ndarray) -> np.ndarray:
-    """Pixels whose right or lower neighbour has a different label (a thin outline).
-
-    Parameters
-    ----------
-    labels : ndarray of int, (H, W)
-
-    Returns
-    -------
-    ndarray of bool, (H, W)
-    """
-    edge = np.zeros(labels.shape, dtype=bool)
-    horizontal = labels[:, :-1] != labels[:, 1:]
-    vertical = labels[:-1, :] != labels[1:, :]
-    edge[:, :-1] |= horizontal
-    edge[:-1, :] |= vertical
-    return edge
-
-
 def _draw(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """RGB copy of ``image`` with the pixels of ``mask`` painted in the mark colour."""
     out = np.array(to_rgb(image), dtype=np.float64)
     out[mask] = _MARK_COLOUR
     return out
-
-
-def _paint(labels: np.ndarray, means: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """Every pixel painted with the mean colour ``means[labels]`` of its region."""
-    return _like_input(means[labels], image)
 
 
 # ---------------------------------------------------------------------------
@@ -162,22 +113,6 @@ def _upsample(grid: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(grid, factor, axis=0), factor, axis=1)
 
 
-def _unique_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distinct pairs (small, large) of the element-wise pairs of ``a`` and ``b`` that differ."""
-    differ = a != b
-    low, high = np.minimum(a[differ], b[differ]), np.maximum(a[differ], b[differ])
-    n = int(max(a.max(initial=0), b.max(initial=0))) + 1
-    codes = np.unique(low.astype(np.int64) * n + high)
-    return np.stack([codes // n, codes % n], axis=1)
-
-
-def _adjacent_pairs(labels: np.ndarray) -> np.ndarray:
-    """Unique pairs (small, large) of labels that touch horizontally or vertically."""
-    a = np.concatenate([labels[:, :-1].ravel(), labels[:-1, :].ravel()])
-    b = np.concatenate([labels[:, 1:].ravel(), labels[1:, :].ravel()])
-    return _unique_pairs(a, b)
-
-
 @cached_stage
 def quadtree_split(image: np.ndarray, split_threshold: float, min_block: int) -> Quadtree:
     """Split ``image`` into a quadtree of homogeneous square blocks.
@@ -200,7 +135,7 @@ def quadtree_split(image: np.ndarray, split_threshold: float, min_block: int) ->
     Quadtree
         Leaf map, leaf mean colours and counts, and adjacent leaf pairs.
     """
-    pixels = _channels(image)
+    pixels = with_channels(image)
     h, w = pixels.shape[:2]
     levels = _block_pyramid(pixels, min_block)
     cell_leaf = np.full(levels[0][2].shape, -1, dtype=np.int32)
@@ -219,7 +154,7 @@ def quadtree_split(image: np.ndarray, split_threshold: float, min_block: int) ->
     rows, cols = -(-h // min_block), -(-w // min_block)
     cell_leaf = cell_leaf[:rows, :cols]
     leaves = _upsample(cell_leaf, min_block)[:h, :w]
-    return Quadtree(leaves, np.concatenate(means), np.concatenate(counts), _adjacent_pairs(cell_leaf))
+    return Quadtree(leaves, np.concatenate(means), np.concatenate(counts), adjacent_pairs(cell_leaf))
 
 
 def _flatten(parent: np.ndarray) -> np.ndarray:
@@ -271,11 +206,6 @@ def _greedy_unions(sums: list, totals: list, candidates: np.ndarray, threshold: 
     return np.array(parent)
 
 
-def _group_sums(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Column sums of the rows of ``values`` (n, C) in each group ``groups`` (n,) numbered from 0."""
-    return np.stack([np.bincount(groups, weights=values[:, k]) for k in range(values.shape[1])], axis=1)
-
-
 def merge_regions(means: np.ndarray, counts: np.ndarray, pairs: np.ndarray, threshold: float) -> np.ndarray:
     """Greedily merge adjacent regions whose mean colours differ by less than ``threshold``.
 
@@ -316,9 +246,9 @@ def merge_regions(means: np.ndarray, counts: np.ndarray, pairs: np.ndarray, thre
         roots = _flatten(_greedy_unions(sums.tolist(), totals.tolist(), candidates, threshold))
         compact = np.unique(roots, return_inverse=True)[1]
         region = compact[region]
-        sums = _group_sums(compact, sums)
+        sums = group_sums(compact, sums)
         totals = np.bincount(compact, weights=totals)
-        pairs = _unique_pairs(compact[pairs[:, 0]], compact[pairs[:, 1]])
+        pairs = unique_pairs(compact[pairs[:, 0]], compact[pairs[:, 1]])
     return region
 
 
@@ -360,14 +290,13 @@ def split_merge(image, *, split_threshold, min_block, merge_threshold):
     region_of_leaf = merge_regions(tree.means, tree.counts, tree.pairs, merge_threshold)
     labels = region_of_leaf[tree.leaves]
     n_regions = int(region_of_leaf.max()) + 1
-    region_means = _group_sums(region_of_leaf, tree.means * tree.counts[:, None])
-    region_means /= np.bincount(region_of_leaf, weights=tree.counts)[:, None]
+    region_means = group_means(region_of_leaf, tree.means, n_regions, weights=tree.counts)[0]
     return Segmentation(
         labels=labels + 1,
         stages={
             "quadtree": _draw(image, boundaries(tree.leaves)),
-            "blocks": _paint(tree.leaves, tree.means, image),
-            "merged": _paint(labels, region_means, image),
+            "blocks": paint_means(tree.leaves, tree.means, image),
+            "merged": paint_means(labels, region_means, image),
         },
         notes=[f"The split produced {len(tree.counts)} blocks; merging left {n_regions} regions."],
     )
@@ -396,7 +325,7 @@ def auto_seed(image: np.ndarray) -> tuple[int, int]:
     centre = ((h - 1) // 2, (w - 1) // 2)
     if min(h, w) < 3:
         return centre
-    smooth = ndi.gaussian_filter(_channels(image).astype(np.float64), sigma=(1, 1, 0))
+    smooth = ndi.gaussian_filter(with_channels(image).astype(np.float64), sigma=(1, 1, 0))
     border = np.concatenate([smooth[0], smooth[-1], smooth[:, 0], smooth[:, -1]])
     distance = colour_distance(smooth, np.median(border, axis=0))
     if np.ptp(distance) < 1e-6:
@@ -462,7 +391,7 @@ def grow_region(image: np.ndarray, seed: tuple[int, int], tolerance: float, *, a
     sizes : list of int
         Region size after each round.
     """
-    pixels = _channels(image)
+    pixels = with_channels(image)
     reference = pixels[seed]
     region = np.zeros(image.shape[:2], dtype=bool)
     sizes = []
@@ -552,7 +481,7 @@ def _normalise(values: np.ndarray) -> np.ndarray:
 
 def _sobel_magnitude(image: np.ndarray) -> np.ndarray:
     """Sobel gradient magnitude, RMS over channels."""
-    pixels = _channels(image)
+    pixels = with_channels(image)
     squared = sum(filters.sobel(pixels[..., k]) ** 2 for k in range(pixels.shape[-1]))
     return np.sqrt(squared / pixels.shape[-1])
 

@@ -14,6 +14,7 @@ from seglib.deep.checkpoints import model_metadata, save_weights
 from seglib.deep.models import build_model
 from seglib.metrics import PANOPTIC_DIVISOR, panoptic_quality
 from seglib.result import Segmentation
+from seglib.scoring import from_scene, score
 
 
 def two_touching_disks(size=64, radius=12):
@@ -165,7 +166,8 @@ def test_mask_rcnn_backend_turns_detections_into_panoptic_labels(monkeypatch):
                     reason="the bundled unet weights are not trained yet (seglib/deep/weights/unet.safetensors; "
                            "see seglib.deep.bundled.training_command('unet'))")
 def test_hybrid_with_the_bundled_unet_reaches_a_sensible_pq_on_easy_scenes():
-    scores = [panoptic.score_scene(make_scene(seed, difficulty="easy"), backend="bundled+watershed")
-              for seed in range(200_000, 200_004)]
+    scenes = [make_scene(seed, difficulty="easy") for seed in range(200_000, 200_004)]
+    scores = [score(seglib.segment(scene.image, "panoptic", backend="bundled+watershed"), from_scene(scene))
+              for scene in scenes]
     assert np.mean([s["PQ"] for s in scores]) >= 0.5
     assert all(0 <= s["PQ"] <= 1 and "mean IoU" in s for s in scores)

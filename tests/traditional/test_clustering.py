@@ -4,6 +4,7 @@ from skimage import segmentation
 from sklearn.cluster import KMeans, MeanShift
 
 import seglib
+import seglib.labels
 from seglib import cache
 from seglib.result import Curve, Points
 from seglib.traditional import clustering
@@ -244,8 +245,8 @@ def test_colour_space_is_set_by_pre_processing_not_as_a_parameter():
 def test_hierarchical_reuses_the_superpixel_graph(monkeypatch):
     image, _ = noisy_quadrants(48)
     calls = []
-    real = clustering.segmentation.slic
-    monkeypatch.setattr(clustering.segmentation, "slic", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = seglib.labels.segmentation.slic
+    monkeypatch.setattr(seglib.labels.segmentation, "slic", lambda *a, **k: calls.append(1) or real(*a, **k))
     cache.clear()
     seglib.segment(image, "hierarchical", n_clusters=4, n_nodes=100)
     for n_clusters, linkage in [(3, "ward"), (2, "average"), (4, "single"), (4, "complete")]:
@@ -311,20 +312,3 @@ def test_nearest_centre_in_chunks_matches_one_pass(monkeypatch):
     np.testing.assert_array_equal(nearest_centre(features, centres), whole)
 
 
-def test_group_means_with_weights():
-    groups = np.array([0, 0, 2, 2, 2])
-    values = np.array([[1.0], [3.0], [2.0], [4.0], [6.0]])
-    means, totals = clustering.group_means(groups, values, 3)
-    np.testing.assert_allclose(means[:, 0], [2.0, 0.0, 4.0])
-    np.testing.assert_allclose(totals, [2, 0, 3])
-    means, totals = clustering.group_means(groups, values, 3, weights=np.array([1.0, 3.0, 1.0, 1.0, 2.0]))
-    np.testing.assert_allclose(means[[0, 2], 0], [2.5, 4.5])
-    np.testing.assert_allclose(totals, [4, 0, 4])
-
-
-def test_kmeans_speed_and_quality_reports_both_fits():
-    image = quadrants(24)[0] / 255.0
-    report = clustering.kmeans_speed_and_quality(image, n_clusters=4, repeats=1)
-    assert {"fit_ms", "segment_ms", "sklearn_ms", "speedup", "inertia_ratio"} <= set(report)
-    assert report["ours_inertia"] == pytest.approx(0.0, abs=1e-12)  # four flat quadrants, four centres
-    assert report["sklearn_ms"] > 0 and report["segment_ms"] > 0

@@ -6,6 +6,7 @@ from skimage.metrics import adapted_rand_error
 
 import seglib
 from seglib import cache
+from seglib.labels import BOUNDARY_COLOUR
 from seglib.traditional import graph
 
 from helpers import quadrants
@@ -50,7 +51,7 @@ def test_felzenszwalb_stages_paint_mean_colour_and_boundaries():
     np.testing.assert_allclose(painted, image / 255.0, atol=1e-12)  # quadrants are flat
     boundaries = result.stages["boundaries"]
     assert boundaries.shape == (32, 32, 3)
-    marked = np.all(boundaries == (1.0, 1.0, 0.0), axis=-1)
+    marked = np.all(boundaries == np.array(BOUNDARY_COLOUR) / 255, axis=-1)
     assert marked[:, 15:17].any() and not marked[:5, :5].any()
 
 
@@ -59,24 +60,6 @@ def test_larger_scale_gives_fewer_segments():
     fine = seglib.segment(image, "felzenszwalb", scale=20.0).n_segments
     coarse = seglib.segment(image, "felzenszwalb", scale=1000.0).n_segments
     assert coarse < fine
-
-
-def test_mean_colour_of_gray_and_rgb():
-    labels = np.array([[1, 1, 2], [1, 2, 2]])
-    gray = np.array([[0.0, 0.3, 1.0], [0.6, 0.5, 0.0]])
-    np.testing.assert_allclose(graph.mean_colour(gray, labels), [[0.3, 0.3, 0.5], [0.3, 0.5, 0.5]])
-    rgb = np.stack([gray, 1 - gray, gray], axis=-1)
-    np.testing.assert_allclose(graph.mean_colour(rgb, labels)[0, 0], [0.3, 0.7, 0.3])
-
-
-def test_adjacent_pairs_include_diagonal_neighbours_once():
-    labels = np.array([[1, 1, 2],
-                       [3, 4, 2],
-                       [3, 3, 5]])
-    pairs = {tuple(p) for p in graph.adjacent_pairs(labels).tolist()}
-    # 2 and 3 touch only diagonally, at (1, 2)-(2, 1); 1 and 5 do not touch.
-    assert pairs == {(1, 2), (1, 3), (1, 4), (2, 3), (2, 4), (2, 5), (3, 4), (3, 5), (4, 5)}
-    assert len(graph.adjacent_pairs(labels)) == len(pairs)
 
 
 def test_similarity_graph_equals_rag_mean_color():

@@ -5,7 +5,9 @@ from scipy import ndimage as ndi
 import seglib
 import seglib.cache
 from seglib.traditional import region
-from seglib.traditional.region import boundaries, colour_distance, merge_regions, quadtree_split
+from seglib.imaging import colour_distance
+from seglib.labels import adjacent_pairs, boundaries
+from seglib.traditional.region import merge_regions, quadtree_split
 
 from helpers import quadrants
 
@@ -127,7 +129,7 @@ def test_merge_takes_the_most_similar_pair_first():
 def test_merged_neighbours_stay_distinct(seed):
     rng = np.random.default_rng(seed)
     grid = np.arange(64).reshape(8, 8)
-    pairs = region._adjacent_pairs(grid)
+    pairs = adjacent_pairs(grid)
     means, counts = rng.random((64, 3)), rng.integers(1, 20, 64).astype(float)
     regions = merge_regions(means, counts, pairs, threshold=0.25)
     k = regions.max() + 1
