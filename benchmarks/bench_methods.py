@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 import seglib
 from seglib import cache
 from seglib.imaging import resize_image, working_shape
-from seglib.traditional import clustering, graph, interactive
+from seglib.traditional import clustering, graph
 
 from .harness import Case, measure, run_cases, table
 
