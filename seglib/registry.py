@@ -25,10 +25,14 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal, Mapping
 
+import numpy as np
+
 from .checks import is_int, is_number
+from .prompts import parse_prompts
 
 FAMILIES = ("threshold", "region", "graph", "edge", "clustering", "deep", "interactive")
 KINDS = ("binary", "semantic", "instance", "panoptic", "regions", "edges")
@@ -199,22 +203,16 @@ _ANY_SHAPE = (2 ** 31, 2 ** 31)  # an image size every real coordinate fits in
 
 
 def _check_points(value, shape):
-    from .prompts import parse_prompts
-
     parse_prompts(value, None, shape=shape)
     return value
 
 
 def _check_box(value, shape):
-    from .prompts import parse_prompts
-
     parse_prompts(None, value, shape=shape)
     return value
 
 
 def _check_mask_input(value, shape):
-    import numpy as np
-
     array = np.asarray(value) if value is not None else None
     if array is not None and (array.ndim != 2 or not np.issubdtype(array.dtype, np.number)
                               or not np.isfinite(array).all()):
@@ -224,8 +222,6 @@ def _check_mask_input(value, shape):
 
 
 def _check_weights(value, shape):
-    import os
-
     if value is None or isinstance(value, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(value, "read"):
         return value
     raise ValueError(f"weights of type {type(value).__name__} is not allowed: expected None (the method's own), "
