@@ -818,18 +818,24 @@ def panoptic_quality(pred, gt, *, num_classes=None, class_names=None, void=0,
 
 # ----------------------------------------------------------------------------- region metrics
 
-def _region_table(pred, gt, ignore_labels: Sequence[int]):
-    """Contingency table of (gt region, pred region) pixel counts.
-
-    Returns the count, gt-region area and pred-region area of every
-    occurring pair, and the areas of all gt and all pred regions.
-    """
+def _flat_pair(pred, gt, ignore_labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Both maps validated and flattened, without the pixels whose ``gt`` label is in ``ignore_labels``."""
     p, g = _check_pair(pred, gt)
     p, g = p.ravel(), g.ravel()
     ignore = tuple(ignore_labels)
     if ignore:
         keep = ~np.isin(g, ignore)
         p, g = p[keep], g[keep]
+    return p, g
+
+
+def _region_table(pred, gt, ignore_labels: Sequence[int]):
+    """Contingency table of (gt region, pred region) pixel counts.
+
+    Returns the count, gt-region area and pred-region area of every
+    occurring pair, and the areas of all gt and all pred regions.
+    """
+    p, g = _flat_pair(pred, gt, ignore_labels)
     _, g_index, g_area = _segments(g)
     _, p_index, p_area = _segments(p)
     rows, cols, counts = _pairs(g_index, p_index, len(p_area))
@@ -1058,12 +1064,7 @@ def match_segments(pred, gt, *, ignore_labels=(), zero_division=1.0) -> SegmentM
     0.75
     """
     zd = _check_zero_division(zero_division)
-    p, g = _check_pair(pred, gt)
-    p, g = p.ravel(), g.ravel()
-    ignore = tuple(ignore_labels)
-    if ignore:
-        keep = ~np.isin(g, ignore)
-        p, g = p[keep], g[keep]
+    p, g = _flat_pair(pred, gt, ignore_labels)
     g_ids, g_index, g_area = _segments(g)
     p_ids, p_index, p_area = _segments(p)
     rows, cols, inter = _pairs(g_index, p_index, len(p_ids))
