@@ -240,15 +240,18 @@ def confusion_heatmap(cm: np.ndarray, class_names: Sequence[str], *, title: str 
     -------
     plotly.graph_objects.Figure
         Each cell shows the share of its true class's pixels; hover adds the count.
+        Classes absent from the truth keep their column but get no row.
     """
     cm = np.asarray(cm)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(class_names):
         raise ValueError(f"`cm` has shape {cm.shape} and there are {len(class_names)} class names; "
                          "expected a square (C, C) matrix with C names")
-    share = row_normalise(cm)
     names = [str(n) for n in class_names]
+    rows = np.flatnonzero(cm.sum(axis=1) > 0) if cm.any() else np.arange(len(names))
+    cm = cm[rows]  # a class only predicted (e.g. region pieces left unmatched) has no row to show
+    share = row_normalise(cm)
     fig = go.Figure(go.Heatmap(
-        z=share, x=names, y=names, zmin=0, zmax=1, colorscale="Blues", customdata=cm,
+        z=share, x=names, y=[names[i] for i in rows], zmin=0, zmax=1, colorscale="Blues", customdata=cm,
         text=np.vectorize(lambda v: f"{100 * v:.0f}%")(share) if share.size else None, texttemplate="%{text}",
         hovertemplate="true %{y}, predicted %{x}: %{z:.1%} (%{customdata} px)<extra></extra>",
         colorbar=dict(title="share", thickness=10, tickformat=".0%")))

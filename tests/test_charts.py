@@ -70,7 +70,7 @@ def test_confusion_heatmap_rows_are_normalised():
     cm = np.array([[8, 2, 0], [1, 3, 0], [0, 0, 0]])
     fig = charts.confusion_heatmap(cm, ["bg", "disk", "star"])
     z = np.array(fig.data[0].z)
-    assert z[0].tolist() == [0.8, 0.2, 0.0] and z[1].tolist() == [0.25, 0.75, 0.0] and z[2].tolist() == [0, 0, 0]
+    assert z[0].tolist() == [0.8, 0.2, 0.0] and z[1].tolist() == [0.25, 0.75, 0.0] and len(z) == 2  # no star row
     assert list(fig.data[0].x) == ["bg", "disk", "star"] and fig.layout.yaxis.autorange == "reversed"
     assert fig.data[0].text[0][0] == "80%"
     with pytest.raises(ValueError, match="square"):
@@ -114,3 +114,11 @@ def test_robustness_figure_one_line_per_method():
 def test_series_colours_are_distinct_and_stable():
     colours = [charts.series_colour(i) for i in range(6)]
     assert len(set(colours)) == 6 and charts.series_colour(2) == colours[2]
+
+
+def test_confusion_heatmap_leaves_out_rows_of_classes_only_predicted():
+    cm = np.array([[5, 1, 4], [0, 6, 0], [0, 0, 0]])
+    figure = charts.confusion_heatmap(cm, ["background", "disk", "unmatched segment"])
+    heat = figure.data[0]
+    assert list(heat.y) == ["background", "disk"] and list(heat.x) == ["background", "disk", "unmatched segment"]
+    np.testing.assert_allclose(heat.z[0], [0.5, 0.1, 0.4])
