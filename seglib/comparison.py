@@ -208,17 +208,36 @@ def class_view(result: Segmentation, gt: GroundTruth) -> ClassView | None:
     if is_unsupervised(result, gt):
         pred = _paired_classes(result.labels, gt)
         n = max(int(pred.max(initial=0)), int(valid.max(initial=0))) + 1
+        if n > _MAX_DIRECT_CLASSES:
+            return _compacted_view(pred, gt, ignore, leftover=pred < 0)
         pred = np.where(pred < 0, n, pred)  # the leftover pieces: one more class
         return ClassView(pred.astype(np.int32), gt.semantic, _names(gt.class_names, n) + [UNMATCHED], ignore)
     labels = result.labels // metrics.PANOPTIC_DIVISOR if result.kind == "panoptic" else result.labels
     pred = to_gt_classes(Segmentation(labels, kind="semantic", class_names=result.class_names), gt)
     n = max(int(pred.max(initial=0)), int(valid.max(initial=0))) + 1
-    if n > _MAX_DIRECT_CLASSES:  # large ids (a 16-bit label image): renumber, never size tables by the ids
-        compact = metrics.compact_labels(pred, gt.semantic, ignore_index=ignore)
-        known = list(gt.class_names or [])
-        names = [known[i] if i < len(known) else f"class {i}" for i in compact.ids.tolist()]
-        return ClassView(compact.pred, compact.gt, names, compact.ignore_index)
+    if n > _MAX_DIRECT_CLASSES:
+        return _compacted_view(pred, gt, ignore)
     return ClassView(pred.astype(np.int32), gt.semantic, _names(gt.class_names, n), ignore)
+
+
+def _compacted_view(pred: np.ndarray, gt: GroundTruth, ignore, leftover: np.ndarray | None = None) -> ClassView:
+    """Large class ids (a 16-bit label image) renumbered 0..k-1, so no table is sized by an id.
+
+    Leftover pieces (``leftover``) get class k (:data:`UNMATCHED`) and ignored truth pixels k + 1.
+    """
+    compact = metrics.compact_labels(pred if leftover is None else np.where(leftover, 0, pred), gt.semantic,
+                                     ignore_index=ignore)
+    known = list(gt.class_names or [])
+    names = [known[i] if i < len(known) else f"class {i}" for i in compact.ids.tolist()]
+    new_pred, new_truth, new_ignore = compact.pred, compact.gt, compact.ignore_index
+    if leftover is not None:
+        k = len(names)
+        new_pred[leftover] = k
+        names.append(UNMATCHED)
+        if new_ignore is not None:
+            new_truth[new_truth == k] = k + 1
+            new_ignore = k + 1
+    return ClassView(new_pred, new_truth, names, new_ignore)
 
 
 def _majority(segments: np.ndarray, classes: np.ndarray) -> dict[int, int]:

@@ -135,6 +135,13 @@ class CocoDataset(Dataset):
                                                "image_id": image_id})
 
 
+def _found(root: Path, path: Path) -> bool:
+    try:
+        return inside_root(root, path, "a picture").is_file()
+    except ValueError:
+        return False
+
+
 class CocoLayout(Layout):
     """A COCO folder: ``annotations/instances_<split>*.json`` and the pictures it names."""
 
@@ -171,14 +178,12 @@ class CocoLayout(Layout):
         _, images, _ = _index(str(annotations), file_stamp(annotations))
         if not images:
             raise ValueError(f"{annotations} lists no images (with an integer id and a file_name)")
-        first = min(record["file_name"] for record, _ in images.values())
+        names = sorted(record["file_name"] for record, _ in images.values())
+        plain = [name for name in names if Path(name).name == name and name not in (".", "..")][:20] or names[:1]
+        first = plain[0]
         candidates = _image_folders(folder, annotations)
         for candidate in candidates:
-            try:
-                found = inside_root(folder, candidate / first, "the first image").is_file()
-            except ValueError:
-                continue
-            if found:
+            if any(_found(folder, candidate / name) for name in plain):
                 return CocoDataset(annotations, candidate, n, root=folder)
         raise ValueError(f"the pictures of {annotations.name} (e.g. {first[:200]}) are in none of "
                          + ", ".join(str(c) for c in candidates))

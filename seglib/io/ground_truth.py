@@ -705,7 +705,7 @@ def _check_rle(rle: dict, height: int, width: int, where: str) -> np.ndarray:
         raise ValueError(f"{where} RLE size {short(size)} differs from the image size [{height}, {width}]")
     counts = _require(rle, "counts", (list, str), f"{where} segmentation")
     if isinstance(counts, str):
-        return check_runs(compressed_runs(counts, f"{where} compressed"), height, width, f"{where} compressed")
+        return check_runs(compressed_runs(counts, where), height, width, f"{where} compressed")
     if len(counts) > height * width + 1:
         raise ValueError(f"{where} RLE has {len(counts):,} runs; an image of {height * width:,} pixels has at most "
                          f"{height * width + 1:,}")

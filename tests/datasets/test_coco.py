@@ -55,7 +55,8 @@ def test_coco_json_without_pictures(tmp_path):
 
 def test_coco_pictures_not_where_the_json_says(tmp_path):
     make_coco(tmp_path)
-    (tmp_path / "val2017" / "000000000009.jpg").rename(tmp_path / "val2017" / "renamed.jpg")
+    for picture in (tmp_path / "val2017").glob("*.jpg"):
+        picture.rename(picture.with_name(f"renamed-{picture.name}"))
     expected = r"the pictures of instances_val2017.json \(e.g. 000000000009.jpg\) are in none of"
     with pytest.raises(ValueError, match=expected):
         open_dataset(tmp_path)
