@@ -166,11 +166,19 @@ def _check_inside(name: str, value, x: float, y: float, shape: tuple[int, int], 
                          f"and y in [0, {h}{bracket}")
 
 
+MAX_POINTS = 32
+"""Most prompt points one call takes. Clicks are few; a share link or a script with thousands would
+cost a pass over the image each (flood fill), so more are refused rather than slowly obeyed."""
+
+
 def _parse_points(points, shape) -> tuple[np.ndarray, np.ndarray]:
     if points is None:
         return np.zeros((0, 2)), np.zeros(0, dtype=np.int32)
     if isinstance(points, (str, bytes)) or not hasattr(points, "__len__"):
         raise ValueError(f"points={points!r} is not allowed: expected a list of (x, y, label) triples")
+    if len(points) > MAX_POINTS:
+        raise ValueError(f"points has {len(points)} entries: at most {MAX_POINTS} prompt points are allowed "
+                         "(a few clicks on the object and the background are enough)")
     xy, labels = [], []
     for i, point in enumerate(points):
         x, y, label = _number_tuple(point, f"points[{i}]", 3, "(x, y, label) with label 1 (object) or 0 (not)")

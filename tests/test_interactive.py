@@ -11,6 +11,7 @@ import seglib
 from seglib import interactive
 from seglib.datasets.shapes import make_scene
 from seglib.imaging import as_float
+from seglib.prompts import MAX_POINTS
 
 from helpers import quadrants
 
@@ -231,3 +232,11 @@ def test_glass_box_stages():
     assert rw.stages["seeds (1 object, 2 background)"][0, 0] == 2
     ws = seglib.segment(scene.image, "marker-watershed", points=[(x, y, 1)])
     assert ws.stages["gradient"].max() > 0
+
+
+def test_more_prompt_points_than_the_cap_are_refused_with_the_cap_named():
+    image, _ = quadrants(16)
+    points = [(1 + i % 14, 1 + i // 14, i % 2) for i in range(MAX_POINTS + 1)]
+    with pytest.raises(ValueError, match=rf"points has {MAX_POINTS + 1} entries: at most {MAX_POINTS} prompt points"):
+        seglib.segment(image, "flood-fill", points=points)
+    assert seglib.segment(image, "flood-fill", points=points[:MAX_POINTS]).labels.shape == (16, 16)

@@ -103,3 +103,20 @@ def test_adaptive_threshold_accepts_even_block_size():
 def test_constant_image_gives_empty_foreground():
     result = seglib.segment(np.full((10, 10), 0.5), "otsu")
     assert result.labels.sum() == 0
+
+
+def test_multi_otsu_with_five_classes_separates_five_levels():
+    levels = np.array([10, 60, 120, 180, 240], np.uint8)
+    truth = np.repeat(np.arange(5), 8)[None, :].repeat(6, axis=0)
+    result = seglib.segment(levels[truth], "multi-otsu", classes=5)
+    np.testing.assert_array_equal(result.labels, truth)
+    assert len(result.stages["histogram"].markers) == 4
+
+
+def test_adaptive_median_surface_is_the_local_median_to_one_level():
+    rng = np.random.default_rng(0)
+    gray = rng.random((40, 50))
+    result = seglib.segment(gray, "adaptive-threshold", method="median", block_size=9, offset=0.05)
+    reference = filters.threshold_local(gray, 9, method="median", offset=0.05)
+    inside = (slice(4, -4), slice(4, -4))  # at the border the window holds fewer pixels instead of reflecting
+    np.testing.assert_allclose(result.stages["threshold surface"][inside], reference[inside], atol=0.5 / 255 + 1e-9)
