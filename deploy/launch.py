@@ -61,6 +61,7 @@ def replica_env(port: int, replicas: int, cookie_secret: str, base: dict | None 
                STREAMLIT_SERVER_HEADLESS="true", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     env.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", cookie_secret)
     env.setdefault("SEGDASH_HEAVY_WORKERS", str(max(1, (os.cpu_count() or 2) // (2 * replicas))))
+    env.setdefault("MALLOC_ARENA_MAX", "2")  # freed memory goes back to the system after a class
     return env
 
 
