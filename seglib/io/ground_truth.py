@@ -62,8 +62,8 @@ MAX_PIXELS = DEFAULT_MAX_PIXELS
 PANOPTIC_DIVISOR = 1000
 """Panoptic labels are ``class_index * PANOPTIC_DIVISOR + instance_number``."""
 
-MAX_ANNOTATIONS = 10_000
-"""Most COCO annotations (or panoptic segments) drawn for one image."""
+MAX_ANNOTATIONS = 5_000
+"""Most COCO annotations (or panoptic segments) drawn for one image (COCO has at most about 100)."""
 
 MAX_DRAWN_PIXELS = 400_000_000
 """Most pixels visited while drawing one image's COCO annotations: each polygon
@@ -419,8 +419,10 @@ def _gray_mask(values: np.ndarray, notes: list[str]) -> GroundTruth:
     if np.issubdtype(values.dtype, np.floating):
         if not np.all(np.isfinite(values)) or np.any(values != np.round(values)) or values.min() < 0:
             raise ValueError("the mask image holds non-integer or negative float values; labels must be integers >= 0")
-    values = values.astype(np.int64)
-    used = np.unique(values)
+    if values.dtype.kind == "u" and values.dtype.itemsize <= 2:  # 8/16-bit: count, never sort 40 M values
+        used = np.flatnonzero(np.bincount(values.ravel(), minlength=1))
+    else:
+        used = np.unique(values).astype(np.int64)
     if used.min() < 0:
         raise ValueError(f"the mask image holds negative values (min {used.min()}); labels must be >= 0")
     top = int(used.max())
@@ -635,14 +637,14 @@ class _Segment:
 
 def _instance_segments(annotations: list, image: dict, classes: _Categories):
     height, width = image["height"], image["width"]
-    segments, notes, drawn = [], [], 0
-    for index, ann in enumerate(annotations):
+    mine = [(index, ann) for index, ann in enumerate(annotations)
+            if _require(ann, "image_id", int, f"annotations[{index}]") == image["id"]]
+    if len(mine) > MAX_ANNOTATIONS:
+        raise ValueError(f"image {image['id']} has {len(mine):,} annotations; at most {MAX_ANNOTATIONS:,} are "
+                         "drawn for one image")
+    segments, notes, drawn, instances = [], [], 0, 0
+    for index, ann in mine:
         where = f"annotations[{index}]"
-        if _require(ann, "image_id", int, where) != image["id"]:
-            continue
-        if len(segments) >= MAX_ANNOTATIONS:
-            raise ValueError(f"image {image['id']} has more than {MAX_ANNOTATIONS:,} annotations; at most "
-                             f"{MAX_ANNOTATIONS:,} are drawn for one image")
         category = _require(ann, "category_id", int, where)
         class_index = classes.class_index(category, where)
         crowd = bool(ann.get("iscrowd", 0))
@@ -653,10 +655,18 @@ def _instance_segments(annotations: list, image: dict, classes: _Categories):
                              f"bounding boxes (RLE: column bands); at most {MAX_DRAWN_PIXELS:,} are drawn for one "
                              "image")
         is_instance = not crowd and classes.isthing[category]
+        instances += is_instance
+        _check_instance_count(instances)
         info = {"id": ann.get("id") if _is_kind(ann.get("id"), int) else None, "category_id": category,
                 "class_index": class_index, "iscrowd": crowd}
         segments.append(_Segment(class_index, is_instance, info, patch))
     return segments, notes
+
+
+def _check_instance_count(number: int) -> None:
+    if number >= PANOPTIC_DIVISOR:
+        raise ValueError(f"the image has more than {PANOPTIC_DIVISOR - 1} instances; panoptic labels "
+                         f"(class * {PANOPTIC_DIVISOR} + instance) hold at most {PANOPTIC_DIVISOR - 1}")
 
 
 def _annotation_patch(segmentation, height: int, width: int, where: str) -> Patch:
@@ -737,7 +747,7 @@ def _panoptic_segments(annotations: list, image: dict, classes: _Categories, pat
     seen = np.zeros(_PANOPTIC_IDS, dtype=bool)
     seen[ids] = True
     order_of = np.zeros(_PANOPTIC_IDS, dtype=np.int32)  # segment id -> 1 + drawing order
-    segments, notes = [], []
+    segments, notes, instances = [], [], 0
     for k, info in enumerate(infos):
         where = f"{entry_where} segments_info[{k}]"
         seg_id = _require(info, "id", int, where)
@@ -753,6 +763,8 @@ def _panoptic_segments(annotations: list, image: dict, classes: _Categories, pat
         crowd = bool(info.get("iscrowd", 0))
         class_index = classes.class_index(category, where)
         is_instance = not crowd and classes.isthing[category]
+        instances += is_instance
+        _check_instance_count(instances)
         segments.append(_Segment(class_index, is_instance,
                                  {"id": seg_id, "category_id": category, "class_index": class_index, "iscrowd": crowd}))
         order_of[seg_id] = len(segments)
