@@ -23,11 +23,13 @@ from typing import Any, Callable, Hashable
 import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
 
 from seglib import jobs
 
 TICKETS_KEY = "heavy.tickets"
 CANCELLED_KEY = "heavy.cancelled"
+CALLS_KEY = "heavy.calls"
 REFRESH_S = 1.0  # how often a waiting job's place in line is redrawn
 _POLL_S = 0.25   # how often a running job's progress bar is redrawn
 _MAX_FINISHED = 512
@@ -113,6 +115,29 @@ def _ticket(slot: str, key: Hashable, fn: Callable[[], Any]) -> jobs.Ticket:
     ticket = pool().submit(key, fn, owner=session_id, alive=_session_alive(session_id))
     tickets[slot] = ticket
     return ticket
+
+
+def call_slot(name: str) -> str:
+    """``name`` numbered by how often it was asked before in this script run (and fragment).
+
+    Two Compare panels running the same method are two slots (``name.0``, ``name.1``), each
+    keeping its own job, while the next run of the page finds the same slots again.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return name
+    try:
+        fragment = ThreadState.get().fragment_id or ""
+    except RuntimeError:  # outside a script run
+        fragment = ""
+    run = (id(ctx.cursors), fragment)  # Streamlit gives each run (and fragment run) a fresh cursors dict
+    seen = st.session_state.get(CALLS_KEY)
+    if not seen or seen[0] != run:
+        seen = (run, {})
+        st.session_state[CALLS_KEY] = seen
+    count = seen[1].get(name, 0)
+    seen[1][name] = count + 1
+    return f"{name}.{fragment}.{count}" if fragment else f"{name}.{count}"
 
 
 def waiting_text(title: str, ahead: int) -> str:

@@ -90,7 +90,8 @@ def run_method(picked: PickedImage, method: Method, params: dict, *, pre: dict |
     try:
         key = result_key(picked, method, params, pre=pre, post=post, working_size=working_size)
         if _heavy_now(picked, method, working_size, key):  # through the shared pool: waits its turn, visibly
-            return heavy.run(f"result.{method.name}", key, lambda: _segment(*args), title=method.title)
+            return heavy.run(heavy.call_slot(f"result.{method.name}"), key, lambda: _segment(*args),
+                             title=method.title)
         with st.spinner(f"Running {method.title}...", show_time=True):
             return _segment(*args)
     except Exception as error:  # noqa: BLE001 - any failure of a method stays in its panel
@@ -111,7 +112,7 @@ def run_with_progress(picked: PickedImage, method: Method, params: dict, *,
     bar = st.empty()
     try:
         if _heavy_now(picked, method, working_size, key, unknown=True):
-            return heavy.run(f"progress.{method.name}", key, title=method.title,
+            return heavy.run(heavy.call_slot(f"progress.{method.name}"), key, title=method.title,
                              fn=lambda: _call(picked.image, method.name, dict(params), {}, {}, working_size,
                                               picked.key))
         with progress.listen(lambda fraction, text: bar.progress(fraction, text=text)):

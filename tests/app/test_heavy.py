@@ -183,3 +183,20 @@ def test_button_work_waits_in_line_on_the_page_then_runs(monkeypatch):
         assert not [b for b in at.button if b.key == "heavy.cancel.train"]  # gone once finished
     finally:
         pool.shutdown()
+
+
+def two_panels_page():
+    import streamlit as st
+
+    from ui import heavy
+
+    slots = [heavy.call_slot("result.kmeans") for _ in range(2)] + [heavy.call_slot("result.otsu")]
+    st.markdown(" ".join(slots))
+
+
+def test_each_call_of_a_run_has_its_own_slot_and_the_next_run_finds_them_again():
+    at = AppTest.from_function(two_panels_page, default_timeout=LONG).run()
+    first = at.markdown[0].value
+    assert first == "result.kmeans.0 result.kmeans.1 result.otsu.0"
+    at.run()
+    assert at.markdown[0].value == first
