@@ -489,5 +489,7 @@ def missing_truth_hint(need: str) -> None:
     """Say that ``need`` (e.g. "Error maps and scores") needs ground truth, with a button to a scene."""
     st.info(f"{need} need ground truth. Upload a ground-truth file for this picture in the sidebar, or use a "
             "synthetic scene, which brings its own labels.", icon=":material/info:")
-    st.button("Use a synthetic scene", on_click=select_scene, args=DEFAULT_SCENE, icon=":material/category:",
-              help="Switch to ShapeScene {} ({}, {} px) and its exact labels.".format(*DEFAULT_SCENE))
+    if st.button("Use a synthetic scene", icon=":material/category:",
+                 help="Switch to ShapeScene {} ({}, {} px) and its exact labels.".format(*DEFAULT_SCENE)):
+        select_scene(*DEFAULT_SCENE)
+        st.rerun(scope="app")  # the whole page: the hint may sit in a fragment, the picture is in the sidebar
