@@ -79,6 +79,34 @@ def png_largest_gray():
     return lambda: load_ground_truth(data)
 
 
+@case("png: 500000 empty chunks (6 MB)")
+def png_chunks_many():
+    import struct
+    import zlib
+    from PIL import Image
+    from seglib.io import load_image
+    good = io_bytes(Image.new("L", (4, 4)), "PNG")
+    at = good.index(b"IDAT") - 4
+    empty = struct.pack(">I", 0) + b"abCd" + struct.pack(">I", zlib.crc32(b"abCd") & 0xFFFFFFFF)
+    data = good[:at] + empty * 500_000 + good[at:]
+    return lambda: load_image(data)
+
+
+@case("gif: 100000 frames (2.4 MB)")
+def gif_frames():
+    import numpy as np
+    from PIL import Image
+    from seglib.io import load_image
+    frames = [Image.fromarray(np.full((2, 2), k * 80, np.uint8)).convert("P") for k in range(3)]
+    import io
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=10, optimize=False)
+    data = buffer.getvalue()
+    starts = [i for i in range(len(data)) if data[i:i + 2] == b"!\xf9"]
+    many = data[:starts[2]] + data[starts[1]:starts[2]] * 100_000 + data[starts[2]:]
+    return lambda: load_image(many)
+
+
 @case("mat: 64 MB decoy before groundTruth")
 def mat_decoy():
     from hostile_inputs import mat_with_decoy
@@ -122,6 +150,17 @@ def coco_polygons_case():
     from hostile_inputs import coco_polygons
     from seglib.io import load_ground_truth
     data = coco_polygons(600, 2000)
+    return lambda: load_ground_truth(data)
+
+
+@case("coco: zig-zag polygon, 20000 vertices on 4000 x 4000")
+def coco_zigzag():
+    from hostile_inputs import coco_bytes
+    from seglib.io import load_ground_truth
+    polygon = []
+    for k in range(20_000):
+        polygon += [float(k % 2) * 3999, k / 5]
+    data = coco_bytes([{"image_id": 1, "category_id": 1, "segmentation": [polygon]}], 4000, 4000)
     return lambda: load_ground_truth(data)
 
 
@@ -245,6 +284,13 @@ def share_many():
     from ui.share import parse_query
     query = {f"[re-login](https://evil.example/{k})": "![x](https://evil.example/t.png)" for k in range(10_000)}
     return lambda: parse_query(query)
+
+
+def io_bytes(picture, fmt: str) -> bytes:
+    import io
+    buffer = io.BytesIO()
+    picture.save(buffer, fmt)
+    return buffer.getvalue()
 
 
 # --------------------------------------------------------------------------- child process

@@ -505,3 +505,47 @@ def test_a_file_just_over_the_limit_gets_distinct_numbers():
 def test_bad_json_says_where():
     with pytest.raises(ValueError, match=r"not valid JSON: .* at line 1, column \d+"):
         load_ground_truth(b'{"images": [1, 2,, 3]}')
+
+
+# --------------------------------------------------------------------------- cousins: work hidden in counts
+
+
+def test_a_zig_zag_polygon_has_an_outline_budget():
+    polygon = []
+    for k in range(20_000):
+        polygon += [float(k % 2) * 3999, k / 5]
+    data = coco_bytes([{"image_id": 1, "category_id": 1, "segmentation": [polygon]}], 4000, 4000)
+    assert len(data) < 500_000
+    with pytest.raises(ValueError, match=r"pixels of outline; at most 4,000,000 .*zig-zagging"):
+        load_ground_truth(data)
+
+
+def test_a_png_of_half_a_million_empty_chunks_is_refused_before_pillow_reads_it():
+    import struct
+    import zlib
+
+    good = png(np.zeros((4, 4), np.uint8))
+    at = good.index(b"IDAT") - 4
+    empty = struct.pack(">I", 0) + b"abCd" + struct.pack(">I", zlib.crc32(b"abCd") & 0xFFFFFFFF)
+    data = good[:at] + empty * 500_000 + good[at:]
+    for call in (load_image, load_ground_truth):
+        with pytest.raises(ValueError, match=r"more than 50,000 chunks"):
+            call(data)
+
+
+def test_gif_frames_are_not_counted_one_by_one():
+    frames = [Image.fromarray(np.full((2, 2), k * 80, np.uint8)).convert("P") for k in range(3)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=10, optimize=False)
+    data = buffer.getvalue()
+    starts = [i for i in range(len(data)) if data[i:i + 2] == b"!\xf9"]
+    many = data[:starts[2]] + data[starts[1]:starts[2]] * 50_000 + data[starts[2]:]  # 50 000 frames, 1.2 MB
+    loaded = seglib.io.load_image_with_info(many)
+    assert loaded.image.shape == (2, 2, 3) and "more than 100 frames" in " ".join(loaded.notices)
+    assert any("several frames" in note for note in load_ground_truth(many).notes)
+
+
+def test_coco_json_larger_than_its_cap_is_refused_before_parsing():
+    data = b'{"images": [], "pad": "' + b"x" * (33 << 20) + b'"}'
+    with pytest.raises(ValueError, match=r"33\.0 MiB; at most 32 MiB"):
+        load_ground_truth(data)

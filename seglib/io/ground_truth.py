@@ -36,7 +36,8 @@ from PIL import Image
 from ..checks import check_int, is_int, is_number
 from . import matfile
 from .coco_masks import Patch, check_runs, compressed_runs, polygon_patch, rle_patch
-from .images import DEFAULT_MAX_PIXELS, chunk_bomb_message, describe_content, read_bytes
+from .images import (DEFAULT_MAX_PIXELS, check_png_chunks, chunk_bomb_message, describe_content, frame_count,
+                     read_bytes)
 from .paths import inside_root
 
 __all__ = [
@@ -49,7 +50,9 @@ __all__ = [
     "MAX_PIXELS",
     "PANOPTIC_DIVISOR",
     "MAX_ANNOTATIONS",
+    "MAX_JSON_BYTES",
     "MAX_DRAWN_PIXELS",
+    "MAX_OUTLINE_PIXELS",
     "MAX_BSDS_BYTES",
 ]
 
@@ -62,12 +65,19 @@ MAX_PIXELS = DEFAULT_MAX_PIXELS
 PANOPTIC_DIVISOR = 1000
 """Panoptic labels are ``class_index * PANOPTIC_DIVISOR + instance_number``."""
 
+MAX_JSON_BYTES = 32 * 2**20
+"""Largest COCO JSON parsed (32 MiB; all of COCO val2017 is 25 MB): parsed JSON takes up to 8x its size."""
+
 MAX_ANNOTATIONS = 5_000
 """Most COCO annotations (or panoptic segments) drawn for one image (COCO has at most about 100)."""
 
 MAX_DRAWN_PIXELS = 400_000_000
 """Most pixels visited while drawing one image's COCO annotations: each polygon
 costs its bounding box, each RLE the columns it spans."""
+
+MAX_OUTLINE_PIXELS = 4_000_000
+"""Most polygon outline drawn for one image, in pixels along the longer axis of each edge (pycocotools
+rasterises five points per pixel of outline; COCO outlines are a few hundred pixels long)."""
 
 MAX_BSDS_BYTES = matfile.MAX_DECOMPRESSED
 """Most bytes the ``groundTruth`` variable of a BSDS ``.mat`` file may inflate to."""
@@ -349,6 +359,10 @@ def _check_pixels(height: int, width: int, what: str) -> None:
 def _open_image(data: bytes, name: str = "source"):
     """Open a lossless image with Pillow, refusing huge images before decoding."""
     try:
+        check_png_chunks(data)
+    except ValueError as error:
+        raise ValueError(f"`{name}`: {error}") from None
+    try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as error:
         raise ValueError(f"`{name}` is an image too large to decode safely ({error}); at most "
@@ -385,8 +399,8 @@ def _decode(image, name: str = "source") -> np.ndarray:
 def _load_mask(data: bytes) -> GroundTruth:
     image = _open_image(data)
     notes = []
-    if getattr(image, "n_frames", 1) > 1:
-        notes.append(f"the file has {image.n_frames} frames; the first one was used")
+    if frame_count(image) > 1:
+        notes.append("the file has several frames; the first one was used")
     mode = image.mode
     if mode == "P":
         return _palette_mask(_decode(image), image.getpalette() or [], notes)
@@ -484,6 +498,9 @@ def _pack(rgb: np.ndarray) -> np.ndarray:
 
 
 def _load_coco(data: bytes, path: Path | None, image_id, max_bytes: int, panoptic_png) -> GroundTruth:
+    if len(data) > MAX_JSON_BYTES:
+        raise ValueError(f"the COCO JSON is {len(data) / 2**20:.1f} MiB; at most {MAX_JSON_BYTES / 2**20:g} MiB are "
+                         "parsed (all of COCO val2017 is 25 MB): keep the images you need")
     doc = _parse_json(data)
     images = _require(doc, "images", list, "the COCO JSON")
     annotations = _require(doc, "annotations", list, "the COCO JSON")
@@ -643,12 +660,17 @@ def _instance_segments(annotations: list, image: dict, classes: _Categories):
         raise ValueError(f"image {image['id']} has {len(mine):,} annotations; at most {MAX_ANNOTATIONS:,} are "
                          "drawn for one image")
     segments, notes, drawn, instances = [], [], 0, 0
+    outline = [0.0]
     for index, ann in mine:
         where = f"annotations[{index}]"
         category = _require(ann, "category_id", int, where)
         class_index = classes.class_index(category, where)
         crowd = bool(ann.get("iscrowd", 0))
-        patch = _annotation_patch(_require(ann, "segmentation", (list, dict), where), height, width, where)
+        patch = _annotation_patch(_require(ann, "segmentation", (list, dict), where), height, width, where, outline)
+        if outline[0] > MAX_OUTLINE_PIXELS:
+            raise ValueError(f"the polygons of image {image['id']} up to {where} have {outline[0]:,.0f} pixels of "
+                             f"outline; at most {MAX_OUTLINE_PIXELS:,} are drawn for one image (is a polygon "
+                             "zig-zagging across the picture?)")
         drawn += patch.area
         if drawn > MAX_DRAWN_PIXELS:
             raise ValueError(f"the annotations of image {image['id']} up to {where} cover {drawn:,} pixels of "
@@ -669,9 +691,11 @@ def _check_instance_count(number: int) -> None:
                          f"(class * {PANOPTIC_DIVISOR} + instance) hold at most {PANOPTIC_DIVISOR - 1}")
 
 
-def _annotation_patch(segmentation, height: int, width: int, where: str) -> Patch:
+def _annotation_patch(segmentation, height: int, width: int, where: str, outline: list[float]) -> Patch:
+    """The patch of one annotation; adds its polygons' outline length (pixels) to ``outline[0]``."""
     if isinstance(segmentation, list):
         polygons = _check_polygons(segmentation, height, width, where)
+        outline[0] += sum(_outline_length(p) for p in polygons)
         if not polygons:
             return Patch(slice(0, 0), slice(0, 0), 0, lambda: np.zeros((0, 0), dtype=bool))
         return polygon_patch(polygons, height, width)
@@ -700,6 +724,13 @@ def _check_polygons(polygons: list, height: int, width: int, where: str) -> list
                              f"{ys.max():.4g}], outside the {width} x {height} image (tolerance {tol:g} px)")
         checked.append(coords.tolist())
     return checked
+
+
+def _outline_length(polygon: list[float]) -> float:
+    """Sum over the closed polygon's edges of max(|dx|, |dy|): what pycocotools walks to rasterise it."""
+    coords = np.asarray(polygon, dtype=np.float64)
+    xs, ys = coords[0::2], coords[1::2]
+    return float(np.maximum(np.abs(xs - np.roll(xs, 1)), np.abs(ys - np.roll(ys, 1))).sum())
 
 
 def _is_number(value) -> bool:

@@ -23,7 +23,8 @@ Decoding work
     pixels, because each scan costs a pass over the whole picture.
 Animation
     Animated GIF / PNG / WebP and multi-page TIFF: the first frame is used
-    and a notice says so.
+    and a notice says so (GIF and TIFF frames are counted up to
+    :data:`MAX_COUNTED_FRAMES`). A PNG may hold at most :data:`MAX_PNG_CHUNKS` chunks.
 Orientation
     The EXIF orientation tag is applied (the array is upright as a camera
     viewer shows it).
@@ -71,6 +72,10 @@ __all__ = [
     "jpeg_scan_count",
     "chunk_bomb_message",
     "MAX_JPEG_SCANS",
+    "MAX_PNG_CHUNKS",
+    "frame_count",
+    "png_chunk_count",
+    "check_png_chunks",
     "JPEG_SCAN_PIXEL_BUDGET",
     "composite_on_white",
     "to_rgb_uint8",
@@ -84,6 +89,10 @@ MAX_JPEG_SCANS = 100
 """Most scans (start-of-scan markers) accepted in a JPEG file; progressive ones have about 10."""
 JPEG_SCAN_PIXEL_BUDGET = 500_000_000
 """Most scans x pixels accepted in a JPEG (12 scans at 40 MP, 50 at 10 MP): each scan is a pass over the picture."""
+MAX_COUNTED_FRAMES = 100
+"""GIF and TIFF frames are counted up to this many (each step reads a frame header in Python)."""
+MAX_PNG_CHUNKS = 50_000
+"""Most chunks accepted in a PNG (Pillow parses each in Python; libpng writes 8 KB IDAT chunks)."""
 _STREAM_CHUNK = 1 << 20
 
 _ACCEPTED_TEXT = "PNG, JPEG, TIFF, BMP, WebP or GIF"
@@ -349,6 +358,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
+    check_png_chunks(data)
     try:
         return Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except Image.DecompressionBombError as exc:
@@ -451,13 +461,59 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
                          f"{max_pixels / 1e6:g} MP (downscale it before uploading)")
 
 
+def frame_count(picture: Image.Image, limit: int = MAX_COUNTED_FRAMES) -> int:
+    """Frames of an image, counting no further than ``limit`` + 1 (which means "more than ``limit``").
+
+    APNG, WebP and MPO declare their count in the header. GIF and TIFF do
+    not: Pillow's ``n_frames`` walks every frame, which a file of a million
+    tiny frames turns into minutes, so frames are stepped through only up
+    to ``limit``.
+    """
+    if picture.format not in ("GIF", "TIFF"):
+        return getattr(picture, "n_frames", 1)
+    count = 1
+    try:
+        while count <= limit:
+            picture.seek(count)
+            count += 1
+    except Exception:  # noqa: BLE001 - EOFError past the last frame; a damaged later frame ends the count too
+        pass
+    finally:
+        picture.seek(0)
+    return count
+
+
 def _frame_notices(picture: Image.Image, fmt: str) -> list[str]:
-    frames = getattr(picture, "n_frames", 1)
+    frames = frame_count(picture)
     if frames <= 1:
         return []
     what = {"TIFF": ("multi-page TIFF", "page"), "JPEG": ("multi-picture JPEG (MPO)", "picture")}
     kind, unit = what.get(fmt, (f"animated {fmt}", "frame"))
-    return [f"{kind} with {frames} {unit}s: only the first {unit} is used"]
+    count = f"{frames} {unit}s" if frames <= MAX_COUNTED_FRAMES else f"more than {MAX_COUNTED_FRAMES} {unit}s"
+    return [f"{kind} with {count}: only the first {unit} is used"]
+
+
+def png_chunk_count(data: bytes, limit: int) -> int:
+    """Chunks of a PNG, counted from their length fields (stops counting after ``limit``)."""
+    position, count = 8, 0
+    while position + 8 <= len(data) and count <= limit:
+        length = int.from_bytes(data[position:position + 4], "big")
+        count += 1
+        if data[position + 4:position + 8] == b"IEND":
+            break
+        position += 12 + length
+    return count
+
+
+def check_png_chunks(data: bytes) -> None:
+    """ValueError for a PNG (by its signature) of more than :data:`MAX_PNG_CHUNKS` chunks, before Pillow reads it."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return
+    chunks = png_chunk_count(data, MAX_PNG_CHUNKS)
+    if chunks > MAX_PNG_CHUNKS:
+        raise ValueError(f"the PNG has more than {MAX_PNG_CHUNKS:,} chunks; Pillow reads each one in Python, so "
+                         "at most that many are accepted (an ordinary PNG has a few dozen to a few thousand): "
+                         "re-save it")
 
 
 def _load(picture: Image.Image, fmt: str) -> None:
