@@ -328,9 +328,9 @@ async def _students(browser, url: str, plans: list[tuple], presses: int) -> list
             start = time.perf_counter()
             await slider.focus()
             await page.keyboard.press("ArrowRight" if (n // 4) % 2 == 0 else "ArrowLeft")
-            await _idle(page, 300_000)
+            changed = await _repainted(page, before)
             out["times"].append(time.perf_counter() - start)
-            out["missed"] += await _image_sources(page) == before
+            out["missed"] += not changed
             await asyncio.sleep(0.5)
         out["exceptions"] = await page.locator('[data-testid="stException"]').count()
         await context.close()
@@ -366,6 +366,22 @@ def _slider(page, method: str, key: str):
 
 async def _image_sources(page) -> list[str]:
     return await page.locator('[data-testid="stImage"] img').evaluate_all("els => els.map(e => e.src)")
+
+
+async def _repainted(page, before: list[str], timeout: float = 300.0) -> bool:
+    """Wait for the move's repaint: the pictures change, or a run starts and ends; True when they changed."""
+    status = page.locator('[data-testid="stStatusWidget"]')
+    ran, deadline = False, time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if await _image_sources(page) != before:
+            await _idle(page, 300_000)
+            return True
+        running = await status.count() > 0
+        if ran and not running:
+            return False
+        ran = ran or running
+        await asyncio.sleep(0.03)
+    return False
 
 
 async def _idle(page, timeout: int = 120_000) -> None:

@@ -87,6 +87,9 @@ class Reaper:
             jobs.shared_pool().cancel_owner(sid)
             del self.gone_since[sid]
         if closed:
+            # Closing marks the sessions' download files for deletion; a second pass deletes them
+            # (Streamlit does that on a later script run, which an empty server never has).
+            self.instance.media_file_mgr.remove_orphaned_files()
             _LOGGER.info("released %d disconnected session(s); %d left", len(closed), len(self.session_ids()))
         if closed and not self.session_ids():
             self.on_empty()
@@ -96,7 +99,7 @@ class Reaper:
 
 
 def release_caches() -> None:
-    """Empty the result caches (Streamlit's data caches, seglib's stage cache) and give memory back.
+    """Empty the caches (Streamlit's data and resource caches, seglib's stage cache) and give memory back.
 
     Called when the last session has been released: nobody is left to reuse a result, and a
     server between two classes should hold what it held before the first (models and SAM
@@ -107,6 +110,7 @@ def release_caches() -> None:
     from seglib import cache
 
     st.cache_data.clear()
+    st.cache_resource.clear()  # samples, scenes, datasets; seglib keeps the models it loaded
     cache.clear()
     gc.collect()
     try:

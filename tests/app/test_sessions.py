@@ -16,6 +16,11 @@ class FakeRuntime:
         self.active, self.stored, self.closed = set(active), set(stored), []
         infos = lambda: [SimpleNamespace(session=SimpleNamespace(id=sid)) for sid in sorted(self.active | self.stored)]  # noqa: E731
         self._session_mgr = SimpleNamespace(list_sessions=infos)
+        self.orphan_passes = 0
+        self.media_file_mgr = SimpleNamespace(remove_orphaned_files=self._orphans)
+
+    def _orphans(self):
+        self.orphan_passes += 1
 
     def is_active_session(self, sid):
         return sid in self.active
@@ -46,6 +51,7 @@ def test_a_session_gone_for_the_release_time_is_closed_and_its_jobs_cancelled(po
     assert reaper.sweep(now=129.0) == []
     assert reaper.sweep(now=130.0) == ["left"]    # 30 s without a connection: released
     assert runtime.closed == ["left"] and ticket.state == "cancelled"
+    assert runtime.orphan_passes == 1  # its download files, only marked by the close, are deleted too
     assert reaper.sweep(now=500.0) == []          # the connected session is never closed
     assert emptied == []                          # someone is still here: caches stay
     hold.set()
