@@ -107,6 +107,19 @@ def gif_frames():
     return lambda: load_image(many)
 
 
+@case("png: 40 MP RGB colour mask, 1000 colours")
+def png_colour_mask():
+    import numpy as np
+    from PIL import Image
+    from seglib.io import load_ground_truth
+    rng = np.random.default_rng(0)
+    palette = rng.integers(1, 255, (1000, 3), dtype=np.uint8)
+    index = (np.arange(5000)[:, None] // 5 + np.arange(8000)[None, :] // 8) % 1000
+    data = io_bytes(Image.fromarray(palette[index]), "PNG")
+    del index
+    return lambda: load_ground_truth(data)
+
+
 @case("mat: 64 MB decoy before groundTruth")
 def mat_decoy():
     from hostile_inputs import mat_with_decoy
