@@ -33,7 +33,6 @@ import itertools
 import json
 import math
 import os
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -48,6 +47,7 @@ from .checks import check_int
 from .core import DEFAULT_WORKING_SIZE, segment
 from .registry import method as get_method
 from .scoring import HIGHER_IS_BETTER, METRIC_NAMES, score
+from .threads import cap_threads
 
 __all__ = ["Config", "DiskCache", "MemoryCache", "ResultCache", "Run", "default_cache_dir", "default_metric",
            "evaluate", "expand_grid", "leaderboard", "MEAN_SUFFIX", "metric_columns", "worst_images"]
@@ -367,19 +367,10 @@ def _on_worker(client_pid: int, func, *args):
     return func(*args)
 
 
-_blas_limited = False  # per process: threadpool_limits costs ~1.6 ms, as much as a fast method's whole task
-
-
 def _one_native_thread() -> None:
-    global _blas_limited
-    torch = sys.modules.get("torch")  # only when a task has imported it: a worker need not load torch
-    if torch is not None and torch.get_num_threads() != 1:
-        torch.set_num_threads(1)
-    if not _blas_limited:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-        _blas_limited = True
+    # torch only when a task has imported it (a worker need not load torch); BLAS once per process,
+    # since threadpool_limits costs ~1.6 ms, as much as a fast method's whole task
+    cap_threads(1, blas=True)
 
 
 def _executor(scheduler, max_workers):

@@ -37,13 +37,13 @@ from skimage.segmentation import random_walker as skimage_random_walker
 from skimage.segmentation import watershed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
-from threadpoolctl import threadpool_limits
 
 from .cache import cached_stage
 from .imaging import colour_distance, resize_image, with_channels, working_shape
 from .prompts import SEED_BACKGROUND, SEED_OBJECT, Prompts, box_slices, default_prompts, draw_prompts, parse_prompts
 from .registry import Param, method as registered_method, missing_prompt, register
 from .result import Points, Segmentation
+from .threads import limit_threads
 
 _PROMPT_DOC = ("Click the object (points with label 1), optionally the background (label 0) and draw a box; "
                "coordinates are in the pixels of the image passed in.")
@@ -525,7 +525,7 @@ def grabcut(image, *, points=None, box=None, original_shape=None, iterations, co
     hard_bg = (seeds == SEED_BACKGROUND) | ~unknown
     hard_fg = (seeds == SEED_OBJECT) & ~hard_bg
     # Tiny (3 x 3) matrix work: a multi-threaded BLAS spinning up for each product costs far more.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with limit_threads(1, torch=False):
         fit = _iterate_grabcut(data, unknown, hard_fg, hard_bg, bg_outside, rng, iterations=iterations,
                                components=components, smoothness=smoothness)
     full = np.zeros(shape, dtype=bool)

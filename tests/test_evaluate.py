@@ -10,6 +10,7 @@ import pytest
 from skimage.segmentation import find_boundaries
 
 import seglib.evaluate as ev
+from seglib import threads
 from seglib.datasets import open_dataset
 from seglib.datasets.base import Dataset, Sample
 from seglib.io.ground_truth import GroundTruth
@@ -207,7 +208,7 @@ def test_tasks_in_worker_processes_run_torch_on_one_thread(monkeypatch):
     torch = pytest.importorskip("torch")
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    monkeypatch.setattr(ev, "_blas_limited", False)
+    monkeypatch.setattr(threads, "_blas_cap", None)
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -215,7 +216,7 @@ def test_tasks_in_worker_processes_run_torch_on_one_thread(monkeypatch):
         assert ev._on_worker(os.getpid(), torch.get_num_threads) == 2  # a worker thread of this process: untouched
         with threadpool_limits(limits=None):  # restores BLAS/OpenMP thread counts afterwards
             assert ev._on_worker(os.getpid() + 1, torch.get_num_threads) == 1  # a worker process of its own
-            assert all(lib["num_threads"] == 1 for lib in threadpool_info()) and ev._blas_limited
+            assert all(lib["num_threads"] == 1 for lib in threadpool_info()) and threads._blas_cap == 1
             torch.set_num_threads(2)  # something in the task raised it again: the next task lowers it
             assert ev._on_worker(os.getpid() + 1, torch.get_num_threads) == 1
     finally:

@@ -100,20 +100,13 @@ def start(values: dict, folder: Path, state: MutableMapping | None = None) -> bo
 def train(values: dict, folder: Path, progress: Callable[[int, float, float | None], None],
           checkpoint_every: int, state: MutableMapping | None = None) -> dict:
     """Train with the page's settings, checkpointing to ``folder``; keep and return the finished model."""
-    import torch
-
     kwargs = train_kwargs(values)
     dataset = training_set(kwargs["n_scenes"], kwargs["image_size"], tuple(values["difficulties"]), kwargs["seed"])
     kwargs["n_scenes"] = len(dataset["images"])  # a one-difficulty mix may find fewer
-    threads = torch.get_num_threads()
     # One thread: a minute of training must not starve other sessions, and on a busy machine a second
     # thread competing for a core makes each step several times slower, not faster.
-    torch.set_num_threads(TRAIN_THREADS)
-    try:
-        model, history = training.train(values["arch"], **kwargs, progress=progress, checkpoint_dir=folder,
-                                        checkpoint_every=checkpoint_every, dataset=dataset)
-    finally:
-        torch.set_num_threads(threads)
+    model, history = training.train(values["arch"], **kwargs, progress=progress, checkpoint_dir=folder,
+                                    checkpoint_every=checkpoint_every, dataset=dataset, threads=TRAIN_THREADS)
     return keep(model, history, "done", state)
 
 

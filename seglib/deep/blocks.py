@@ -56,12 +56,28 @@ class SegmentationNet(nn.Module):
     """Base class: a network mapping (N, C, H, W) images in [0, 1] to (N, K, H, W) logits.
 
     Subclasses implement :meth:`forward_features` and store their constructor
-    arguments in :attr:`config`, so a model card can rebuild them.
+    arguments in :attr:`config`, so a model card can rebuild them. Every
+    subclass takes these sizes, checked here (a weights file may declare them):
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of output classes (background included), 1 to 1000.
+    in_channels : int, default 3
+        1 to 4.
+    width : int, default 16
+        Channels of the first stage, 1 to 256; stage ``i`` has ``width * 2**i``.
+    depth : int
+        Number of down-sampling stages, 1 to ``max_depth``.
     """
 
     arch: str = ""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, *, max_depth: int):
+        check_config("n_classes", config["n_classes"], 1, 1000)
+        check_config("in_channels", config["in_channels"], 1, 4)
+        check_config("width", config["width"], 1, 256)
+        check_config("depth", config["depth"], 1, max_depth)
         super().__init__()
         self.config = dict(config)
 

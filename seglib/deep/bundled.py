@@ -2,32 +2,44 @@
 
 Weights live in ``seglib/deep/weights/<name>.safetensors`` next to a model
 card ``<name>.json`` (architecture, size, training settings, held-out
-scores). Models are built once per process per weights file and only used
-for inference afterwards, so one instance is safely shared by all sessions.
-A ``weights=`` argument (a path or bytes: safetensors, or a state dict saved
-with ``torch.save``) replaces the bundled weights. Importing this module does
-not import torch; the first model use does.
+scores). Models are built once per process per weights file (a bounded
+:class:`~seglib.deep.lru.LRUCache`) and only used for inference afterwards,
+so one instance is safely shared by all sessions. A ``weights=`` argument (a
+path, bytes or a binary file: safetensors, or a state dict saved with
+``torch.save``, see :mod:`seglib.deep.sources`) replaces the bundled weights.
+
+A weights file may describe its own network (``arch``, ``config``,
+``class_names``, ``input_size`` in its safetensors metadata, written by
+:func:`~seglib.deep.checkpoints.model_metadata`). That description is checked
+before anything is built: the architecture must be this method's, the config
+a JSON object of the constructor's arguments with RGB input, and the network
+it describes must stay within :data:`MAX_PARAMETERS` and match every tensor
+shape in the file (:func:`~seglib.deep.checkpoints.build_checked`).
+
+Importing this module does not import torch; the first model use does.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 from ..registry import Param, register
+from ..threads import cap_threads
+from .lru import LRUCache
+from .sources import user_source
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_INPUT_SIZE = 128
 WARNING = "Trained on synthetic shapes: expect nonsense on photos"
-_MAX_MODELS = 8
-_models: "OrderedDict[tuple, tuple]" = OrderedDict()
-_lock = threading.Lock()
-_threads_capped = False
+MAX_PARAMETERS = 32_000_000
+"""Largest network a weights file may describe (128 MB of float32; the bundled ones have 0.3-1.1 million,
+the Train page's largest about 2 million)."""
+INFERENCE_THREADS = min(2, os.cpu_count() or 1)
+"""Torch threads of the serving process: one inference must not starve the other sessions."""
+_models = LRUCache(8)
 
 
 def weights_path(name: str) -> Path:
@@ -60,68 +72,54 @@ def _missing_message(name: str) -> str:
             f"Train them with: {training_command(name)}")
 
 
-def _cap_threads() -> None:
-    """Cap torch's threads once, so one inference does not starve other sessions."""
-    global _threads_capped
-    if not _threads_capped:
-        import torch
-
-        torch.set_num_threads(min(2, os.cpu_count() or 1))
-        _threads_capped = True
-
-
-def _source_key(name: str, weights) -> tuple[tuple, object]:
-    """A cache key for a weights source (path + mtime + size, or content hash) and the source to read."""
-    if weights is None:
-        path = weights_path(name)
-        if not path.is_file():
-            raise RuntimeError(_missing_message(name))
-        weights = path
-    if isinstance(weights, (str, os.PathLike)):
-        path = Path(weights).resolve()
-        if not path.is_file():
-            raise FileNotFoundError(f"weights={str(weights)!r}: no such file; expected a .safetensors file or a "
-                                    "state dict saved with torch.save")
-        stat = path.stat()
-        return (name, str(path), stat.st_mtime_ns, stat.st_size), path
-    if hasattr(weights, "read"):  # an open binary file, e.g. a Streamlit upload
-        weights = weights.read()
-    if isinstance(weights, (bytes, bytearray, memoryview)):
-        data = bytes(weights)
-        return (name, "bytes", hashlib.blake2b(data, digest_size=16).hexdigest()), data
-    raise TypeError(f"weights of type {type(weights).__name__} is not allowed: expected None (bundled), "
-                    "a path, bytes or a binary file object")
+def _declared(metadata: dict, key: str, fallback, what: str):
+    """The JSON value ``metadata[key]`` (``fallback`` when absent), or ``ValueError`` naming it."""
+    if key not in metadata:
+        return fallback
+    try:
+        return json.loads(metadata[key])
+    except (TypeError, ValueError):
+        raise ValueError(f"the weights file's {key!r} metadata is not valid JSON: expected {what}") from None
 
 
 def _model_info(name: str, metadata: dict) -> dict:
-    """Architecture config, class names and input size: from the file's metadata, else the bundled card."""
+    """Architecture config, class names and input size: from the file's metadata, else the bundled card.
+
+    Only checked values come out: the config is a JSON object with RGB input
+    (its sizes are then checked by the constructor and the parameter budget).
+    """
     card = load_card(name) or {}
     arch = metadata.get("arch", name)
     if arch != name:
         raise ValueError(f"these weights are for {arch!r}, not {name!r}")
-    config = json.loads(metadata["config"]) if "config" in metadata else card.get("config")
+    config = _declared(metadata, "config", card.get("config"), "an object of the network's sizes")
     if config is None:
         raise RuntimeError(f"cannot tell the size of the {name!r} network: the weights carry no config and "
                            f"{_missing_message(name)}")
-    class_names = json.loads(metadata["class_names"]) if "class_names" in metadata else card.get("class_names")
-    input_size = int(metadata.get("input_size", card.get("input_size", DEFAULT_INPUT_SIZE)))
-    return {"config": config, "class_names": class_names, "input_size": input_size}
+    if not isinstance(config, dict) or config.get("in_channels", 3) != 3:
+        raise ValueError(f"the weights' config {str(config)[:200]!r} is not allowed: expected an object of "
+                         f"the {name!r} constructor's arguments for RGB input (in_channels 3)")
+    class_names = _declared(metadata, "class_names", card.get("class_names"), "a list of names")
+    if not isinstance(class_names, list) or not all(isinstance(c, str) and len(c) <= 100 for c in class_names):
+        class_names = None
+    input_size = metadata.get("input_size", card.get("input_size", DEFAULT_INPUT_SIZE))
+    if not str(input_size).isdigit() or not 16 <= int(input_size) <= 4096:
+        raise ValueError(f"the weights' input_size {str(input_size)[:40]!r} is not allowed: expected an integer "
+                         "number of pixels in [16, 4096]")
+    return {"config": config, "class_names": class_names, "input_size": int(input_size)}
 
 
 def _build(name: str, source) -> tuple:
-    """A fresh network with checked weights from ``source``, in eval mode, and its info."""
-    from .checkpoints import check_state_dict, read_weights
+    """A network with checked weights from ``source`` (see :func:`~seglib.deep.checkpoints.build_checked`)."""
+    from .checkpoints import build_checked, read_weights
     from .models import build_model
 
     state, metadata = read_weights(source)
     info = _model_info(name, metadata)
-    model = build_model(name, **info["config"])
-    model.load_state_dict(check_state_dict(state, model, name=f"the {name!r} weights"))
+    model = build_checked(lambda: build_model(name, **info["config"]), state, name=f"the {name!r} weights",
+                          max_parameters=MAX_PARAMETERS)
     if not info["class_names"] or len(info["class_names"]) != model.n_classes:
         info["class_names"] = [f"class {i}" for i in range(model.n_classes)]
-    model.eval()
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
     return model, info
 
 
@@ -131,17 +129,13 @@ def load_model_info(name: str, weights=None) -> tuple:
     A source that fails to load raises and caches nothing: the model other
     sessions use is never replaced by a broken one.
     """
-    key, source = _source_key(name, weights)
-    with _lock:
-        if key in _models:
-            _models.move_to_end(key)
-            return _models[key]
-    _cap_threads()
-    built = _build(name, source)  # outside the lock: a slow load does not block other models
-    with _lock:
-        _models[key] = built
-        while len(_models) > _MAX_MODELS:
-            _models.popitem(last=False)
+    if weights is None:
+        weights = weights_path(name)
+        if not weights.is_file():
+            raise RuntimeError(_missing_message(name))
+    source = user_source(weights, name)
+    built = _models.get_or_build(source.key, lambda: _build(name, source.data))
+    cap_threads(INFERENCE_THREADS)  # torch is imported by now
     return built
 
 

@@ -7,6 +7,15 @@ containers. A malicious pickle, a truncated file, something that is not a
 checkpoint at all, or a state dict that does not fit the network all give a
 ``ValueError`` that says what is wrong; nothing in the file is ever run.
 
+A file cannot make the reader do much work either. Paths are read in place
+(memory-mapped); bytes and file objects are read only up to
+:data:`~seglib.deep.sources.MAX_IN_MEMORY_BYTES`; a ``torch.save`` zip must
+store its entries uncompressed (as ``torch.save`` does), so it cannot expand.
+And a network described by a file (its architecture and sizes) is built by
+:func:`build_checked`: first as a skeleton on torch's ``meta`` device, which
+allocates nothing, to check its parameter count against a budget and every
+tensor shape in the file against it; only then for real.
+
 >>> from seglib.deep.models import build_model
 >>> net = build_model("unet", n_classes=4, width=4, depth=1)
 >>> state = load_state_dict(state_dict_bytes(net), expected=net)  # doctest: +SKIP
@@ -21,7 +30,8 @@ import pickle
 import re
 import struct
 import warnings
-from collections.abc import Mapping
+import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import BinaryIO, Union
 
@@ -31,6 +41,8 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import load_file as load_safetensors_file
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
+
+from . import sources
 
 Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
 
@@ -44,9 +56,12 @@ _NESTED_KEYS = ("model", "state_dict", "model_state_dict")
 def _read_bytes(source: Source) -> tuple[bytes, str]:
     """The raw bytes of ``source`` (bytes or a binary file object; paths are read in place) and a name."""
     if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) > sources.MAX_IN_MEMORY_BYTES:
+            raise ValueError(f"the given bytes are {len(source)} bytes; weights given as bytes may be at most "
+                             f"{sources.MAX_IN_MEMORY_BYTES / 2**20:.0f} MB: pass the file's path instead")
         return bytes(source), "the given bytes"
     if hasattr(source, "read"):
-        return source.read(), getattr(source, "name", "the given file object")
+        return sources.read_capped(source), getattr(source, "name", "the given file object")
     raise TypeError(f"weights source of type {type(source).__name__} is not supported: "
                     "expected a path, bytes or a binary file object")
 
@@ -64,8 +79,23 @@ def _read_safetensors(source: bytes | Path, name: str) -> dict:
         raise ValueError(f"{name} is not a valid safetensors file (truncated or corrupt?): {error}") from None
 
 
+def _check_stored_zip(source: bytes | Path, name: str) -> None:
+    """``ValueError`` when a zip checkpoint compresses an entry: torch.save never does, and a compressed
+    entry could expand far beyond the file's size."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as archive:
+            packed = [info.filename for info in archive.infolist() if info.compress_type != zipfile.ZIP_STORED]
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ValueError(f"{name} is not a readable torch checkpoint (truncated or corrupt zip?): {error}") from None
+    if packed:
+        raise ValueError(f"{name} is a zip with compressed entries ({_few(packed, 3)}); torch.save stores its "
+                         "entries uncompressed, and only such files are read")
+
+
 def _read_torch(source: bytes | Path, name: str, head: bytes = b"") -> object:
     """A ``torch.save`` file given as bytes, or as a path (memory-mapped when it is a zip checkpoint)."""
+    if head.startswith(_ZIP_MAGIC):
+        _check_stored_zip(source, name)
     target = io.BytesIO(source) if isinstance(source, bytes) else source
     mmap = not isinstance(source, bytes) and head.startswith(_ZIP_MAGIC)  # torch.load maps only zip files
     try:
@@ -172,6 +202,11 @@ def check_state_dict(state: Mapping[str, torch.Tensor], expected: nn.Module, nam
         Listing missing keys, unexpected keys and shape mismatches.
     """
     target = expected.state_dict()
+    _check_fit(state, target, name, type(expected).__name__)
+    return {k: state[k].to(dtype=target[k].dtype) for k in target}
+
+
+def _check_fit(state: Mapping[str, torch.Tensor], target: Mapping[str, torch.Tensor], name: str, what: str) -> None:
     problems = []
     missing = [k for k in target if k not in state]
     unexpected = [k for k in state if k not in target]
@@ -184,8 +219,53 @@ def check_state_dict(state: Mapping[str, torch.Tensor], expected: nn.Module, nam
             problems.append(f"shape mismatch for key {key!r}: expected {tuple(target[key].shape)}, "
                             f"got {tuple(state[key].shape)}")
     if problems:
-        raise ValueError(f"{name} do not fit {type(expected).__name__}: " + "; ".join(problems))
-    return {k: state[k].to(dtype=target[k].dtype) for k in target}
+        raise ValueError(f"{name} do not fit {what}: " + "; ".join(problems))
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Numbers held by the model's parameters and buffers (works on a ``meta``-device skeleton)."""
+    return sum(t.numel() for t in model.parameters()) + sum(t.numel() for t in model.buffers())
+
+
+def build_checked(build: Callable[[], nn.Module], state: Mapping[str, torch.Tensor], *, name: str,
+                  max_parameters: int) -> nn.Module:
+    """The network ``build()`` makes, with ``state`` loaded, built for real only once it is known to fit.
+
+    ``build()`` first runs on torch's ``meta`` device, which allocates no
+    memory: the skeleton's parameter count must stay within
+    ``max_parameters`` and every tensor of ``state`` must have the shape the
+    skeleton expects (:func:`check_state_dict`). So a tiny file that declares
+    a gigantic network, or tensors of another size, costs nothing.
+
+    Returns
+    -------
+    nn.Module
+        In eval mode, without gradients.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter count and the budget, or the keys that do not fit.
+    """
+    with torch.device("meta"):
+        try:
+            skeleton = build()
+        except ValueError:
+            raise
+        except Exception as error:  # noqa: BLE001 - odd sizes fail deep inside torch with any error type
+            raise ValueError(f"{name} describe a network that cannot be built: {type(error).__name__}: "
+                             f"{error}") from None
+    count = parameter_count(skeleton)
+    if count > max_parameters:
+        raise ValueError(f"{name} describe a network of {count:,} parameters; at most {max_parameters:,} are "
+                         "allowed here")
+    _check_fit(state, skeleton.state_dict(), name, type(skeleton).__name__)
+    model = build()
+    model.load_state_dict(check_state_dict(state, model, name=name))
+    model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model
 
 
 def _few(keys: list[str], n: int = 6) -> str:

@@ -27,6 +27,11 @@ from torch import Tensor, nn
 
 from .blocks import SegmentationNet, check_config, conv_bn_relu, normalise
 
+MAX_RATES = 8
+"""Most ASPP branches a DeepLabV3 may have (each is a full convolution block)."""
+MAX_RATE = 64
+"""Largest atrous rate (the padding of a branch equals its rate)."""
+
 
 class ASPP(nn.Module):
     """Atrous spatial pyramid pooling: parallel 1x1, atrous 3x3 and image-pooling branches.
@@ -70,15 +75,13 @@ class DeepLabV3(SegmentationNet):
 
     Parameters
     ----------
-    n_classes : int
-        Number of output classes (background included).
-    in_channels : int, default 3
-    width : int, default 16
-        Channels of the first stage; stage ``i`` has ``width * 2**i``.
+    n_classes, in_channels, width
+        See :class:`~seglib.deep.blocks.SegmentationNet`.
     depth : int, default 2
-        Number of stride-2 stages: the output stride is ``2**depth``.
+        Number of stride-2 stages, 1 to 5: the output stride is ``2**depth``.
     rates : tuple of int, default (3, 6, 9)
-        Atrous rates of the ASPP branches (in feature-map pixels).
+        Atrous rates of the ASPP branches (in feature-map pixels): one to
+        :data:`MAX_RATES` of them, each 1 to :data:`MAX_RATE`.
     dilated_blocks : int, default 2
         Convolution blocks after the last down-sampling, with dilation 2, that
         grow the receptive field without losing resolution.
@@ -88,15 +91,14 @@ class DeepLabV3(SegmentationNet):
 
     def __init__(self, n_classes: int, *, in_channels: int = 3, width: int = 16, depth: int = 2,
                  rates: tuple[int, ...] = (3, 6, 9), dilated_blocks: int = 2):
-        check_config("n_classes", n_classes, 1, 1000)
-        check_config("width", width, 1, 256)
-        check_config("depth", depth, 1, 5)
         check_config("dilated_blocks", dilated_blocks, 0, 8)
-        rates = tuple(int(r) for r in rates)
-        if not rates or any(r < 1 for r in rates):
-            raise ValueError(f"rates={rates!r} is not allowed: expected one or more integers >= 1")
+        if (not isinstance(rates, (list, tuple)) or not 1 <= len(rates) <= MAX_RATES
+                or not all(isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= MAX_RATE for r in rates)):
+            raise ValueError(f"rates={str(rates)[:80]} is not allowed: expected 1 to {MAX_RATES} integers in "
+                             f"[1, {MAX_RATE}]")
+        rates = tuple(rates)
         super().__init__(dict(n_classes=n_classes, in_channels=in_channels, width=width, depth=depth,
-                              rates=list(rates), dilated_blocks=dilated_blocks))
+                              rates=list(rates), dilated_blocks=dilated_blocks), max_depth=5)
         stages, c_in = [], in_channels
         for i in range(depth):
             c_out = width * 2**i

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .blocks import SegmentationNet, check_config, double_conv, normalise
+from .blocks import SegmentationNet, double_conv, normalise
 
 
 class SegNet(SegmentationNet):
@@ -24,13 +24,10 @@ class SegNet(SegmentationNet):
 
     Parameters
     ----------
-    n_classes : int
-        Number of output classes (background included).
-    in_channels : int, default 3
-    width : int, default 16
-        Channels of the first stage; stage ``i`` has ``width * 2**i``.
+    n_classes, in_channels, width
+        See :class:`~seglib.deep.blocks.SegmentationNet`.
     depth : int, default 3
-        Number of pooling / un-pooling pairs.
+        Number of pooling / un-pooling pairs (1 to 6).
 
     Notes
     -----
@@ -41,10 +38,7 @@ class SegNet(SegmentationNet):
     arch = "segnet"
 
     def __init__(self, n_classes: int, *, in_channels: int = 3, width: int = 16, depth: int = 3):
-        check_config("n_classes", n_classes, 1, 1000)
-        check_config("width", width, 1, 256)
-        check_config("depth", depth, 1, 6)
-        super().__init__(dict(n_classes=n_classes, in_channels=in_channels, width=width, depth=depth))
+        super().__init__(dict(n_classes=n_classes, in_channels=in_channels, width=width, depth=depth), max_depth=6)
         channels = [width * 2**i for i in range(depth)]
         self.encoders = nn.ModuleList(
             double_conv(c_in, c_out) for c_in, c_out in zip([in_channels] + channels[:-1], channels)

@@ -16,6 +16,7 @@ result as an uninterrupted run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import time
@@ -28,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ..checks import check_int
+from ..threads import limit_threads
 from . import data
 from .blocks import SegmentationNet
 from .checkpoints import model_metadata, save_weights
@@ -177,7 +179,8 @@ def train(arch: str, *, width: int = 16, depth: int | None = None, steps: int = 
         A training set from :func:`seglib.deep.data.make_training_set`, or an
         .npz path where it is cached (generated if missing).
     threads : int, optional
-        ``torch.set_num_threads`` for this process.
+        Torch threads while training (:func:`seglib.threads.limit_threads`;
+        the setting before is restored after).
     should_stop : callable, optional
         Polled every step; returning True stops early (a checkpoint is still
         written), e.g. a Cancel button.
@@ -194,43 +197,42 @@ def train(arch: str, *, width: int = 16, depth: int | None = None, steps: int = 
                              val_every=val_every,
                              val_scenes=val_scenes)
     _check_settings(settings)
-    if threads is not None:
-        torch.set_num_threads(threads)
-    train_set = _training_set(dataset, settings)
-    n_classes = len(train_set["class_names"])
+    with limit_threads(threads, blas=False) if threads is not None else contextlib.nullcontext():
+        train_set = _training_set(dataset, settings)
+        n_classes = len(train_set["class_names"])
 
-    torch.manual_seed(seed)
-    model = build_model(arch, **settings.model_config(n_classes))
-    _init_prior(model, train_set["labels"])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=settings.weight_decay)
-    scheduler = _schedule(optimizer, steps)
-    rng = np.random.default_rng(seed)
-    state = TrainState()
-    checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
-    if checkpoint is not None and checkpoint.is_file():
-        state = _resume(checkpoint, model, optimizer, scheduler, rng, settings)
+        torch.manual_seed(seed)
+        model = build_model(arch, **settings.model_config(n_classes))
+        _init_prior(model, train_set["labels"])
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=settings.weight_decay)
+        scheduler = _schedule(optimizer, steps)
+        rng = np.random.default_rng(seed)
+        state = TrainState()
+        checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+        if checkpoint is not None and checkpoint.is_file():
+            state = _resume(checkpoint, model, optimizer, scheduler, rng, settings)
 
-    model.train()
-    started = time.perf_counter() - state.elapsed_s
-    while state.step < steps and not (should_stop and should_stop()):
-        loss = _step(model, optimizer, scheduler, train_set, rng, settings)
-        state.step += 1
-        due = state.step % val_every == 0 or state.step == steps
-        val = _validate(model, settings) if due and val_scenes > 0 else None
-        state.elapsed_s = time.perf_counter() - started
-        state.history.append({"step": state.step, "loss": loss, "lr": float(scheduler.get_last_lr()[0]),
-                              "val_miou": val, "elapsed_s": round(state.elapsed_s, 3)})
-        if progress is not None:
-            progress(state.step, loss, val)
-        if checkpoint is not None and (state.step % checkpoint_every == 0 or state.step == steps):
+        model.train()
+        started = time.perf_counter() - state.elapsed_s
+        while state.step < steps and not (should_stop and should_stop()):
+            loss = _step(model, optimizer, scheduler, train_set, rng, settings)
+            state.step += 1
+            due = state.step % val_every == 0 or state.step == steps
+            val = _validate(model, settings) if due and val_scenes > 0 else None
+            state.elapsed_s = time.perf_counter() - started
+            state.history.append({"step": state.step, "loss": loss, "lr": float(scheduler.get_last_lr()[0]),
+                                  "val_miou": val, "elapsed_s": round(state.elapsed_s, 3)})
+            if progress is not None:
+                progress(state.step, loss, val)
+            if checkpoint is not None and (state.step % checkpoint_every == 0 or state.step == steps):
+                _save_checkpoint(checkpoint, model, optimizer, scheduler, state, rng, settings)
+        if checkpoint is not None and state.step < steps:
             _save_checkpoint(checkpoint, model, optimizer, scheduler, state, rng, settings)
-    if checkpoint is not None and state.step < steps:
-        _save_checkpoint(checkpoint, model, optimizer, scheduler, state, rng, settings)
-    model.eval()
-    mix = set(np.asarray(train_set.get("difficulties", data.DIFFICULTIES)).astype(str))
-    model.train_settings = asdict(settings) | {"difficulties": [d for d in data.DIFFICULTIES if d in mix]}
-    model.class_names = [str(c) for c in train_set["class_names"]]
-    return model, state.history
+        model.eval()
+        mix = set(np.asarray(train_set.get("difficulties", data.DIFFICULTIES)).astype(str))
+        model.train_settings = asdict(settings) | {"difficulties": [d for d in data.DIFFICULTIES if d in mix]}
+        model.class_names = [str(c) for c in train_set["class_names"]]
+        return model, state.history
 
 
 def _training_set(dataset, settings: TrainSettings) -> dict:
@@ -372,16 +374,17 @@ def main(argv=None) -> None:
 
     t0 = time.perf_counter()
     data_path = args.data or Path(args.out) / f"shapes_{args.scenes}x{args.image_size}_seed{args.seed}.npz"
-    model, history = train(args.arch, width=args.width, depth=args.depth, steps=args.steps, batch_size=args.batch_size,
-                           lr=args.lr, seed=args.seed, image_size=args.image_size, crop_size=args.crop_size or None,
-                           n_scenes=args.scenes, val_every=args.val_every, val_scenes=args.val_scenes, progress=log,
-                           checkpoint_dir=args.out, checkpoint_every=args.checkpoint_every, dataset=data_path,
-                           threads=args.threads)
-    print(f"trained {args.arch}: {model.n_parameters()} parameters, {history[-1]['elapsed_s']:.0f}s of training",
-          flush=True)
-    if args.export:
-        card = export(model, history, args.export, eval_scenes=args.eval_scenes)
-        print(json.dumps(card["metrics"], indent=2), flush=True)
+    with limit_threads(args.threads, blas=False):  # the export's evaluation too
+        model, history = train(args.arch, width=args.width, depth=args.depth, steps=args.steps,
+                               batch_size=args.batch_size, lr=args.lr, seed=args.seed, image_size=args.image_size,
+                               crop_size=args.crop_size or None, n_scenes=args.scenes, val_every=args.val_every,
+                               val_scenes=args.val_scenes, progress=log, checkpoint_dir=args.out,
+                               checkpoint_every=args.checkpoint_every, dataset=data_path)
+        print(f"trained {args.arch}: {model.n_parameters()} parameters, {history[-1]['elapsed_s']:.0f}s of "
+              "training", flush=True)
+        if args.export:
+            card = export(model, history, args.export, eval_scenes=args.eval_scenes)
+            print(json.dumps(card["metrics"], indent=2), flush=True)
 
 
 if __name__ == "__main__":

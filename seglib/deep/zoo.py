@@ -7,17 +7,22 @@ about a model comes from torchvision's weights API
 (:func:`torchvision.models.get_weight`): the file to download, the input
 transforms, the class names and the published scores shown in the model card.
 
-Weights are downloaded on first use into torch's standard cache
-(``torch.hub.get_dir()/checkpoints``, as ``torchvision`` itself does), with a
-short timeout and an optional progress callback (:func:`download_weights`).
-Offline and uncached, a method fails within seconds with a
-:class:`WeightsUnavailable` error that names the file it needs and where to
-put it. A ``weights=`` argument (a path or bytes: a state dict saved with
-``torch.save``, as torchvision's own files are, or safetensors) is loaded
-instead, safely, through :mod:`seglib.deep.checkpoints`.
+Each model is a declaration (:class:`ZooModel`): its torchvision builder and
+weights, and the published file as a :class:`~seglib.deep.sources.Download`
+(URL, size, the SHA-256 prefix torchvision puts in the file name), so pages
+can say how large a download is without importing torchvision. The file is
+downloaded on first use into torch's standard cache
+(``torch.hub.get_dir()/checkpoints``, as ``torchvision`` itself does) by
+:func:`seglib.deep.sources.download`; offline and uncached, a method fails
+within seconds with a :class:`WeightsUnavailable` error that names the file
+it needs and where to put it. A ``weights=`` argument (a path, bytes or a
+binary file: a state dict saved with ``torch.save``, as torchvision's own
+files are, or safetensors) is loaded instead, safely, through
+:mod:`seglib.deep.checkpoints`; its tensor shapes are checked against the
+architecture before the network is built.
 
-Models are built once per process per weights file (keyed by path, mtime
-and size, or content hash), kept in eval mode and only used under
+Models are built once per process per weights file (a bounded
+:class:`~seglib.deep.lru.LRUCache`), kept in eval mode and only used under
 ``torch.inference_mode``, so one instance is shared by every session.
 Importing this module imports neither torch nor torchvision; the first use does.
 """
@@ -25,17 +30,9 @@ Importing this module imports neither torch nor torchvision; the first use does.
 from __future__ import annotations
 
 import functools
-import hashlib
-import http.client
 import math
-import os
-import re
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,23 +41,28 @@ from ..cache import cached_stage
 from ..imaging import to_rgb
 from ..registry import Param, register
 from ..result import Segmentation
-from .bundled import _cap_threads, _source_key
+from ..threads import cap_threads
+from .lru import LRUCache
+from .sources import DOWNLOAD_TIMEOUT_S, Download, Source, download, user_source
+from .sources import WeightsUnavailable  # noqa: F401 - part of this module's API (zoo.WeightsUnavailable)
 
-DOWNLOAD_TIMEOUT_S = 10.0
-"""Seconds a download may wait to connect or for the next chunk before it gives up."""
 SEMANTIC_INPUT_SIZE = 520  # torchvision's segmentation transforms resize the shorter side to 520 px
 DETECTION_SIZE = 640
 MAX_ASPECT = 1333 / 800  # the longer side may be at most this times the shorter side's target
 MAX_NOTED_INSTANCES = 12
 MAX_PROPOSALS_SHOWN = 100
-_CHUNK = 1 << 20
-_MAX_MODELS = 4
-_FAILURE_MEMORY_S = 30.0
-_recent_failures: dict[tuple[str, str], tuple[float, str]] = {}
+MAX_PARAMETERS = 50_000_000
+"""The architectures are fixed (Mask R-CNN, the largest, has 44 million parameters): a bound, not a choice."""
+INFERENCE_THREADS = 2
+"""Torch threads of the serving process: one inference must not starve the other sessions."""
+TORCHVISION_URL = "https://download.pytorch.org/models/"
+_models = LRUCache(4)
 
 
-class WeightsUnavailable(RuntimeError):
-    """The pretrained weights are not in the cache and could not be downloaded."""
+def _published(file_name: str, size_mb: float) -> Download:
+    """A torchvision weights file: its name ends in the first hex digits of its SHA-256."""
+    return Download(file_name, TORCHVISION_URL + file_name, size=round(size_mb * 1e6),
+                    digest=file_name.rsplit("-", 1)[1].split(".")[0])
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,15 @@ class ZooModel:
         Name for :func:`torchvision.models.get_model`.
     weights : str
         ``"<Enum>.<member>"`` for :func:`torchvision.models.get_weight`.
+    download : Download
+        The published weights file (a test checks it against torchvision's metadata).
     architecture : str
         One line for the model card.
     """
 
     builder: str
     weights: str
+    download: Download
     architecture: str
     title: str
     description: str
@@ -95,6 +100,7 @@ _VOC_NOTE = "Pretrained on a subset of COCO with the 20 Pascal VOC classes; othe
 MODELS: dict[str, ZooModel] = {
     "tv-deeplabv3-mobilenet": ZooModel(
         "deeplabv3_mobilenet_v3_large", "DeepLabV3_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1",
+        _published("deeplabv3_mobilenet_v3_large-fc3c493d.pth", 42.301),
         "DeepLabV3 head (ASPP) on a dilated MobileNetV3-Large backbone",
         "DeepLabV3 (MobileNetV3, torchvision)",
         "DeepLabV3's atrous spatial pyramid pooling on a light MobileNetV3 backbone: the fastest of the "
@@ -102,6 +108,7 @@ MODELS: dict[str, ZooModel] = {
         (_DEEPLAB, _MOBILENET)),
     "tv-deeplabv3-resnet50": ZooModel(
         "deeplabv3_resnet50", "DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1",
+        _published("deeplabv3_resnet50_coco-cd0a2569.pth", 160.515),
         "DeepLabV3 head (ASPP) on a dilated ResNet-50 backbone",
         "DeepLabV3 (ResNet-50, torchvision)",
         "DeepLabV3 on a ResNet-50 whose last stages use dilated convolutions instead of striding, so the "
@@ -109,6 +116,7 @@ MODELS: dict[str, ZooModel] = {
         (_DEEPLAB, _RESNET)),
     "tv-fcn-resnet50": ZooModel(
         "fcn_resnet50", "FCN_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1",
+        _published("fcn_resnet50_coco-1167a1af.pth", 135.009),
         "Fully convolutional network head on a dilated ResNet-50 backbone",
         "FCN (ResNet-50, torchvision)",
         "The fully convolutional network: a classification network whose last layers are convolutions, so it "
@@ -117,6 +125,7 @@ MODELS: dict[str, ZooModel] = {
          "CVPR 2015.", _RESNET)),
     "tv-lraspp": ZooModel(
         "lraspp_mobilenet_v3_large", "LRASPP_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1",
+        _published("lraspp_mobilenet_v3_large-d234d4ea.pth", 12.49),
         "Lite R-ASPP head on a MobileNetV3-Large backbone",
         "LR-ASPP (MobileNetV3, torchvision)",
         "Lite reduced ASPP: a tiny head that gates deep, coarse features with a global attention vector and "
@@ -124,6 +133,7 @@ MODELS: dict[str, ZooModel] = {
         (_MOBILENET,)),
     "mask-rcnn": ZooModel(
         "maskrcnn_resnet50_fpn", "MaskRCNN_ResNet50_FPN_Weights.COCO_V1",
+        _published("maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth", 169.84),
         "Mask R-CNN: ResNet-50 + feature pyramid, region proposal network, box and mask heads",
         "Mask R-CNN (ResNet-50 FPN, torchvision)",
         "A two-stage instance segmenter: a region proposal network suggests boxes that may hold objects, a head "
@@ -158,123 +168,44 @@ def class_names(name: str) -> list[str]:
 
 def weights_file(name: str) -> str:
     """File name of the pretrained weights (the last part of their URL)."""
-    return weights_enum(name).url.rsplit("/", 1)[-1]
+    return _spec(name).download.file_name
 
 
 def cache_path(name: str) -> Path:
     """Where torch's cache keeps the weights: ``torch.hub.get_dir()/checkpoints/<file>``."""
-    import torch.hub
-
-    return Path(torch.hub.get_dir()) / "checkpoints" / weights_file(name)
+    return _spec(name).download.path
 
 
 def is_cached(name: str) -> bool:
     """Whether the pretrained weights of ``name`` are already in torch's cache."""
-    return cache_path(name).is_file()
+    return _spec(name).download.is_cached()
 
 
 def download_size_mb(name: str) -> float:
-    """Size of the weights file in MB, as published in the weights' metadata."""
-    return float(weights_enum(name).meta.get("_file_size", 0.0))
+    """Size of the weights file in MB, as published."""
+    return _spec(name).download.size_mb
 
 
 def missing_message(name: str, reason: str = "") -> str:
     """What to do when the weights of ``name`` are neither cached nor downloadable."""
-    url = weights_enum(name).url
-    because = f" ({reason})" if reason else ""
-    return (f"{name!r} needs its pretrained weights file {weights_file(name)!r} ({download_size_mb(name):.0f} MB), "
-            f"which is not in torch's cache and could not be downloaded from {url}{because}. On a machine with "
-            f"internet access, download that URL and put the file at {cache_path(name)} (create the folder if "
-            "needed), or pass weights=<path to the file>.")
+    return _spec(name).download.missing_message(repr(name), reason)
 
 
 def download_weights(name: str, progress: Callable[[int, int], None] | None = None,
                      timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
     """The cached weights file of ``name``, downloaded first if it is not there.
 
-    Parameters
-    ----------
-    name : str
-        A zoo model, e.g. ``"tv-lraspp"``.
-    progress : callable, optional
-        Called as ``progress(bytes_done, bytes_total)`` while downloading
-        (``bytes_total`` is 0 when the server does not say).
-    timeout : float
-        Seconds to wait for the connection and for each chunk.
-
-    Returns
-    -------
-    Path
-        The file in torch's cache.
-
-    Raises
-    ------
-    WeightsUnavailable
-        When the file is not cached and the download fails (offline, timeout,
-        corrupt download); the message names the file and where to put it.
-        A failure is remembered for a few seconds so repeated calls fail at once.
+    See :func:`seglib.deep.sources.download` (``WeightsUnavailable`` offline,
+    ``ValueError`` for a corrupt download).
     """
-    path = cache_path(name)
-    if path.is_file():
-        return path
-    url = weights_enum(name).url
-    memory = (url, str(path))
-    failed = _recent_failures.get(memory)
-    if failed is not None and time.monotonic() - failed[0] < _FAILURE_MEMORY_S:
-        raise WeightsUnavailable(missing_message(name, failed[1]))
-    try:
-        _download(url, path, progress, timeout)
-    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as error:
-        reason = str(getattr(error, "reason", "") or error) or type(error).__name__
-        _recent_failures[memory] = (time.monotonic(), reason)
-        raise WeightsUnavailable(missing_message(name, reason)) from None
-    _recent_failures.pop(memory, None)
-    return path
-
-
-def _download(url: str, path: Path, progress, timeout: float) -> None:
-    """Stream ``url`` into a temporary file beside ``path``, check its hash prefix, then move it in place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    handle, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            total, done = int(response.headers.get("Content-Length") or 0), 0
-            while chunk := response.read(_CHUNK):
-                out.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
-        _check_hash(path.name, digest.hexdigest())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _check_hash(file_name: str, sha256: str) -> None:
-    # torchvision names files <name>-<first hex digits of their sha256>.pth
-    found = re.search(r"-([a-f0-9]{6,})\.", file_name)
-    if found and not sha256.startswith(found.group(1)):
-        raise ValueError(f"the download of {file_name!r} is corrupt: its SHA-256 starts with {sha256[:8]}, "
-                         f"expected {found.group(1)}")
+    return download(_spec(name).download, repr(name), progress=progress, timeout=timeout)
 
 
 # ---------------------------------------------------------------- models
 
-@dataclass(frozen=True)
-class _Source:
-    """A weights source for the model cache: compared and hashed by ``key`` only."""
-
-    key: tuple
-    data: object = field(compare=False, repr=False)
-
-
-def _source(name: str, weights) -> _Source:
+def _source(name: str, weights) -> Source:
     """The weights source of ``name``: the given ``weights``, else the cached download."""
-    key, data = _source_key(name, download_weights(name) if weights is None else weights)
-    return _Source(key, data)
+    return user_source(download_weights(name) if weights is None else weights, name)
 
 
 def _fit_batchnorm_counters(state: dict, model) -> dict:
@@ -282,42 +213,46 @@ def _fit_batchnorm_counters(state: dict, model) -> dict:
 
     torchvision's pretrained detectors use frozen batch norm, which has no
     counter; rebuilt without pretrained weights they use ordinary batch norm,
-    which has one. The counter does nothing at inference, so it is copied
-    from the model where the file lacks it and dropped where the model lacks it.
+    which has one. The counter does nothing at inference, so a missing one
+    starts at zero (as in a fresh model) and one the model lacks is dropped.
     """
+    import torch
+
     target = model.state_dict()
     fitted = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked") or k in target}
-    for key, value in target.items():
+    for key in target:
         if key.endswith("num_batches_tracked") and key not in fitted:
-            fitted[key] = value
+            fitted[key] = torch.zeros((), dtype=torch.long)
     return fitted
 
 
 def _build(name: str, data):
-    """A fresh torchvision network for ``name`` with checked weights from ``data``, in eval mode."""
+    """A torchvision network for ``name`` with checked weights from ``data``, in eval mode."""
+    import torch
     import torchvision.models
 
-    from .checkpoints import check_state_dict, read_state_dict
+    from .checkpoints import build_checked, read_state_dict
 
     spec = _spec(name)
     state = read_state_dict(data)
     # The auxiliary training head of the semantic models is not needed to predict: leave it out.
     state = {k: v for k, v in state.items() if not k.startswith("aux_classifier.")}
     extra = {"aux_loss": False} if spec.kind == "semantic" else {}
-    model = torchvision.models.get_model(spec.builder, weights=None, weights_backbone=None,
-                                         num_classes=len(class_names(name)), **extra)
-    state = _fit_batchnorm_counters(state, model)
-    model.load_state_dict(check_state_dict(state, model, name=f"the {name!r} weights"))
-    model.eval()
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
+
+    def build():
+        return torchvision.models.get_model(spec.builder, weights=None, weights_backbone=None,
+                                            num_classes=len(class_names(name)), **extra)
+
+    with torch.device("meta"):
+        skeleton = build()  # allocates nothing: only its keys are used here
+    state = _fit_batchnorm_counters(state, skeleton)
+    return build_checked(build, state, name=f"the {name!r} weights", max_parameters=MAX_PARAMETERS)
+
+
+def _loaded(source: Source):
+    model = _models.get_or_build(source.key, lambda: _build(source.key[0], source.data))
+    cap_threads(INFERENCE_THREADS)
     return model
-
-
-@functools.lru_cache(maxsize=_MAX_MODELS)
-def _cached_model(source: _Source):
-    # A failing build raises and caches nothing, so the model other sessions use is never replaced.
-    return _build(source.key[0], source.data)
 
 
 def load_model(name: str, weights=None):
@@ -337,13 +272,12 @@ def load_model(name: str, weights=None):
     ValueError
         If ``weights`` is malformed, unsafe or does not fit the architecture.
     """
-    _cap_threads()
-    return _cached_model(_source(name, weights))
+    return _loaded(_source(name, weights))
 
 
 def clear_models() -> None:
     """Forget the built models (tests and memory pressure)."""
-    _cached_model.cache_clear()
+    _models.clear()
 
 
 # ---------------------------------------------------------------- model cards
@@ -536,7 +470,7 @@ def _register_semantic(name: str) -> None:
 # ---------------------------------------------------------------- Mask R-CNN
 
 @cached_stage
-def _detections(image: np.ndarray, source: _Source, detection_size: int) -> dict:
+def _detections(image: np.ndarray, source: Source, detection_size: int) -> dict:
     """Mask R-CNN's raw output on ``image`` (boxes in image pixels, 28 x 28 mask probabilities).
 
     Runs the detector's stages one by one (as ``GeneralizedRCNN.forward``
@@ -546,7 +480,7 @@ def _detections(image: np.ndarray, source: _Source, detection_size: int) -> dict
     import torch
     from torchvision.models.detection.transform import GeneralizedRCNNTransform, resize_boxes
 
-    model = _cached_model(source)
+    model = _loaded(source)
     shape = image.shape[:2]
     transform = GeneralizedRCNNTransform(detection_size, round(detection_size * MAX_ASPECT),
                                          model.transform.image_mean, model.transform.image_std)
@@ -619,7 +553,6 @@ def detect(image: np.ndarray, *, score_threshold: float = 0.5, mask_threshold: f
         ``instances`` (H, W) int32 (0 none, i = i-th detection), plus the
         raw output (``proposals``, ``features``, ``input_shape``) and ``class_names``.
     """
-    _cap_threads()
     raw = _detections(image, _source("mask-rcnn", weights), int(detection_size))
     keep = np.flatnonzero(raw["scores"] >= score_threshold)  # already sorted by score, best first
     soft = paste_masks(raw["masks"][keep], raw["boxes"][keep], image.shape[:2])

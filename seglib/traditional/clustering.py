@@ -20,13 +20,13 @@ import warnings
 import numpy as np
 from scipy import sparse
 from sklearn.cluster import AgglomerativeClustering, estimate_bandwidth
-from threadpoolctl import threadpool_limits
 
 from ..cache import cached_stage
 from ..labels import (SuperpixelNodes, adjacent_pairs, draw_boundaries, group_means, mean_colour, superpixel_nodes,
                       superpixels)
 from ..registry import Param, register
 from ..result import Curve, Points, Segmentation
+from ..threads import limit_threads
 
 FIT_SAMPLE = 10_000  # pixels k-means and fuzzy c-means fit on
 MEAN_SHIFT_SAMPLE = 5_000  # pixels whose density mean-shift climbs
@@ -67,7 +67,7 @@ def _one_blas_thread(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with threadpool_limits(limits=1, user_api="blas"):
+        with limit_threads(1, torch=False):
             return func(*args, **kwargs)
 
     return wrapper

@@ -5,6 +5,7 @@ downloaded: every test runs offline, and a downloader that fails the test
 when called guards the network.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ import seglib
 from seglib import progress
 from seglib.datasets.shapes import make_scene
 from seglib.deep import sam as S
+from seglib.deep import sources
 from seglib.deep.checkpoints import save_weights
 
 TINY = S.TINY_CONFIG
@@ -49,7 +51,8 @@ def offline(monkeypatch, tmp_path):
     def no_network(*args, **kwargs):
         raise AssertionError("the tests must never download")
 
-    monkeypatch.setattr(S.weights, "fetch_url", no_network)
+    monkeypatch.setattr(sources, "fetch_url", no_network)
+    sources.forget_failures()
     yield
     S.clear_caches()
 
@@ -310,10 +313,10 @@ def test_missing_weights_file_is_named(scene):
 
 
 def test_offline_and_uncached_fails_fast_naming_the_file_and_where_to_put_it(monkeypatch, scene, tmp_path):
-    def offline(url, destination, progress, timeout=S.DOWNLOAD_TIMEOUT_S):
+    def offline(url, destination, progress, timeout=sources.DOWNLOAD_TIMEOUT_S):
         raise urllib.error.URLError("Temporary failure in name resolution")
 
-    monkeypatch.setattr(S.weights, "fetch_url", offline)
+    monkeypatch.setattr(sources, "fetch_url", offline)
     assert S.find_weights("vit_b") is None
     start = time.perf_counter()
     with pytest.raises(S.SamWeightsMissing) as caught:
@@ -324,12 +327,12 @@ def test_offline_and_uncached_fails_fast_naming_the_file_and_where_to_put_it(mon
     assert "sam_vit_b_01ec64.pth" in message and str(target) in message
     assert "Temporary failure in name resolution" in message and S.WEIGHTS_ENV in message
     assert isinstance(caught.value, FileNotFoundError)
-    assert not list(target.parent.glob("*.part")), "no partial download is left behind"
+    assert not list(target.parent.glob("*.part*")), "no partial download is left behind"
 
 
 def test_download_with_progress_and_checksum(monkeypatch, tmp_path):
     content = b"pretend checkpoint" * 1000
-    spec = S.Checkpoint("vit_b", "sam_vit_b_01ec64.pth", len(content), hashlib.md5(content).hexdigest())
+    spec = dataclasses.replace(S.CHECKPOINTS["vit_b"], size=len(content), digest=hashlib.md5(content).hexdigest())
     monkeypatch.setitem(S.CHECKPOINTS, "vit_b", spec)
     progress = []
 
@@ -348,7 +351,7 @@ def test_download_with_progress_and_checksum(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="MD5 .* the file is corrupt"):
         S.download_checkpoint("vit_b", fetch=lambda url, destination, report: destination.write_bytes(
             content[::-1]))
-    assert not path.exists() and not list(path.parent.glob("*.part"))
+    assert not path.exists() and not list(path.parent.glob("*.part*"))
 
 
 def test_published_checkpoints_are_listed():
@@ -356,7 +359,8 @@ def test_published_checkpoints_are_listed():
     for spec in S.CHECKPOINTS.values():
         assert spec.url.startswith("https://dl.fbaipublicfiles.com/segment_anything/sam_")
         # The hex in the official file name is the start of its MD5.
-        assert spec.md5.startswith(spec.file_name.rsplit("_", 1)[1].split(".")[0])
+        assert spec.algorithm == "md5" and spec.exact_size
+        assert spec.digest.startswith(spec.file_name.rsplit("_", 1)[1].split(".")[0])
 
 
 def test_environment_variable_names_the_weights(monkeypatch, tiny, scene):

@@ -4,12 +4,15 @@ No network: every model is freshly built with random weights and saved by
 the test, then loaded through ``weights=`` (or placed in a temporary torch cache).
 """
 
+import dataclasses
+import hashlib
 import io
 import os
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +25,7 @@ from torchvision.models.detection import maskrcnn_resnet50_fpn
 from torchvision.models.segmentation import deeplabv3_mobilenet_v3_large, fcn_resnet50, lraspp_mobilenet_v3_large
 
 import seglib
-from seglib.deep import zoo
+from seglib.deep import sources, zoo
 from seglib.imaging import as_float
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,8 +56,8 @@ def hub(tmp_path, monkeypatch):
         calls.append((url, timeout))
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(zoo.urllib.request, "urlopen", offline)
-    monkeypatch.setattr(zoo, "_recent_failures", {})
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setattr(sources, "_recent_failures", {})
     return tmp_path / "hub" / "checkpoints", calls
 
 
@@ -140,7 +143,7 @@ def test_models_are_built_once_per_file_and_rebuilt_when_it_changes(lraspp_file,
     zoo.clear_models()
     first = zoo.load_model("tv-lraspp", str(path))
     assert zoo.load_model("tv-lraspp", str(path)) is first
-    assert zoo._cached_model.cache_info().hits >= 1
+    assert zoo._models.stats["hits"] >= 1
     assert not first.training and not any(p.requires_grad for p in first.parameters())
     assert torch.get_num_threads() <= 2
     stat = path.stat()
@@ -229,7 +232,7 @@ def test_a_timeout_is_an_offline_failure_too(hub, monkeypatch):
     def slow(url, timeout=None):
         raise TimeoutError("timed out")
 
-    monkeypatch.setattr(zoo.urllib.request, "urlopen", slow)
+    monkeypatch.setattr(urllib.request, "urlopen", slow)
     with pytest.raises(zoo.WeightsUnavailable, match="timed out"):
         zoo.download_weights("mask-rcnn")
 
@@ -243,8 +246,10 @@ class FakeResponse(io.BytesIO):
 def test_download_streams_into_the_cache_with_progress(hub, lraspp_file, monkeypatch):
     folder, _ = hub
     data = lraspp_file[1].read_bytes()
-    monkeypatch.setattr(zoo.urllib.request, "urlopen", lambda url, timeout=None: FakeResponse(data))
-    monkeypatch.setattr(zoo, "_check_hash", lambda name, digest: None)  # our bytes are not torchvision's file
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: FakeResponse(data))
+    # Our bytes are not torchvision's file: declare their hash instead of the published one.
+    ours = dataclasses.replace(zoo.MODELS["tv-lraspp"].download, digest=hashlib.sha256(data).hexdigest()[:8])
+    monkeypatch.setitem(zoo.MODELS, "tv-lraspp", dataclasses.replace(zoo.MODELS["tv-lraspp"], download=ours))
     seen = []
     path = zoo.download_weights("tv-lraspp", progress=lambda done, total: seen.append((done, total)))
     assert path == zoo.cache_path("tv-lraspp") and path.read_bytes() == data
@@ -256,16 +261,20 @@ def test_download_streams_into_the_cache_with_progress(hub, lraspp_file, monkeyp
 
 def test_a_corrupt_download_is_refused_and_leaves_nothing_behind(hub, monkeypatch):
     folder, _ = hub
-    monkeypatch.setattr(zoo.urllib.request, "urlopen", lambda url, timeout=None: FakeResponse(b"not the file"))
-    with pytest.raises(zoo.WeightsUnavailable, match="corrupt"):
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: FakeResponse(b"not the file"))
+    with pytest.raises(ValueError, match="SHA256 .* not the published d234d4ea: the file is corrupt"):
         zoo.download_weights("tv-lraspp")
     assert not any(folder.iterdir())
 
 
-def test_hash_prefix_check():
-    zoo._check_hash("model-abcdef12.pth", "abcdef12" + "0" * 56)
-    with pytest.raises(ValueError, match="corrupt"):
-        zoo._check_hash("model-abcdef12.pth", "00" * 32)
+@pytest.mark.parametrize("name", [*SEMANTIC, "mask-rcnn"])
+def test_declared_downloads_agree_with_torchvisions_metadata(name):
+    published = tvm.get_weight(zoo.MODELS[name].weights)
+    declared = zoo.MODELS[name].download
+    assert declared.url == published.url and declared.file_name == published.url.rsplit("/", 1)[-1]
+    assert declared.size_mb == pytest.approx(published.meta["_file_size"], abs=1e-3)
+    assert declared.file_name.startswith(declared.file_name.split("-")[0]) and len(declared.digest) >= 8
+    assert zoo.download_size_mb(name) == declared.size_mb
 
 
 # ---------------------------------------------------------------- Mask R-CNN

@@ -30,18 +30,16 @@ from .embedding import EMBEDDING_DIR_ENV, Embedding, embedding_stats, image_embe
 from .model import (SAM_CONFIGS, TINY_CONFIG, LoadedSam, SamConfig, build_sam, decoder_threads, load_sam,
                     save_sam_weights, upscale_masks)
 from .prompt import MODEL_TYPE, SAM_INPUTS, SAM_REFERENCE, Decoded, SamSegmentation, decode, sam
-from .weights import (BASE_URL, CHECKPOINTS, DOWNLOAD_TIMEOUT_S, MODEL_TYPES, WEIGHTS_ENV, Checkpoint,
-                      SamWeightsMissing, cache_dir, checkpoint_path, download_checkpoint, fetch_url, find_weights,
-                      how_to_get_weights, print_progress, resolve_weights, verify_checkpoint)
+from .weights import (BASE_URL, CHECKPOINTS, MODEL_TYPES, WEIGHTS_ENV, SamWeightsMissing, checkpoint_path,
+                      download_checkpoint, find_weights, how_to_get_weights, weights_source)
 
 __all__ = [
-    "auto", "BASE_URL", "build_sam", "cache_dir", "Checkpoint", "checkpoint_path", "CHECKPOINTS", "clear_caches",
-    "decode", "Decoded", "decoder_threads", "download_checkpoint", "DOWNLOAD_TIMEOUT_S", "Embedding", "embedding",
-    "EMBEDDING_DIR_ENV", "embedding_stats", "fetch_url", "filter_masks", "find_weights", "generate_raw_masks",
-    "how_to_get_weights", "image_embedding", "load_sam", "LoadedSam", "model", "MODEL_TYPE", "MODEL_TYPES",
-    "point_grid", "print_progress", "prompt", "raw_masks", "RawMasks", "resolve_weights", "sam", "sam_auto",
-    "SAM_CONFIGS", "SAM_INPUTS", "SAM_REFERENCE", "SamConfig", "SamSegmentation", "SamWeightsMissing",
-    "save_sam_weights", "TINY_CONFIG", "upscale_masks", "verify_checkpoint", "weights", "WEIGHTS_ENV",
+    "auto", "BASE_URL", "build_sam", "checkpoint_path", "CHECKPOINTS", "clear_caches", "decode", "Decoded",
+    "decoder_threads", "download_checkpoint", "Embedding", "embedding", "EMBEDDING_DIR_ENV", "embedding_stats",
+    "filter_masks", "find_weights", "generate_raw_masks", "how_to_get_weights", "image_embedding", "load_sam",
+    "LoadedSam", "model", "MODEL_TYPE", "MODEL_TYPES", "point_grid", "prompt", "raw_masks", "RawMasks", "sam",
+    "sam_auto", "SAM_CONFIGS", "SAM_INPUTS", "SAM_REFERENCE", "SamConfig", "SamSegmentation", "SamWeightsMissing",
+    "save_sam_weights", "TINY_CONFIG", "upscale_masks", "weights", "WEIGHTS_ENV", "weights_source",
 ]
 
 

@@ -19,12 +19,13 @@ from ...prompts import draw_prompts, parse_prompts
 from ...registry import Param, register
 from ...result import Curve, Points
 from .embedding import Embedding, image_embedding
-from .model import _LRU, _MASK_THRESHOLD, _STABILITY_OFFSET, LoadedSam, decoder_threads, load_sam, upscale_masks
+from ..lru import LRUCache
+from .model import _MASK_THRESHOLD, _STABILITY_OFFSET, LoadedSam, decoder_threads, load_sam, upscale_masks
 from .prompt import MODEL_TYPE, SAM_INPUTS, SAM_REFERENCE, SamSegmentation, _timing_notes
 
 _AUTO_BATCH = 16            # grid points decoded together by sam-auto
 _MAX_RAW_MASKS = 4          # compressed masks of one image each
-_raw_masks = _LRU(_MAX_RAW_MASKS)
+_raw_masks = LRUCache(_MAX_RAW_MASKS)
 
 
 @dataclass(frozen=True, eq=False)

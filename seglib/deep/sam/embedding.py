@@ -22,14 +22,15 @@ import numpy as np
 
 from ...cache import fingerprint
 from ...imaging import as_uint8, to_rgb
-from .model import _LRU, LoadedSam
+from ..lru import LRUCache
+from .model import LoadedSam
 
 EMBEDDING_DIR_ENV = "SEGDASH_SAM_EMBEDDING_DIR"
 """Folder where image embeddings are also kept on disk, so they outlive the process (unset: memory only)."""
 _MAX_EMBEDDINGS = 8         # 4 MB each
 _MAX_DISK_EMBEDDINGS = 256  # 1 GB at most in the embedding folder; the least recently used go first
 
-_embeddings = _LRU(_MAX_EMBEDDINGS)
+_embeddings = LRUCache(_MAX_EMBEDDINGS)
 _encode_lock = threading.Lock()
 embedding_stats = _embeddings.stats
 """Hits and misses of the image-embedding cache (a miss runs the image encoder)."""
@@ -55,7 +56,7 @@ def image_embedding(loaded: LoadedSam, image: np.ndarray) -> tuple[Embedding, bo
     if embedding is not None:
         return embedding, True
     with _encode_lock:  # one encoder run at a time: a second request for the same image waits and reuses it
-        embedding = _embeddings.items.get(key)
+        embedding = _embeddings.peek(key)
         if embedding is not None:
             return embedding, True
         stored = _embedding_file(key)

@@ -6,30 +6,48 @@ Architectures are :class:`SamConfig` values: the three official ones in
 :func:`save_sam_weights`. Checkpoints are read safely
 (:mod:`seglib.deep.checkpoints`: safetensors or ``torch.load(weights_only=True)``),
 so a pickle that would run code is refused, and weights of another model
-type are named as such. Loaded networks are kept in a small LRU (two models).
+type are named as such. Loaded networks are kept in a small
+:class:`~seglib.deep.lru.LRUCache` (two models).
+
+A config is data a weights file may carry, so it is checked before anything
+is built: every size must be a whole number no larger than the largest
+official model's (vit_h), the sizes must divide as the network needs
+(:data:`CONFIG_LIMITS`, :meth:`SamConfig.__post_init__`), the network must
+stay within :data:`MAX_PARAMETERS`, and the file's tensor shapes must match
+it (:func:`~seglib.deep.checkpoints.build_checked`, on torch's ``meta``
+device first, which allocates nothing).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .weights import _checkpoint, resolve_weights
+from ...threads import limit_threads
+from ..lru import LRUCache
+from .weights import _checkpoint, weights_source
 
 if TYPE_CHECKING:
     from .embedding import Embedding
 
 _MASK_THRESHOLD = 0.0       # SAM's logit threshold (Sam.mask_threshold)
 _STABILITY_OFFSET = 1.0     # logit offset of the stability score (SAM's default)
-_MAX_MODELS = 2             # vit_h alone holds 2.5 GB
 _DECODER_THREADS = 1        # see decoder_threads()
+MAX_PARAMETERS = 650_000_000
+"""No SAM may be larger than the official vit_h (641 million parameters)."""
+CONFIG_LIMITS = {
+    "encoder_embed_dim": (1, 1280), "encoder_depth": (1, 32), "encoder_num_heads": (1, 16),
+    "image_size": (16, 1024), "patch_size": (1, 1024), "window_size": (0, 64), "prompt_embed_dim": (8, 256),
+    "mask_in_chans": (4, 16), "decoder_depth": (1, 2), "decoder_mlp_dim": (1, 2048), "decoder_num_heads": (1, 8),
+    "iou_head_hidden_dim": (1, 256),
+}
+"""Allowed range of each size of a :class:`SamConfig`: at most the largest official model's value."""
+MAX_GRID = 64
+"""Largest side, in patches, of the encoder's grid (the official models: 1024 / 16 = 64)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +69,34 @@ class SamConfig:
     iou_head_hidden_dim: int = 256
 
     def __post_init__(self):
-        object.__setattr__(self, "encoder_global_attn_indexes", tuple(int(i) for i in self.encoder_global_attn_indexes))
+        for name, (low, high) in CONFIG_LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"SAM config {name}={value!r} is not allowed: expected an integer in [{low}, {high}]")
+        indexes = self.encoder_global_attn_indexes
+        if (not isinstance(indexes, (list, tuple)) or len(set(indexes)) != len(indexes)
+                or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < self.encoder_depth
+                           for i in indexes)):
+            raise ValueError(f"SAM config encoder_global_attn_indexes={indexes!r} is not allowed: expected distinct "
+                             f"block numbers in [0, {self.encoder_depth - 1}] (encoder_depth {self.encoder_depth})")
+        object.__setattr__(self, "encoder_global_attn_indexes", tuple(indexes))
+        grid = self.image_size // self.patch_size
+        rules = [
+            (self.image_size % self.patch_size == 0 and 1 <= grid <= MAX_GRID,
+             f"image_size ({self.image_size}) must be a multiple of patch_size ({self.patch_size}) giving a grid "
+             f"of at most {MAX_GRID} patches"),
+            (self.window_size <= grid, f"window_size ({self.window_size}) must be at most the grid ({grid})"),
+            (self.encoder_embed_dim % self.encoder_num_heads == 0,
+             f"encoder_embed_dim ({self.encoder_embed_dim}) must be a multiple of encoder_num_heads "
+             f"({self.encoder_num_heads})"),
+            (self.prompt_embed_dim % 8 == 0 and self.prompt_embed_dim % (2 * self.decoder_num_heads) == 0,
+             f"prompt_embed_dim ({self.prompt_embed_dim}) must be a multiple of 8 and of twice decoder_num_heads "
+             f"({self.decoder_num_heads})"),
+            (self.mask_in_chans % 4 == 0, f"mask_in_chans ({self.mask_in_chans}) must be a multiple of 4"),
+        ]
+        broken = [why for ok, why in rules if not ok]
+        if broken:
+            raise ValueError("SAM config is not allowed: " + "; ".join(broken))
 
     @property
     def low_res_size(self) -> int:
@@ -63,7 +108,10 @@ class SamConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "SamConfig":
-        """Build from a mapping (``ValueError`` naming unknown or missing fields)."""
+        """Build from a mapping (``ValueError`` naming unknown, missing or out-of-range fields)."""
+        if not isinstance(values, dict):
+            raise ValueError(f"SAM config {str(values)[:100]!r} is not allowed: expected a mapping of field names "
+                             "to sizes")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
@@ -133,39 +181,7 @@ def save_sam_weights(model, config: SamConfig, path) -> Path:
 
 
 
-class _LRU:
-    """A small thread-safe least-recently-used mapping with hit/miss counters."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.items: OrderedDict = OrderedDict()
-        self.lock = threading.RLock()
-        self.stats = {"hits": 0, "misses": 0}
-
-    def get(self, key):
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                self.stats["hits"] += 1
-                return self.items[key]
-            self.stats["misses"] += 1
-            return None
-
-    def put(self, key, value) -> None:
-        with self.lock:
-            self.items[key] = value
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
-            self.stats.update(hits=0, misses=0)
-
-
-_models = _LRU(_MAX_MODELS)
-_load_lock = threading.Lock()
+_models = LRUCache(2)  # vit_h alone holds 2.5 GB
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,9 +252,9 @@ def load_sam(model_type: str = "vit_b", weights=None, *, config=None, fetch: Cal
     ----------
     model_type : {"vit_b", "vit_l", "vit_h"}
         The architecture, unless ``config`` or the file's metadata gives one.
-    weights : path, optional
+    weights : path, bytes or binary file, optional
         A checkpoint (official ``.pth`` state dict or safetensors). Default:
-        see :func:`resolve_weights`.
+        see :func:`~seglib.deep.sam.weights.weights_source`.
     config : SamConfig or dict, optional
         A custom architecture.
     fetch : callable, optional
@@ -249,51 +265,41 @@ def load_sam(model_type: str = "vit_b", weights=None, *, config=None, fetch: Cal
     SamWeightsMissing
         Offline without a cached checkpoint.
     ValueError
-        For a pickle with code, a truncated file, or weights of another model.
+        For a pickle with code, a truncated file, weights of another model,
+        or a config (given or in the file) outside :data:`CONFIG_LIMITS`.
     """
     import torch
 
-    from ..checkpoints import check_state_dict, read_weights
+    from ..checkpoints import build_checked, read_weights
 
-    path = resolve_weights(model_type, weights, fetch=fetch).resolve()
-    stat = path.stat()
+    source = weights_source(model_type, weights, fetch=fetch)
     custom = None if config is None else _as_config(config).to_json()
-    key = hashlib.blake2b(repr((str(path), stat.st_mtime_ns, stat.st_size, model_type, custom)).encode(),
-                          digest_size=12).hexdigest()
-    with _load_lock:
-        loaded = _models.get(key)
-        if loaded is not None:
-            return loaded
-        state, metadata = read_weights(path)
+    # (path, mtime, size) or ("bytes", content hash): the same key as before sources.py, so embeddings
+    # stored on disk by an earlier version are still found.
+    key = hashlib.blake2b(repr((*source.key[1:], model_type, custom)).encode(), digest_size=12).hexdigest()
+    label = str(source.data) if isinstance(source.data, Path) else "the given bytes"
+    where = repr(label) if isinstance(source.data, Path) else label
+
+    def build() -> LoadedSam:
+        state, metadata = read_weights(source.data)
         chosen, name = _choose_config(model_type, config, metadata)
-        _check_model_type(state, chosen, name, repr(str(path)))
-        model = build_sam(chosen)
-        model.load_state_dict(check_state_dict(state, model, name=f"the SAM weights in {str(path)!r}"))
+        _check_model_type(state, chosen, name, where)
+        model = build_checked(lambda: build_sam(chosen), state, name=f"the SAM weights in {where}",
+                              max_parameters=MAX_PARAMETERS)
         model.to("cuda" if torch.cuda.is_available() else "cpu")
-        loaded = LoadedSam(model=model, config=chosen, name=name, source=str(path), key=key)
-        _models.put(key, loaded)
-        return loaded
+        return LoadedSam(model=model, config=chosen, name=name, source=label, key=key)
+
+    return _models.get_or_build(key, build)
 
 
-
-@contextlib.contextmanager
 def decoder_threads(n: int = _DECODER_THREADS):
     """Run torch with ``n`` intra-op threads inside the block (the process setting is restored after).
 
     The decoder's tensors are small: on a busy two-core machine a second
     thread mostly waits at barriers, and one thread was five times faster
-    (about 0.2 s against 1 s per prompt for vit_b). The setting is process
-    wide, so a concurrent encoder run may briefly see it too; that only
-    changes speed.
+    (about 0.2 s against 1 s per prompt for vit_b). See :func:`seglib.threads.limit_threads`.
     """
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(min(n, before))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return limit_threads(n, blas=False)
 
 
 def upscale_masks(model, low_res, embedding: Embedding):

@@ -1,0 +1,79 @@
+"""Native thread limits: how many threads BLAS/OpenMP (through threadpoolctl) and torch may use.
+
+Two needs, one module:
+
+- :func:`limit_threads` sets the threads of a block of work and restores
+  the settings after it: tiny matrix products (k-means, GrabCut's 3 x 3
+  colour models) and SAM's small decoder tensors run several times faster
+  on one thread of a busy machine than on threads that spin at barriers,
+  and a training run takes one thread so it does not starve other sessions.
+- :func:`cap_threads` caps the whole process, once: one inference must not
+  starve the other sessions of a server, and a Dask worker process must not
+  start one thread per core in each of its tasks.
+
+Torch's setting is only touched when torch is already imported (this
+module never imports it). ``threadpool_limits`` costs about 1.6 ms a call,
+so the process-wide BLAS cap is applied once per process.
+
+>>> with limit_threads(1, torch=False):
+...     pass
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+_blas_cap: int | None = None  # the BLAS cap this process has applied, if any
+
+
+def _torch():
+    return sys.modules.get("torch")
+
+
+@contextlib.contextmanager
+def limit_threads(n: int = 1, *, blas: bool = True, torch: bool = True):
+    """Run the block with ``n`` BLAS/OpenMP and/or torch intra-op threads; restore the settings after.
+
+    Parameters
+    ----------
+    n : int
+        Threads inside the block.
+    blas : bool
+        Limit BLAS/OpenMP pools (threadpoolctl, ``user_api="blas"``).
+    torch : bool
+        Limit torch's intra-op threads (process wide: a concurrent torch call
+        elsewhere may briefly see the lower setting too; that only changes speed).
+    """
+    module = _torch() if torch else None
+    before = module.get_num_threads() if module is not None else None
+    if before is not None and before != n:
+        module.set_num_threads(n)
+    try:
+        if blas:
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=n, user_api="blas"):
+                yield
+        else:
+            yield
+    finally:
+        if before is not None and module.get_num_threads() != before:
+            module.set_num_threads(before)
+
+
+def cap_threads(n: int, *, blas: bool = False) -> None:
+    """Cap torch's intra-op threads (when torch is imported) and, with ``blas``, BLAS pools to ``n`` for good.
+
+    Cheap to call often: torch's setting is only lowered when above ``n``,
+    and the BLAS cap is applied once per process and value.
+    """
+    global _blas_cap
+    module = _torch()
+    if module is not None and module.get_num_threads() > n:
+        module.set_num_threads(n)
+    if blas and _blas_cap != n:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(n)
+        _blas_cap = n
