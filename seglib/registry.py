@@ -288,8 +288,13 @@ class Method:
     references: tuple[str, ...]
     func: Callable = field(repr=False, compare=False)
     inputs: tuple[str, ...] = ()
-    card: dict | None = field(default=None, compare=False)
+    card: dict | Callable[[], dict] | None = field(default=None, repr=False, compare=False)
     build: Callable | None = field(default=None, repr=False, compare=False)
+
+    def model_card(self) -> dict | None:
+        """The model card of a deep method (None for others): ``card``, or ``card()`` when it was registered
+        as a function, which computes it on first use (reading torchvision's metadata takes seconds)."""
+        return self.card() if callable(self.card) else self.card
     supplied: tuple[str, ...] = ()
     prompt_need: str | None = None
 
@@ -381,7 +386,7 @@ def register(
     inputs: Iterable[str] = (),
     supplied: Iterable[str] = (),
     prompt_need: str | None = None,
-    card: dict | None = None,
+    card: dict | Callable[[], dict] | None = None,
     build: Callable | None = None,
 ):
     """Decorator that registers a method function under slug ``name``.
@@ -405,6 +410,9 @@ def register(
     prompt_need : {"point", "box", "point or box"}, optional
         What a method taking ``points`` or ``box`` cannot run without.
         Defaults to what it takes: ``"point or box"`` for both.
+    card : dict or callable, optional
+        A deep method's model card, or a function that computes it on first
+        use; read it with :meth:`Method.model_card`.
     """
     if family not in FAMILIES:
         raise ValueError(f"family={family!r} is not allowed: expected one of {', '.join(FAMILIES)}")

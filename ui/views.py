@@ -206,8 +206,9 @@ def model_card(method: Method) -> None:
     note that the method's card does not describe them.
     """
     chosen = custom_weights(method.name) if "weights" in method.inputs else None
-    card = (chosen.get("card") if chosen else method.card) or {}
-    if chosen and not card and method.card:
+    own = method.model_card()
+    card = (chosen.get("card") if chosen else own) or {}
+    if chosen and not card and own:
         st.caption(f":material/info: Custom weights in use ({chosen['label']}): the method's model card "
                    "does not describe them.")
     if not card:

@@ -26,6 +26,7 @@ import json
 import os
 from pathlib import Path
 
+from ..checks import check_int
 from ..registry import Param, register
 from ..threads import cap_threads
 from .lru import LRUCache
@@ -103,10 +104,9 @@ def _model_info(name: str, metadata: dict) -> dict:
     if not isinstance(class_names, list) or not all(isinstance(c, str) and len(c) <= 100 for c in class_names):
         class_names = None
     input_size = metadata.get("input_size", card.get("input_size", DEFAULT_INPUT_SIZE))
-    if not str(input_size).isdigit() or not 16 <= int(input_size) <= 4096:
-        raise ValueError(f"the weights' input_size {str(input_size)[:40]!r} is not allowed: expected an integer "
-                         "number of pixels in [16, 4096]")
-    return {"config": config, "class_names": class_names, "input_size": int(input_size)}
+    input_size = check_int(int(input_size) if str(input_size).isdigit() else input_size,
+                           "the weights' input_size", low=16, high=4096)
+    return {"config": config, "class_names": class_names, "input_size": input_size}
 
 
 def _build(name: str, source) -> tuple:

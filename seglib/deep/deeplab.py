@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..checks import is_int
 from .blocks import SegmentationNet, check_config, conv_bn_relu, normalise
 
 MAX_RATES = 8
@@ -93,10 +94,10 @@ class DeepLabV3(SegmentationNet):
                  rates: tuple[int, ...] = (3, 6, 9), dilated_blocks: int = 2):
         check_config("dilated_blocks", dilated_blocks, 0, 8)
         if (not isinstance(rates, (list, tuple)) or not 1 <= len(rates) <= MAX_RATES
-                or not all(isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= MAX_RATE for r in rates)):
+                or not all(is_int(r) and 1 <= r <= MAX_RATE for r in rates)):
             raise ValueError(f"rates={str(rates)[:80]} is not allowed: expected 1 to {MAX_RATES} integers in "
                              f"[1, {MAX_RATE}]")
-        rates = tuple(rates)
+        rates = tuple(int(r) for r in rates)
         super().__init__(dict(n_classes=n_classes, in_channels=in_channels, width=width, depth=depth,
                               rates=list(rates), dilated_blocks=dilated_blocks), max_depth=5)
         stages, c_in = [], in_channels

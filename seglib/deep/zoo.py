@@ -291,8 +291,13 @@ def published_metrics(name: str) -> dict[str, float]:
     return {f"{metric} ({dataset})": value for dataset, values in metrics.items() for metric, value in values.items()}
 
 
+@functools.cache
 def model_card(name: str) -> dict:
-    """The model card of zoo model ``name``, from its weights' metadata."""
+    """The model card of zoo model ``name``, from its weights' metadata (read once: it imports torchvision).
+
+    Registered as the method's ``card`` function, so registering does not
+    import torchvision; :meth:`seglib.registry.Method.model_card` calls it.
+    """
     spec, weights = _spec(name), weights_enum(name)
     meta = weights.meta
     return {
@@ -320,61 +325,6 @@ def _input_description(name: str) -> str:
         return (f"RGB, shorter side resized (default {SEMANTIC_INPUT_SIZE} px), normalised with ImageNet mean and "
                 "standard deviation")
     return "RGB in [0, 1]; the detector resizes the shorter side (800 px in the published evaluation) and normalises"
-
-
-class LazyCard(dict):
-    """A model card read from torchvision's metadata on first access.
-
-    Importing torchvision takes seconds, so registering the zoo methods must
-    not; the card is a real ``dict`` that fills itself the first time it is
-    read (``len``, iteration, lookup, ``items``...).
-    """
-
-    def __init__(self, name: str):
-        super().__init__()
-        self._name = name
-        self._filled = False
-
-    def _fill(self) -> None:
-        if not self._filled:
-            super().update(model_card(self._name))
-            self._filled = True
-
-    def __len__(self):
-        self._fill()
-        return super().__len__()
-
-    def __iter__(self):
-        self._fill()
-        return super().__iter__()
-
-    def __getitem__(self, key):
-        self._fill()
-        return super().__getitem__(key)
-
-    def __contains__(self, key):
-        self._fill()
-        return super().__contains__(key)
-
-    def __repr__(self):
-        self._fill()
-        return super().__repr__()
-
-    def get(self, key, default=None):
-        self._fill()
-        return super().get(key, default)
-
-    def keys(self):
-        self._fill()
-        return super().keys()
-
-    def items(self):
-        self._fill()
-        return super().items()
-
-    def values(self):
-        self._fill()
-        return super().values()
 
 
 # ---------------------------------------------------------------- inference helpers
@@ -463,7 +413,7 @@ def _register_semantic(name: str) -> None:
 
     run.__name__ = run.__qualname__ = "segment_" + name.replace("-", "_")
     register(name, title=spec.title, family="deep", kind="semantic", params=params, inputs=("weights",),
-             description=spec.description, references=spec.references, card=LazyCard(name),
+             description=spec.description, references=spec.references, card=functools.partial(model_card, name),
              build=functools.partial(load_model, name))(run)
 
 
@@ -620,7 +570,7 @@ def _register_mask_rcnn() -> None:
 
     run.__name__ = run.__qualname__ = "segment_mask_rcnn"
     register("mask-rcnn", title=spec.title, family="deep", kind="instance", params=params, inputs=("weights",),
-             description=spec.description, references=spec.references, card=LazyCard("mask-rcnn"),
+             description=spec.description, references=spec.references, card=functools.partial(model_card, "mask-rcnn"),
              build=functools.partial(load_model, "mask-rcnn"))(run)
 
 

@@ -45,7 +45,7 @@ def test_registered_as_deep_semantic_methods_taking_weights(name):
     assert m.family == "deep" and m.kind == "semantic"
     assert "weights" in m.inputs
     assert callable(m.build)
-    assert m.param("input_size").default == (m.card or {}).get("input_size", bundled.DEFAULT_INPUT_SIZE)
+    assert m.param("input_size").default == (m.model_card() or {}).get("input_size", bundled.DEFAULT_INPUT_SIZE)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -148,8 +148,10 @@ def test_weights_for_another_architecture_are_refused(fresh_weights):
 def test_missing_weights_file_and_bad_weights_type(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.safetensors"):
         seglib.segment(np.zeros((16, 16)), "unet", weights=str(tmp_path / "nope.safetensors"))
-    with pytest.raises(TypeError, match="expected None"):
-        seglib.segment(np.zeros((16, 16)), "unet", weights=3)
+    with pytest.raises(ValueError, match="weights of type int is not allowed: expected None"):
+        seglib.segment(np.zeros((16, 16)), "unet", weights=3)  # the registry's check of the input
+    with pytest.raises(TypeError, match="weights of type int is not allowed: expected None"):
+        bundled.load_model("unet", 3)
 
 
 def test_missing_bundled_weights_say_how_to_train_them(monkeypatch, tmp_path):
@@ -187,7 +189,7 @@ def test_bundled_card_describes_the_weights(name):
     model = seglib.method(name).build()
     assert not model.training
     assert card["parameters"] == sum(p.numel() for p in model.parameters())
-    assert card["class_names"] == CLASS_NAMES == seglib.method(name).card["class_names"]
+    assert card["class_names"] == CLASS_NAMES == seglib.method(name).model_card()["class_names"]
     assert card["warning"] == "Trained on synthetic shapes: expect nonsense on photos"
     assert set(card["metrics"]) == {"easy", "medium", "hard"}
     for key in ("architecture", "config", "training", "wall_time_s", "input_size", "training_data", "evaluation"):

@@ -7,6 +7,7 @@ the test, then loaded through ``weights=`` (or placed in a temporary torch cache
 import dataclasses
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -91,8 +92,9 @@ def test_importing_seglib_imports_neither_torch_nor_torchvision():
 @pytest.mark.parametrize("name", [*SEMANTIC, "mask-rcnn"])
 def test_card_shows_the_published_metadata_of_the_weights(name):
     weights = tvm.get_weight(zoo.MODELS[name].weights)
-    card = seglib.method(name).card
+    card = seglib.method(name).model_card()
     assert isinstance(card, dict) and len(card) > 0
+    assert json.loads(json.dumps(card)) == card == seglib.method(name).model_card(), "a plain dict, read once"
     assert card["parameters"] == weights.meta["num_params"]
     assert card["class_names"] == weights.meta["categories"]
     assert card["file"] == weights.url.rsplit("/", 1)[-1] and card["download_url"] == weights.url

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from ...checks import check_int, is_int
 from ...threads import limit_threads
 from ..lru import LRUCache
 from .weights import _checkpoint, weights_source
@@ -70,16 +71,13 @@ class SamConfig:
 
     def __post_init__(self):
         for name, (low, high) in CONFIG_LIMITS.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"SAM config {name}={value!r} is not allowed: expected an integer in [{low}, {high}]")
+            object.__setattr__(self, name, check_int(getattr(self, name), f"SAM config {name}", low=low, high=high))
         indexes = self.encoder_global_attn_indexes
         if (not isinstance(indexes, (list, tuple)) or len(set(indexes)) != len(indexes)
-                or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < self.encoder_depth
-                           for i in indexes)):
+                or not all(is_int(i) and 0 <= i < self.encoder_depth for i in indexes)):
             raise ValueError(f"SAM config encoder_global_attn_indexes={indexes!r} is not allowed: expected distinct "
                              f"block numbers in [0, {self.encoder_depth - 1}] (encoder_depth {self.encoder_depth})")
-        object.__setattr__(self, "encoder_global_attn_indexes", tuple(indexes))
+        object.__setattr__(self, "encoder_global_attn_indexes", tuple(int(i) for i in indexes))
         grid = self.image_size // self.patch_size
         rules = [
             (self.image_size % self.patch_size == 0 and 1 <= grid <= MAX_GRID,
