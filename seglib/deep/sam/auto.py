@@ -15,7 +15,7 @@ import numpy as np
 
 from ... import progress
 from ...cache import fingerprint
-from ...prompts import draw_prompts, parse_prompts
+from ...prompts import Prompts, draw_prompts
 from ...registry import Param, register
 from ...result import Curve, Points
 from .embedding import Embedding, image_embedding
@@ -251,7 +251,8 @@ def auto_result(image, raw: RawMasks, embedding: Embedding, hit: bool, raw_hit: 
     labels, kept = filter_masks(raw, pred_iou_thresh=pred_iou_thresh, stability_score_thresh=stability_score_thresh,
                                 box_nms_thresh=box_nms_thresh, min_mask_region_area=min_mask_region_area)
     filter_s = time.perf_counter() - start
-    grid = parse_prompts([(x, y, 1) for x, y in raw.grid], shape=raw.shape)
+    # The library's own grid, not user clicks: built directly (parse_prompts caps user points at a few dozen).
+    grid = Prompts(points=raw.grid, labels=np.ones(len(raw.grid), dtype=int), box=None, shape=raw.shape)
     stages = {"point grid": draw_prompts(image, grid, radius=max(1, round(max(raw.shape) / 300))),
               "predicted IoU of the raw masks": _histogram(raw.predicted_iou, pred_iou_thresh, "predicted IoU"),
               "stability of the raw masks": _histogram(raw.stability, stability_score_thresh, "stability score"),
