@@ -407,10 +407,18 @@ def min_cut(source: np.ndarray, sink: np.ndarray, first: np.ndarray, second: np.
     return side[:n]
 
 
-def _fit_colours(samples: np.ndarray, components: int) -> GaussianMixture:
+def _fit_colours(samples: np.ndarray, components: int, previous: GaussianMixture | None = None) -> GaussianMixture:
+    """A Gaussian mixture of ``components`` (fewer for a tiny sample) fitted to ``samples``.
+
+    With ``previous`` of the same size, EM continues from it instead of restarting from k-means++:
+    GrabCut refines its colour models round by round, and a warm start settles in a step or two.
+    """
     k = max(1, min(components, len(samples) // 4))
-    model = GaussianMixture(k, covariance_type="full", reg_covar=1e-4, max_iter=_GMM_ITERATIONS, tol=1e-2,
-                            random_state=0, init_params="k-means++")
+    if previous is not None and previous.n_components == k:
+        model = previous
+    else:
+        model = GaussianMixture(k, covariance_type="full", reg_covar=1e-4, max_iter=_GMM_ITERATIONS, tol=1e-2,
+                                random_state=0, init_params="k-means++", warm_start=True)
     with warnings.catch_warnings():  # a few EM steps are enough here: GrabCut refits every round
         warnings.simplefilter("ignore", ConvergenceWarning)
         return model.fit(samples)
@@ -558,11 +566,12 @@ def _iterate_grabcut(data, unknown, hard_fg, hard_bg, bg_outside, rng, *, iterat
     mask = unknown & ~hard_bg
     notes = [f"Still changing after {iterations} round(s); more iterations may refine it."]
     fg_clicked, bg_clicked = data[hard_fg], data[hard_bg & unknown]
+    fg_model = bg_model = None
     for rounds in range(1, iterations + 1):
         fg_sample = _sample(data[mask] if mask.any() else data[unknown], rng)
         bg_sample = np.concatenate([bg_outside, _sample(data[unknown & ~mask], rng)])
-        fg_model = _fit_colours(_with_clicks(fg_sample, fg_clicked), components)
-        bg_model = _fit_colours(_with_clicks(bg_sample, bg_clicked), components)
+        fg_model = _fit_colours(_with_clicks(fg_sample, fg_clicked), components, fg_model)
+        bg_model = _fit_colours(_with_clicks(bg_sample, bg_clicked), components, bg_model)
         new, posterior = _cut_once(data, fg_model, bg_model, hard_fg, hard_bg, edges)
         changed = bool((new != mask).any())
         mask = new
