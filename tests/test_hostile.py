@@ -549,3 +549,13 @@ def test_coco_json_larger_than_its_cap_is_refused_before_parsing():
     data = b'{"images": [], "pad": "' + b"x" * (33 << 20) + b'"}'
     with pytest.raises(ValueError, match=r"33\.0 MiB; at most 32 MiB"):
         load_ground_truth(data)
+
+
+@pytest.mark.parametrize("segment", [b"\xff\xfe\x00\x02", b"\xff\xe1\x00\x02", b"\xff\xd0"])
+def test_a_jpeg_of_millions_of_empty_header_segments_is_refused_before_pillow_reads_them(segment):
+    picture = jpeg(np.zeros((8, 8, 3), np.uint8))
+    data = picture[:2] + segment * 1_000_000 + picture[2:]
+    for call in (load_image, load_ground_truth):
+        with pytest.raises(ValueError, match=r"more than 2,000 header segments"):
+            call(data)
+    assert load_image(picture[:2] + segment * 50 + picture[2:]).shape == (8, 8, 3) or segment == b"\xff\xd0"

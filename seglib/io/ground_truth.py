@@ -36,7 +36,7 @@ from PIL import Image
 from ..checks import check_int, is_int, is_number
 from . import matfile
 from .coco_masks import Patch, check_runs, compressed_runs, polygon_patch, rle_patch
-from .images import (DEFAULT_MAX_PIXELS, check_png_chunks, chunk_bomb_message, describe_content, frame_count,
+from .images import (DEFAULT_MAX_PIXELS, check_header_segments, chunk_bomb_message, describe_content, frame_count,
                      read_bytes)
 from .paths import inside_root
 
@@ -359,7 +359,7 @@ def _check_pixels(height: int, width: int, what: str) -> None:
 def _open_image(data: bytes, name: str = "source"):
     """Open a lossless image with Pillow, refusing huge images before decoding."""
     try:
-        check_png_chunks(data)
+        check_header_segments(data)
     except ValueError as error:
         raise ValueError(f"`{name}`: {error}") from None
     try:

@@ -76,6 +76,9 @@ __all__ = [
     "frame_count",
     "png_chunk_count",
     "check_png_chunks",
+    "check_header_segments",
+    "jpeg_segment_count",
+    "MAX_JPEG_SEGMENTS",
     "JPEG_SCAN_PIXEL_BUDGET",
     "composite_on_white",
     "to_rgb_uint8",
@@ -91,6 +94,8 @@ JPEG_SCAN_PIXEL_BUDGET = 500_000_000
 """Most scans x pixels accepted in a JPEG (12 scans at 40 MP, 50 at 10 MP): each scan is a pass over the picture."""
 MAX_COUNTED_FRAMES = 100
 """GIF and TIFF frames are counted up to this many (each step reads a frame header in Python)."""
+MAX_JPEG_SEGMENTS = 2_000
+"""Most JPEG marker segments before the first scan (EXIF, ICC, comments...; an ordinary file has 10 to 30)."""
 MAX_PNG_CHUNKS = 50_000
 """Most chunks accepted in a PNG (Pillow parses each in Python; libpng writes 8 KB IDAT chunks)."""
 _STREAM_CHUNK = 1 << 20
@@ -358,7 +363,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
-    check_png_chunks(data)
+    check_header_segments(data)
     try:
         return Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except Image.DecompressionBombError as exc:
@@ -491,6 +496,37 @@ def _frame_notices(picture: Image.Image, fmt: str) -> list[str]:
     kind, unit = what.get(fmt, (f"animated {fmt}", "frame"))
     count = f"{frames} {unit}s" if frames <= MAX_COUNTED_FRAMES else f"more than {MAX_COUNTED_FRAMES} {unit}s"
     return [f"{kind} with {count}: only the first {unit} is used"]
+
+
+def jpeg_segment_count(data: bytes, limit: int) -> int:
+    """Marker segments of a JPEG before its first scan (stops counting after ``limit``)."""
+    position, count, end = 2, 0, len(data)
+    while position + 4 <= end and count <= limit:
+        count += 1
+        if data[position] != 0xFF:
+            break  # malformed: Pillow reports it
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+        elif marker in (0xDA, 0xD9):
+            break
+        elif marker == 0x01 or 0xD0 <= marker <= 0xD8:
+            position += 2
+        else:
+            position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+    return count
+
+
+def check_header_segments(data: bytes) -> None:
+    """ValueError for a PNG or JPEG (by signature) with more chunks or header segments than Pillow should parse.
+
+    Pillow reads PNG chunks and JPEG header segments one by one in Python, so
+    a few MB of empty ones take seconds to minutes; they are counted first.
+    """
+    if data.startswith(b"\xff\xd8") and jpeg_segment_count(data, MAX_JPEG_SEGMENTS) > MAX_JPEG_SEGMENTS:
+        raise ValueError(f"the JPEG has more than {MAX_JPEG_SEGMENTS:,} header segments before its picture; "
+                         "an ordinary JPEG has a dozen or two: re-save it")
+    check_png_chunks(data)
 
 
 def png_chunk_count(data: bytes, limit: int) -> int:
