@@ -72,14 +72,22 @@ class Reaper:
         self.after = after
         self.on_empty = release_caches if on_empty is None else on_empty
         self.gone_since: dict[str, float] = {}
+        self.emptied = True  # nothing to release before the first session
 
     def session_ids(self) -> list[str]:
         # Streamlit has no public list of stored (disconnected) sessions; its session manager does.
         return [info.session.id for info in self.instance._session_mgr.list_sessions()]
 
     def sweep(self, now: float) -> list[str]:
-        """Close the sessions disconnected since ``now - after`` or earlier; return their ids."""
-        gone = [sid for sid in self.session_ids() if not self.instance.is_active_session(sid)]
+        """Close the sessions disconnected since ``now - after`` or earlier; return their ids.
+
+        Once no session is left and no heavy job runs or waits (a job of a session that left may
+        still finish and cache its result), ``on_empty`` is called, once per emptying.
+        """
+        present = self.session_ids()
+        if present:
+            self.emptied = False
+        gone = [sid for sid in present if not self.instance.is_active_session(sid)]
         self.gone_since = {sid: self.gone_since.get(sid, now) for sid in gone}
         closed = [sid for sid, since in self.gone_since.items() if now - since >= self.after]
         for sid in closed:
@@ -90,11 +98,13 @@ class Reaper:
             # Closing marks the sessions' download files for deletion; a second pass deletes them
             # (Streamlit does that on a later script run, which an empty server never has).
             self.instance.media_file_mgr.remove_orphaned_files()
-            _LOGGER.info("released %d disconnected session(s); %d left", len(closed), len(self.session_ids()))
-        if closed and not self.session_ids():
-            self.on_empty()
-        elif closed:
             gc.collect()  # session state is full of reference cycles (widgets, callbacks)
+        left = self.session_ids()
+        if closed:
+            _LOGGER.info("released %d disconnected session(s); %d left", len(closed), len(left))
+        if not left and not self.emptied and jobs.shared_pool().counts() == {"running": 0, "waiting": 0}:
+            self.on_empty()
+            self.emptied = True
         return closed
 
 

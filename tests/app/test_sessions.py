@@ -83,6 +83,32 @@ def test_release_caches_empties_the_stage_cache():
     assert cache.total_bytes() == 0
 
 
+def test_caches_are_emptied_once_the_last_session_left_and_no_heavy_job_is_left(pool):
+    import threading
+
+    hold = threading.Event()
+    started = threading.Event()
+    pool.submit("a late felzenszwalb", lambda: started.set() or hold.wait(30))
+    assert started.wait(30)
+    runtime = FakeRuntime(active=set(), stored={"student"})
+    emptied = []
+    reaper = sessions.Reaper(runtime, after=0, on_empty=lambda: emptied.append(1))
+    assert reaper.sweep(now=0.0) == ["student"]
+    assert emptied == []              # a job still runs: it may cache its result after a release
+    hold.set()
+    assert pool.submit("flush", lambda: None).wait(30)
+    reaper.sweep(now=1.0)
+    assert emptied == [1]
+    reaper.sweep(now=2.0)
+    assert emptied == [1]             # once per emptying
+    runtime.active.add("next class")
+    reaper.sweep(now=3.0)
+    runtime.active.discard("next class")
+    reaper.sweep(now=4.0)             # first seen gone
+    reaper.sweep(now=5.0)
+    assert emptied == [1, 1]
+
+
 def test_release_time_from_the_environment(monkeypatch):
     monkeypatch.delenv(sessions.RELEASE_ENV, raising=False)
     assert sessions.release_after() == sessions.DEFAULT_RELEASE_AFTER_S
