@@ -9,8 +9,9 @@ result appears as soon as it has run. Equal keys asked by several sessions
 share one job; a job whose session has gone away is dropped.
 
 Each call site names a ``slot`` (one heavy result a page waits for, such as
-``"explore.result"``): asking a slot for other work cancels what it waited
-for before, so a student moving a slider does not leave jobs behind.
+``"result.kmeans.0"`` from :func:`call_slot`): asking a slot for other work
+cancels what it waited for before, so a student moving a slider does not
+leave jobs behind.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ _POLL_S = 0.25   # how often a running job's progress bar is redrawn
 _MAX_FINISHED = 512
 
 COSTS = jobs.CostBook(heavy_seconds=1.0)
-"""Seconds per megapixel of each method in this process (see :func:`is_heavy`)."""
+"""Seconds per megapixel of each method in this process: which runs go through the pool (ui.run)."""
 
 _finished: OrderedDict[Hashable, None] = OrderedDict()
 
@@ -52,15 +53,6 @@ logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").add
 def pool() -> jobs.JobPool:
     """The process-wide pool (``$SEGDASH_HEAVY_WORKERS`` workers)."""
     return jobs.shared_pool()
-
-
-def is_heavy(method, pixels: int) -> bool:
-    """True when ``method`` is expected to take a second or more on ``pixels`` working pixels.
-
-    Learned from this process's own runs (:data:`COSTS`); a deep method counts as heavy
-    before its first run (it loads a model).
-    """
-    return COSTS.is_heavy(method.name, pixels, unknown=method.family == "deep")
 
 
 def finished(key: Hashable) -> bool:
@@ -210,7 +202,7 @@ def run(slot: str, key: Hashable, fn: Callable[[], Any], *, title: str, block: b
     Exception
         Whatever ``fn`` raised.
     """
-    if _cancelled().get(slot) == key:
+    if not block and _cancelled().get(slot) == key:  # (a button press is itself a "run again")
         st.info(f"{title}: cancelled.", icon=":material/block:")
         st.button("Run again", key=f"heavy.again.{slot}", on_click=_run_again, args=(slot,),
                   icon=":material/play_arrow:")
