@@ -366,3 +366,9 @@ def test_default_metric_is_the_most_widely_scored():
     table["boundary F1"] = 0.5
     assert ev.default_metric(table) == "boundary F1"
     assert ev.default_metric(table.drop(columns=["Dice", "VI", "boundary F1"])) is None
+
+
+def test_region_only_runs_rank_by_the_one_to_one_score_never_the_many_to_one():
+    table = ev.evaluate(open_dataset("shapes", n=2, size=48), [("kmeans", {"n_clusters": [2, 3]})], cache=None)
+    assert {"mean IoU (one-to-one)", "mean IoU (many-to-one)", "boundary F1"} <= set(table.columns)
+    assert ev.default_metric(table) == "mean IoU (one-to-one)"
