@@ -407,7 +407,8 @@ def _load_mask(data: bytes) -> GroundTruth:
     if mode in ("1", "L", "I", "I;16", "I;16B", "I;16L", "F"):
         return _gray_mask(_decode(image), notes)
     if mode in ("RGB", "RGBA", "RGBa", "LA", "La", "PA"):
-        return _colour_mask(_decode(image.convert("RGBA")), notes)
+        _decode(image)
+        return _colour_mask(image if mode in ("RGB", "RGBA") else image.convert("RGBA"), notes)
     raise ValueError(f"the mask image has mode {mode!r}; accepted: binary, gray, 16-bit, palette or RGB(A)")
 
 
@@ -452,20 +453,41 @@ def _gray_mask(values: np.ndarray, notes: list[str]) -> GroundTruth:
     return GroundTruth(semantic=values.astype(np.int32), source_format="mask", notes=notes)
 
 
-def _colour_mask(rgba: np.ndarray, notes: list[str]) -> GroundTruth:
-    rgb = rgba[..., :3].copy()
-    transparent = rgba[..., 3] == 0
-    if transparent.any() and not transparent.all():
-        rgb[transparent] = 0
-        notes.append("fully transparent pixels were read as background (black)")
-    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
-        return _gray_mask(rgb[..., 0], notes)
-    packed = _pack(rgb)
-    colours, inverse = np.unique(packed, return_inverse=True)
+def _colour_mask(image: Image.Image, notes: list[str]) -> GroundTruth:
+    """Each colour of a decoded RGB or RGBA mask a class, in O(pixels) time and memory.
+
+    Channels are read one at a time and the picture is closed once they are
+    packed, so a 40-megapixel mask never holds more than one full copy.
+    """
+    red, green, blue = (np.asarray(image.getchannel(band)) for band in "RGB")
+    gray = np.array_equal(red, green) and np.array_equal(red, blue)
+    packed = _pack((red, green, blue))  # uint32 R << 16 | G << 8 | B
+    del green, blue
+    if "A" in image.getbands():
+        transparent = np.asarray(image.getchannel("A")) == 0
+        if transparent.any() and not transparent.all():
+            packed[transparent] = 0
+            notes.append("fully transparent pixels were read as background (black)")
+            gray = np.array_equal(packed, (packed >> 16) * 0x010101)
+        del transparent
+    image.close()
+    if gray:  # R == G == B everywhere: a gray label image
+        red = (packed >> 16).astype(np.uint8)
+        del packed
+        return _gray_mask(red, notes)
+    del red
+    present = np.bincount(packed.ravel(), minlength=1 << 24) > 0  # counting 2^24 colours beats sorting 40 M
+    colours = np.flatnonzero(present).astype(np.int64)
+    del present
     if len(colours) > _MAX_COLOURS:
         raise ValueError(f"the RGB mask has {len(colours)} distinct colours; a colour mask has at most "
                          f"{_MAX_COLOURS} (one per class). Is this a photograph rather than a mask?")
-    inverse = inverse.reshape(packed.shape)
+    lut = np.zeros(1 << 24, dtype=np.int32)
+
+    def classes(table: np.ndarray) -> np.ndarray:
+        lut[colours] = table
+        return lut[packed]
+
     unpacked = np.stack([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255], axis=1).astype(np.uint8)
     voc = voc_colormap()
     voc_packed = _pack(voc)
@@ -474,7 +496,7 @@ def _colour_mask(rgba: np.ndarray, notes: list[str]) -> GroundTruth:
         lookup = {int(c): i for i, c in enumerate(voc_packed) if i < len(VOC_CLASSES) or i == VOC_IGNORE}
         table = np.array([lookup[int(c)] for c in colours], dtype=np.int32)
         notes.append("colours match the Pascal VOC colour map; (224, 224, 192) is the void border")
-        return GroundTruth(semantic=table[inverse], class_names=list(VOC_CLASSES),
+        return GroundTruth(semantic=classes(table), class_names=list(VOC_CLASSES),
                            palette=voc[: len(VOC_CLASSES)].copy(), ignore_index=VOC_IGNORE,
                            source_format="voc", notes=notes)
     # black is background (index 0); other colours get 1.. in sorted colour order
@@ -484,14 +506,19 @@ def _colour_mask(rgba: np.ndarray, notes: list[str]) -> GroundTruth:
     names = ["background"] + [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in palette[1:].tolist()]
     notes.append(f"colour mask: {len(colours)} colours mapped to class indices (black = background 0); "
                  "`palette` gives each index's colour")
-    return GroundTruth(semantic=table[inverse], class_names=names, palette=palette, source_format="mask",
+    return GroundTruth(semantic=classes(table), class_names=names, palette=palette, source_format="mask",
                        notes=notes)
 
 
-def _pack(rgb: np.ndarray) -> np.ndarray:
-    """One int64 per colour: ``R << 16 | G << 8 | B`` over the last axis."""
-    rgb = rgb.astype(np.int64)
-    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+def _pack(rgb) -> np.ndarray:
+    """One uint32 per colour: ``R << 16 | G << 8 | B``, from (..., 3) values or a (red, green, blue) triple."""
+    red, green, blue = rgb if isinstance(rgb, tuple) else (rgb[..., 0], rgb[..., 1], rgb[..., 2])
+    packed = np.asarray(red).astype(np.uint32)
+    packed <<= 8
+    packed |= green
+    packed <<= 8
+    packed |= blue
+    return packed
 
 
 # --------------------------------------------------------------------------- COCO
