@@ -243,10 +243,13 @@ def _compacted_view(pred: np.ndarray, gt: GroundTruth, ignore, leftover: np.ndar
 def _majority(segments: np.ndarray, classes: np.ndarray) -> dict[int, int]:
     """The class most pixels of each segment have (``segments`` -1 = left out)."""
     keep = segments >= 0
-    pairs, counts = np.unique(np.stack([segments[keep], classes[keep]]), axis=1, return_counts=True)
-    order = np.lexsort((-counts, pairs[0]))  # per segment, the largest count first
-    first = np.unique(pairs[0][order], return_index=True)[1]
-    return {int(pairs[0][order][i]): int(pairs[1][order][i]) for i in first}
+    seg = segments[keep].astype(np.int64)
+    values, cls = np.unique(classes[keep], return_inverse=True)  # 1-D: far cheaper than unique(axis=1)
+    keys, counts = np.unique(seg * len(values) + cls.ravel(), return_counts=True)
+    pair_seg, pair_cls = np.divmod(keys, len(values))
+    order = np.lexsort((pair_cls, -counts, pair_seg))  # per segment, the largest count first (ties: smaller class)
+    first = np.unique(pair_seg[order], return_index=True)[1]
+    return {int(pair_seg[order][i]): int(values[pair_cls[order][i]]) for i in first}
 
 
 def _paired_classes(labels: np.ndarray, gt: GroundTruth) -> np.ndarray:

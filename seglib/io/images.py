@@ -50,6 +50,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import struct
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -531,11 +532,12 @@ def check_header_segments(data: bytes) -> None:
 
 def png_chunk_count(data: bytes, limit: int) -> int:
     """Chunks of a PNG, counted from their length fields (stops counting after ``limit``)."""
-    position, count = 8, 0
-    while position + 8 <= len(data) and count <= limit:
-        length = int.from_bytes(data[position:position + 4], "big")
+    position, count, end = 8, 0, len(data) - 8
+    header = struct.Struct(">I4s")
+    while position <= end and count <= limit:
+        length, kind = header.unpack_from(data, position)
         count += 1
-        if data[position + 4:position + 8] == b"IEND":
+        if kind == b"IEND":
             break
         position += 12 + length
     return count
