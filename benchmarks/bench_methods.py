@@ -53,7 +53,7 @@ def baselines(image: np.ndarray) -> dict:
     k = _default("kmeans", "n_clusters", 4)
     return {
         "otsu": ("skimage threshold_otsu", lambda: gray > filters.threshold_otsu(gray)),
-        "canny": ("skimage.feature.canny", lambda: feature.canny(gray, 1.0, 0.1, 0.2)),
+        "canny": ("skimage.feature.canny", lambda: feature.canny(gray, 1.0, 0.8, 0.95, use_quantiles=True)),
         "felzenszwalb": ("skimage felzenszwalb", lambda: segmentation.felzenszwalb(floats, scale=_default("felzenszwalb", "scale", 1), sigma=0.8, min_size=20, channel_axis=-1)),
         "slic": ("skimage slic", lambda: segmentation.slic(floats, n_segments=_default("slic", "n_segments", 200), compactness=_default("slic", "compactness", 10.0), start_label=1)),
         "kmeans": (f"sklearn KMeans(k={k}) on all pixels", lambda: KMeans(n_clusters=k, n_init=1, random_state=0).fit(pixels)),
@@ -93,7 +93,7 @@ def late_stage_cases(image: np.ndarray, only: set[str] | None) -> list[Case]:
     """
     size = f"{image.shape[1]}x{image.shape[0]}"
     moves = {
-        "canny": ("high_threshold", [0.2, 0.25, 0.3]),
+        "canny": ("high_quantile", [0.95, 0.96, 0.97]),
         "watershed": ("compactness", None),
     }
     cases = []

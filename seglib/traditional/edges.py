@@ -259,10 +259,22 @@ def _hysteresis_picture(edges, candidates, strong) -> np.ndarray:
         Param("sigma", 1.0, low=0.0, high=10.0, step=0.1,
               help="Gaussian smoothing (pixels) before taking gradients. Raise it (2-4) on noisy "
                    "or textured images to keep only large-scale edges."),
-        Param("low_threshold", 0.1, low=0.0, high=1.0, step=0.005,
+        Param("thresholds", "quantiles", choices=("quantiles", "absolute"),
+              help="How the two thresholds are given. 'quantiles' (the default) sets them relative to "
+                   "this picture's gradients (0.95 = stronger than 95% of the pixels), so busy photos "
+                   "and flat scans both get a few percent of edge pixels; 'absolute' takes gradient "
+                   "magnitudes, as in the textbook."),
+        Param("low_quantile", 0.8, low=0.0, high=1.0, step=0.005, shown_when={"thresholds": "quantiles"},
+              help="Weak edges: ridges stronger than this fraction of all pixels' gradients, kept "
+                   "only when connected to a strong edge. Lower it to close gaps in contours."),
+        Param("high_quantile", 0.95, low=0.0, high=1.0, step=0.005, shown_when={"thresholds": "quantiles"},
+              help="Strong edges: ridges stronger than this fraction of all pixels' gradients start "
+                   "an edge. Raise it (0.97-0.99) to keep only the main outlines; it must be at "
+                   "least the low quantile."),
+        Param("low_threshold", 0.1, low=0.0, high=1.0, step=0.005, shown_when={"thresholds": "absolute"},
               help="Weak-edge gradient magnitude: weak pixels survive only when connected to a "
                    "strong edge. Lower it to close gaps in contours."),
-        Param("high_threshold", 0.2, low=0.0, high=1.0, step=0.005,
+        Param("high_threshold", 0.2, low=0.0, high=1.0, step=0.005, shown_when={"thresholds": "absolute"},
               help="Strong-edge gradient magnitude that starts an edge. Raise it to drop faint "
                    "edges; it must be at least the low threshold."),
         CLOSE_REGIONS,
@@ -277,31 +289,49 @@ def _hysteresis_picture(edges, candidates, strong) -> np.ndarray:
         "(skimage.feature.canny).",
     ),
 )
-def canny(image, *, sigma, low_threshold, high_threshold, close_regions):
-    """Canny edges; equal to ``skimage.feature.canny(gray, sigma, low_threshold, high_threshold)``.
+def canny(image, *, sigma, thresholds, low_quantile, high_quantile, low_threshold, high_threshold,
+          close_regions):
+    """Canny edges; equal to ``skimage.feature.canny`` with the same parameters.
+
+    With ``thresholds="quantiles"`` the hysteresis thresholds are the
+    ``low_quantile`` and ``high_quantile`` quantiles of the gradient
+    magnitude over the whole picture (``use_quantiles=True`` in
+    scikit-image); with ``"absolute"`` they are ``low_threshold`` and
+    ``high_threshold`` themselves.
 
     Raises
     ------
     ValueError
-        If ``low_threshold`` exceeds ``high_threshold``.
+        If the low threshold (or quantile) in use exceeds the high one.
     """
-    if low_threshold > high_threshold:
+    relative = thresholds == "quantiles"
+    low, high = (low_quantile, high_quantile) if relative else (low_threshold, high_threshold)
+    low_name, high_name = ("low_quantile", "high_quantile") if relative else ("low_threshold", "high_threshold")
+    if low > high:
         raise ValueError(
-            f"low_threshold={low_threshold!r} is larger than high_threshold={high_threshold!r}: "
-            "the low (weak-edge) threshold must be at most the high (strong-edge) one"
+            f"{low_name}={low!r} is larger than {high_name}={high!r}: "
+            f"the low (weak-edge) {low_name.split('_')[1]} must be at most the high (strong-edge) one"
         )
     smoothed, magnitude, thinned = canny_gradients(image, sigma)
-    edges, candidates, strong = hysteresis(thinned, low_threshold, high_threshold)
+    if relative:
+        low, high = (float(v) for v in np.percentile(magnitude, [100.0 * low, 100.0 * high]))
+    edges, candidates, strong = hysteresis(thinned, low, high)
+    markers = ({f"low threshold ({low_quantile:g} quantile)": low,
+                f"high threshold ({high_quantile:g} quantile)": high}
+               if relative else {"low threshold": low, "high threshold": high})
     stages = {
         "smoothed": smoothed,
         "gradient magnitude": magnitude,
         "non-maximum suppression": thinned,
-        "magnitude histogram": _magnitude_histogram(
-            thinned, {"low threshold": low_threshold, "high threshold": high_threshold}),
+        "magnitude histogram": _magnitude_histogram(thinned, markers),
         "strong and weak edges": _hysteresis_picture(edges, candidates, strong),
     }
     notes = ["Strong and weak edges: white = strong, blue = weak but connected to a strong edge "
              "(kept), red = weak and isolated (dropped)."]
+    if relative:
+        notes.append(f"Thresholds from this picture's gradients: the {low_quantile:g} and {high_quantile:g} "
+                     f"quantiles are magnitudes {low:.3g} and {high:.3g}; {100 * edges.mean():.1f}% of "
+                     "the pixels are edges.")
     return _edge_result(edges, stages, close_regions, notes)
 
 

@@ -40,10 +40,34 @@ def gray_of(image):
 @pytest.mark.parametrize("sigma, low, high", [(1.0, 0.1, 0.2), (2.0, 0.03, 0.08), (0.0, 0.2, 0.5), (3.0, 0.0, 0.0)])
 def test_canny_equals_scikit_image(name, sigma, low, high):
     image = CANNY_IMAGES[name]()
-    result = seglib.segment(image, "canny", working_size=None, sigma=sigma, low_threshold=low, high_threshold=high)
+    result = seglib.segment(image, "canny", working_size=None, sigma=sigma, thresholds="absolute",
+                            low_threshold=low, high_threshold=high)
     expected = feature.canny(gray_of(image), sigma, low, high)
     np.testing.assert_array_equal(result.labels, expected.astype(np.int32))
     assert result.kind == "edges"
+
+
+@pytest.mark.parametrize("name", CANNY_IMAGES)
+@pytest.mark.parametrize("sigma, low, high", [(1.0, 0.8, 0.95), (2.0, 0.5, 0.9), (0.0, 0.9, 0.99)])
+def test_canny_quantile_thresholds_equal_scikit_image(name, sigma, low, high):
+    image = CANNY_IMAGES[name]()
+    result = seglib.segment(image, "canny", working_size=None, sigma=sigma, thresholds="quantiles",
+                            low_quantile=low, high_quantile=high)
+    expected = feature.canny(gray_of(image), sigma, low, high, use_quantiles=True)
+    np.testing.assert_array_equal(result.labels, expected.astype(np.int32))
+
+
+def test_canny_defaults_mark_a_few_percent_of_pixels_on_every_sample():
+    """Default Canny draws outlines, not a wash: at most 10% edge pixels on each bundled
+    sample and the default ShapeScene (absolute 0.1/0.2 marked 22% of the IHC stain)."""
+    from seglib.datasets.shapes import make_scene
+    from seglib.samples import SAMPLES
+
+    pictures = {s.name: s.load() for s in SAMPLES} | {"scene": make_scene(3, size=384, difficulty="medium").image}
+    fractions = {name: seglib.segment(image, "canny").labels.mean() for name, image in pictures.items()}
+    assert all(0.005 < f < 0.10 for f in fractions.values()), fractions
+    absolute = seglib.segment(pictures["ihc"], "canny", thresholds="absolute").labels.mean()
+    assert absolute > 0.15, "the textbook thresholds should still wash the IHC stain (the case this fixes)"
 
 
 def test_non_maximum_suppression_equals_scikit_image_helper():
@@ -60,7 +84,7 @@ def test_non_maximum_suppression_equals_scikit_image_helper():
 
 
 def test_canny_stages_explain_hysteresis():
-    result = seglib.segment(noisy_square(), "canny", low_threshold=0.05, high_threshold=0.3)
+    result = seglib.segment(noisy_square(), "canny", thresholds="absolute", low_threshold=0.05, high_threshold=0.3)
     stages = result.stages
     assert list(stages)[:3] == ["smoothed", "gradient magnitude", "non-maximum suppression"]
     thinned = stages["non-maximum suppression"]
@@ -89,7 +113,9 @@ def test_hysteresis_keeps_weak_pixels_only_when_linked_to_strong():
 
 def test_canny_rejects_low_above_high():
     with pytest.raises(ValueError, match=r"low_threshold=0\.3.*high_threshold=0\.2"):
-        seglib.segment(square(), "canny", low_threshold=0.3, high_threshold=0.2)
+        seglib.segment(square(), "canny", thresholds="absolute", low_threshold=0.3, high_threshold=0.2)
+    with pytest.raises(ValueError, match=r"low_quantile=0\.9.*high_quantile=0\.8"):
+        seglib.segment(square(), "canny", low_quantile=0.9, high_quantile=0.8)
 
 
 @pytest.mark.parametrize("slug, params, name", [
@@ -120,8 +146,8 @@ def test_canny_threshold_change_reuses_cached_gradients(monkeypatch):
     cache.clear()
     thinning = _counting(monkeypatch, "thin")
     image = noisy_square()
-    first = seglib.segment(image, "canny", low_threshold=0.05, high_threshold=0.2)
-    second = seglib.segment(image, "canny", low_threshold=0.1, high_threshold=0.4)
+    first = seglib.segment(image, "canny", thresholds="absolute", low_threshold=0.05, high_threshold=0.2)
+    second = seglib.segment(image, "canny", thresholds="absolute", low_threshold=0.1, high_threshold=0.4)
     assert len(thinning) == 1
     assert second.labels.sum() < first.labels.sum()
     seglib.segment(image, "canny", sigma=2.0)
