@@ -132,6 +132,30 @@ def _clean_mask(mask: np.ndarray, opts: dict) -> np.ndarray:
     return mask
 
 
+def _clean_each(labels: np.ndarray, opts: dict) -> np.ndarray:
+    """Each non-zero segment cleaned by :func:`_clean_mask` on its own, in ascending label order.
+
+    A pixel claimed by two grown segments keeps its original label. Each segment is worked on inside
+    its bounding box grown by what opening and closing can reach, which gives the same result as the
+    whole picture (outside it the mask is empty either way) at a cost that follows the segment's size:
+    250 superpixels with opening and closing of 15 took about 25 s when each step ran on the whole image.
+    """
+    margin = 2 * (opts["opening"] + opts["closing"]) + 1
+    values, inverse = np.unique(labels, return_inverse=True)
+    boxes = ndi.find_objects(inverse.reshape(labels.shape) + 1)  # by rank, so large label values cost nothing
+    out = np.zeros_like(labels)
+    h, w = labels.shape
+    for value, (rows, cols) in zip(values, boxes):
+        if value == 0:
+            continue
+        window = (slice(max(rows.start - margin, 0), min(rows.stop + margin, h)),
+                  slice(max(cols.start - margin, 0), min(cols.stop + margin, w)))
+        local, target = labels[window], out[window]
+        mask = _clean_mask(local == value, opts)
+        target[mask & ((target == 0) | (local == value))] = value
+    return out
+
+
 def postprocess(labels: np.ndarray, kind: str, options: dict | None = None, *, image: np.ndarray | None = None,
                 colour_space: str = "rgb") -> np.ndarray:
     """Clean a label map: a superpixel vote, then morphology.
@@ -170,10 +194,7 @@ def postprocess(labels: np.ndarray, kind: str, options: dict | None = None, *, i
     ids = np.unique(labels)
     ids = ids[ids != 0]
     if len(ids) <= _MAX_MORPH_LABELS and (opts["opening"] or opts["closing"] or opts["fill_holes"]):
-        out = np.zeros_like(labels)
-        for value in ids:
-            mask = _clean_mask(labels == value, opts)
-            out[mask & ((out == 0) | (labels == value))] = value
+        out = _clean_each(labels, opts)
     if opts["min_size"]:
         pieces, n = ndi.label(out > 0)
         # Pieces of different labels touching each other are split by label.

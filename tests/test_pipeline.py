@@ -103,3 +103,17 @@ def test_superpixel_vote_keeps_negative_and_large_labels():
     labels = np.where(truth == 1, 70000, -1).astype(np.int64)
     voted = pipeline.superpixel_vote(labels, image, 40)
     assert set(np.unique(voted)) == {-1, 70000}
+
+
+@pytest.mark.parametrize("options", [{"opening": 2}, {"closing": 3, "fill_holes": True},
+                                     {"opening": 1, "closing": 2, "fill_holes": True}])
+def test_segments_cleaned_in_their_boxes_equal_cleaning_on_the_whole_picture(options):
+    rng = np.random.default_rng(3)
+    labels = np.kron(rng.integers(0, 40, (6, 8)), np.ones((5, 5), int)) * 1000  # large ids, blocks in small boxes
+    labels[rng.random(labels.shape) < 0.05] = 0  # speckle and holes
+    opts = pipeline.resolve_postprocess(options)
+    expected = np.zeros_like(labels)
+    for value in np.unique(labels[labels != 0]):  # the plain definition: each mask over the whole picture
+        mask = pipeline._clean_mask(labels == value, opts)
+        expected[mask & ((expected == 0) | (labels == value))] = value
+    np.testing.assert_array_equal(pipeline.postprocess(labels, "regions", options), expected)
