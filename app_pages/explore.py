@@ -104,7 +104,7 @@ def method_view(picked, working_size) -> None:
         views.about(method)
     with python_tab:
         if result is not None:
-            views.python_snippet(method, result)
+            views.python_snippet(method, result, picked)
     with share_tab:
         views.share_link(query)
     sync_query(query)

@@ -122,7 +122,8 @@ def segment(
     )
 
 
-def snippet(method: str | Method, params: dict, image_expr: str = "image") -> str:
+def snippet(method: str | Method, params: dict, image_expr: str = "image", *, sample: str | None = None,
+            scene: tuple[int, str, int] | None = None, file_name: str = "your_image.png") -> str:
     """Python code that reproduces a result with seglib.
 
     Parameters
@@ -133,6 +134,14 @@ def snippet(method: str | Method, params: dict, image_expr: str = "image") -> st
         are parameters that do not matter given the others (``Param.shown_when``).
     image_expr : str
         Expression naming the image in the generated code.
+    sample : str, optional
+        The bundled sample the result was computed on: the code loads it with
+        :func:`seglib.samples.load_sample`.
+    scene : (seed, difficulty, size), optional
+        The ShapeScene it was computed on: the code draws it again with
+        :func:`seglib.datasets.shapes.make_scene`.
+    file_name : str
+        Otherwise, the file the code reads with :func:`seglib.io.load_image`.
     """
     spec = get_method(method)
     defaults = spec.defaults()
@@ -141,10 +150,17 @@ def snippet(method: str | Method, params: dict, image_expr: str = "image") -> st
     args = [f"{k}={v!r}" for k, v in params.items()
             if k not in defaults or (defaults[k] != v and k in shown)]
     call = ", ".join([image_expr, repr(spec.name)] + args)
+    if sample is not None:
+        load = f"from seglib.samples import load_sample\n\n{image_expr} = load_sample({sample!r})\n"
+    elif scene is not None:
+        seed, difficulty, size = scene
+        load = ("from seglib.datasets.shapes import make_scene\n\n"
+                f"{image_expr} = make_scene({int(seed)}, size={int(size)}, difficulty={difficulty!r}).image\n")
+    else:
+        load = f"from seglib.io import load_image\n\n{image_expr} = load_image({file_name!r})\n"
     return (
         "import seglib\n"
-        "from seglib.io import load_image\n\n"
-        f"{image_expr} = load_image(\"your_image.png\")\n"
+        f"{load}"
         f"result = seglib.segment({call})\n"
         "labels = result.labels  # (H, W) int32\n"
     )

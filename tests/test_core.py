@@ -80,8 +80,26 @@ def test_snippet_reproduces_result(quadrant_gray):
     code = seglib.snippet("global-threshold", result.params)
     assert "threshold=0.3" in code and "polarity" not in code
     namespace = {}
-    exec(code.replace('load_image("your_image.png")', "source"), {"source": image}, namespace)
+    exec(code.replace("load_image('your_image.png')", "source"), {"source": image}, namespace)
     np.testing.assert_array_equal(namespace["labels"], result.labels)
+
+
+def test_snippet_loads_the_sample_or_scene_it_was_made_on():
+    from seglib.datasets.shapes import make_scene
+    from seglib.samples import load_sample
+
+    for code_args, image in [
+        ({"sample": "camera"}, load_sample("camera")),
+        ({"scene": (3, "medium", 128)}, make_scene(3, size=128, difficulty="medium").image),
+    ]:
+        result = seglib.segment(image, "otsu")
+        code = seglib.snippet("otsu", result.params, **code_args)
+        assert "your_image" not in code and "load_image" not in code
+        namespace = {}
+        exec(code, {}, namespace)
+        np.testing.assert_array_equal(namespace["labels"], result.labels)
+    uploaded = seglib.snippet("otsu", {}, file_name='holiday "beach".jpg')
+    assert "load_image('holiday \"beach\".jpg')" in uploaded
 
 
 def test_snippet_leaves_out_parameters_of_another_mode():

@@ -275,9 +275,13 @@ def full_resolution_params(picked: PickedImage, method: Method, result: Segmenta
     return params
 
 
-def python_snippet(method: Method, result: Segmentation) -> None:
-    """``seglib`` code that reproduces the result."""
-    st.code(seglib.snippet(method, result.params), language="python")
+def python_snippet(method: Method, result: Segmentation, picked=None) -> None:
+    """``seglib`` code that reproduces the result, loading the picture ``picked`` shows."""
+    source = {}
+    if picked is not None:
+        source = {"sample": picked.sample, "scene": picked.scene,
+                  "file_name": picked.name if picked.origin == "upload" else "your_image.png"}
+    st.code(seglib.snippet(method, result.params, **source), language="python")
 
 
 def share_link(query: dict[str, str]) -> None:

@@ -180,6 +180,7 @@ def test_view_controls_and_python_snippet():
     assert at.session_state["view.mode"] == "contour"
     snippet = next(c.value for c in at.code if "seglib.segment(" in c.value)
     assert "import seglib" in snippet
+    assert f"load_sample({DEFAULT_SAMPLE!r})" in snippet and "your_image" not in snippet  # the shown sample's loader
 
 
 def download_labels(at):
