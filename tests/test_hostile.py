@@ -559,3 +559,14 @@ def test_a_jpeg_of_millions_of_empty_header_segments_is_refused_before_pillow_re
         with pytest.raises(ValueError, match=r"more than 2,000 header segments"):
             call(data)
     assert load_image(picture[:2] + segment * 50 + picture[2:]).shape == (8, 8, 3) or segment == b"\xff\xd0"
+
+
+@pytest.mark.parametrize("data, named", [
+    (b"%!PS-Adobe-3.0 EPSF-3.0\n" + b"%%Comment\n" * 2_000_000, "PostScript"),
+    (b"icns" + (20_000_008).to_bytes(4, "big") + b"ic07\x00\x00\x00\x08" * 2_500_000, "ICNS"),
+    (b"8BPS\x00\x01" + b"\x00" * 5_000_000, "PSD"),
+])
+def test_other_formats_are_named_without_letting_their_parsers_walk_the_file(data, named):
+    for call in (load_image, load_ground_truth):  # time: benchmarks/bench_hostile.py
+        with pytest.raises(ValueError, match=named):
+            call(data)

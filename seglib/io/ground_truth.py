@@ -363,7 +363,7 @@ def _open_image(data: bytes, name: str = "source"):
     except ValueError as error:
         raise ValueError(f"`{name}`: {error}") from None
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data), formats=_MASK_FORMATS + ("JPEG", "MPO"))  # JPEG: to say why not
     except Image.DecompressionBombError as error:
         raise ValueError(f"`{name}` is an image too large to decode safely ({error}); at most "
                          f"{MAX_PIXELS / 1e6:.0f} megapixels are accepted") from None

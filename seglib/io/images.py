@@ -110,6 +110,9 @@ _SIGNATURES = (
     (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
     (b"\x1f\x8b", "gzip-compressed data"),
     (b"8BPS", "a Photoshop PSD file"),
+    (b"%!PS", "a PostScript/EPS file"),
+    (b"icns", "a macOS icon (ICNS)"),
+    (b"SIMPLE  =", "a FITS file"),
     (b"<svg", "an SVG drawing (vector graphics)"),
     (b"<?xml", "an XML/SVG text file"),
     (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000 image"),
@@ -119,6 +122,8 @@ _ACCEPTED_SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"BM", "BMP"),
     (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"RIFF", "WebP"),
 )
+# Other Pillow formats named in messages: their headers are small and fixed, so identifying them is cheap.
+_IDENTIFIED_FORMATS = ("ICO", "PPM", "DDS", "QOI", "PCX", "SGI", "JPEG2000", "XBM")
 _FTYP_BRANDS = {b"heic": "a HEIC image", b"heix": "a HEIC image", b"mif1": "a HEIF image",
                 b"avif": "an AVIF image", b"qt  ": "a QuickTime video", b"isom": "an MP4 video"}
 
@@ -416,12 +421,13 @@ def _check_jpeg_scans(data: bytes, picture: Image.Image, fmt: str, max_pixels: i
 def describe_content(data: bytes) -> str:
     """Name what some bytes look like, for error messages ("a PDF document").
 
-    Tries every format Pillow can identify (header only, nothing decoded),
+    Tries the Pillow formats whose header is small and fixed (a hostile
+    PSD, EPS or ICNS header makes Pillow walk the whole file in Python),
     then a short table of common signatures. Never quotes the content
     itself (it may come from a file the user must not read).
     """
     try:
-        with Image.open(io.BytesIO(data)) as other:
+        with Image.open(io.BytesIO(data), formats=_IDENTIFIED_FORMATS) as other:
             return f"a {other.format} image (which is not accepted)"
     except Image.DecompressionBombError:
         return "an image too large to decode safely (a decompression bomb)"
