@@ -400,6 +400,7 @@ def main(argv=None) -> None:
     parser.add_argument("--pages", type=int, default=8)
     parser.add_argument("--presses", type=int, default=12)
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a `timeout` still stops the server it started
     if args.part in ("protocol", "both"):
         rows = protocol_class(args.sessions, args.period, args.duration, args.heavy, args.settle)
         print(table(rows[:1]))
