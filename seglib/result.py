@@ -87,8 +87,8 @@ class Points:
 
     Attributes
     ----------
-    points : ndarray, (N, D) with D = 2 or 3
-        A sample of feature vectors.
+    points : ndarray, (N, D) with D = 1, 2 or 3
+        A sample of feature vectors (D = 1 is drawn as a histogram).
     labels : ndarray, (N,)
         Cluster of each point (colours the cloud).
     centres : ndarray, (K, D), optional

@@ -465,10 +465,17 @@ def _cluster_colours(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def points_figure(points: Points, title: str = "", height: int = 380) -> go.Figure:
-    """Scatter of a :class:`~seglib.result.Points` cloud (2-D or 3-D), coloured by cluster, centres as big markers."""
+    """A :class:`~seglib.result.Points` cloud coloured by cluster, centres as big markers.
+
+    One-dimensional points (the intensities of a gray picture) become a
+    histogram stacked by cluster with each centre as a dashed line; two and
+    three dimensions a scatter that fills the figure, the legend below it.
+    """
     xyz = np.asarray(points.points, dtype=np.float64)
-    if xyz.ndim != 2 or xyz.shape[1] not in (2, 3):
-        raise ValueError(f"`points.points` has shape {xyz.shape}; expected (N, 2) or (N, 3)")
+    if xyz.ndim != 2 or xyz.shape[1] not in (1, 2, 3):
+        raise ValueError(f"`points.points` has shape {xyz.shape}; expected (N, 1), (N, 2) or (N, 3)")
+    if xyz.shape[1] == 1:
+        return _histogram_by_cluster(points, title, height)
     labels = np.asarray(points.labels).reshape(-1)
     three = xyz.shape[1] == 3
     names = tuple(points.axis_names) + ("x", "y", "z")[len(points.axis_names):]
@@ -480,12 +487,12 @@ def points_figure(points: Points, title: str = "", height: int = 380) -> go.Figu
         sel = labels == value
         traces.append(dict({axis: xyz[sel, i] for i, axis in enumerate(axes)}, type=kind, mode="markers",
                            name=f"cluster {value}", showlegend=len(values) <= 12,
-                           marker=dict(size=2.5 if three else 4, color="rgb(%d,%d,%d)" % tuple(colour),
-                                       opacity=0.7)))
+                           marker=dict(size=3.5 if three else 5, color="rgb(%d,%d,%d)" % tuple(colour),
+                                       opacity=0.8)))
     if points.centres is not None and len(points.centres):
         centres = np.asarray(points.centres, dtype=np.float64)
         traces.append(dict({axis: centres[:, i] for i, axis in enumerate(axes)}, type=kind, mode="markers",
-                           name="centres", marker=dict(size=8 if three else 14, color="white", symbol="diamond",
+                           name="centres", marker=dict(size=9 if three else 14, color="white", symbol="diamond",
                                                        line=dict(color="black", width=2))))
     layout = dict(title=_title(title), margin=_FIGURE_MARGIN, height=height,
                   legend=dict(orientation="h", yanchor="top", y=0.0, x=0.0, font=dict(size=10),
@@ -494,10 +501,43 @@ def points_figure(points: Points, title: str = "", height: int = 380) -> go.Figu
         axis = dict(title=dict(font=dict(size=11)), tickfont=dict(size=9))
         layout.update(scene=dict(xaxis=dict(axis, title_text=names[0]), yaxis=dict(axis, title_text=names[1]),
                                  zaxis=dict(axis, title_text=names[2]), aspectmode="cube",
-                                 domain=dict(x=[0, 1], y=[0, 1]), camera=dict(eye=dict(x=1.35, y=1.35, z=0.9))))
+                                 domain=dict(x=[0, 1], y=[0.1, 1]), camera=dict(eye=dict(x=1.2, y=1.2, z=0.75))))
     else:
         layout.update(xaxis=dict(title=names[0]), yaxis=dict(title=names[1]))
     # One figure from plain dicts: plotly validates it once (update_* calls each cost milliseconds).
+    return go.Figure(data=traces, layout=layout)
+
+
+_CLOUD_BINS = 64
+
+
+def _histogram_by_cluster(points: Points, title: str, height: int) -> go.Figure:
+    """Histogram of 1-D points, one stacked bar series per cluster, centres as dashed lines."""
+    values = np.asarray(points.points, dtype=np.float64)[:, 0]
+    labels = np.asarray(points.labels).reshape(-1)
+    name = points.axis_names[0] if points.axis_names else "value"
+    low, high = (0.0, 1.0) if values.size and values.min() >= 0 and values.max() <= 1 else (
+        float(values.min(initial=0.0)), float(values.max(initial=1.0)))
+    edges = np.linspace(low, high, _CLOUD_BINS + 1)
+    centres_x = (edges[:-1] + edges[1:]) / 2
+    ids, colours = _cluster_colours(labels)
+    traces = []
+    totals = np.zeros(_CLOUD_BINS)
+    for value, colour in zip(ids, colours):
+        counts, _ = np.histogram(values[labels == value], bins=edges)
+        totals += counts
+        traces.append(dict(type="bar", x=centres_x, y=counts, width=(high - low) / _CLOUD_BINS,
+                           name=f"cluster {value}", showlegend=len(ids) <= 12,
+                           marker=dict(color="rgb(%d,%d,%d)" % tuple(colour), line=dict(width=0))))
+    top = max(1, int(totals.max(initial=0)))
+    if points.centres is not None and len(points.centres):
+        for i, centre in enumerate(np.asarray(points.centres, dtype=np.float64)[:, 0]):
+            traces.append(dict(type="scatter", x=[centre, centre], y=[0, top * 1.05], mode="lines",
+                               name="centres", legendgroup="centres", showlegend=i == 0,
+                               line=dict(color="black", width=2, dash="dash")))
+    layout = dict(title=_title(title), margin=_FIGURE_MARGIN, height=height, barmode="stack", bargap=0,
+                  xaxis=dict(title=name, range=[low, high]), yaxis=dict(title="pixels (sample)"),
+                  legend=dict(orientation="h", yanchor="top", y=-0.18, x=0.0, font=dict(size=10)))
     return go.Figure(data=traces, layout=layout)
 
 

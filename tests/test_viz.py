@@ -234,6 +234,21 @@ def test_points_stage_colours_clusters_like_the_label_map(dims):
     assert isinstance(fig.data[0], go.Scatter3d if dims == 3 else go.Scattergl)
 
 
+def test_one_channel_points_are_a_histogram_stacked_by_cluster():
+    rng = np.random.default_rng(2)
+    values = np.concatenate([rng.uniform(0.0, 0.3, 400), rng.uniform(0.6, 0.9, 600)])
+    points = Points(values[:, None], np.repeat([1, 2], [400, 600]), np.array([[0.15], [0.75]]), ("intensity",))
+    fig = viz.stage_figure("cloud", points)
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert [t.name for t in bars] == ["cluster 1", "cluster 2"]
+    assert sum(sum(t.y) for t in bars) == 1000 and sum(bars[0].y) == 400
+    assert fig.layout.barmode == "stack" and fig.layout.xaxis.title.text == "intensity"
+    assert list(fig.layout.xaxis.range) == [0.0, 1.0]
+    centre_lines = [t for t in fig.data if t.name == "centres"]
+    assert [t.x[0] for t in centre_lines] == [0.15, 0.75]
+    assert bars[1].marker.color == "rgb(%d,%d,%d)" % tuple(viz.label_colours(3)[2])
+
+
 def test_stage_figure_rejects_other_values():
     with pytest.raises(ValueError, match="stage 'odd'"):
         viz.stage_figure("odd", {"a": 1})

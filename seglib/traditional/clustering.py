@@ -33,6 +33,7 @@ MEAN_SHIFT_SAMPLE = 5_000  # pixels whose density mean-shift climbs
 BANDWIDTH_SAMPLE = 1_000  # pixels the automatic bandwidth is estimated on
 MAX_MEAN_SHIFT_SEEDS = 400  # most populated bins mean-shift starts from
 CLOUD_SIZE = 3_000  # points shown in a "pixel cloud" stage
+GRAY_CLOUD_SIZE = 20_000  # a one-channel cloud is drawn as a histogram: more pixels, smoother bars
 N_INIT = 3  # k-means restarts on the sample; the lowest inertia wins
 MAX_MEMBERSHIP_STAGES = 4  # fuzzy c-means shows the membership maps of at most this many clusters
 CHUNK_ENTRIES = 1 << 23  # largest (centres x pixels) distance table built at once (32 MB in float32)
@@ -229,11 +230,13 @@ def _fewer_note(found: int, asked: int) -> list[str]:
 
 
 def _cloud(image: np.ndarray, labels: np.ndarray, centre_colours: np.ndarray, seed: int) -> Points:
-    """A sample of at most :data:`CLOUD_SIZE` pixels in colour space, with the centres.
+    """A sample of pixels in colour space, labelled by cluster, with the centres.
 
-    RGB images are shown in (R, G, B); gray images in (intensity, x, y) so the
-    cloud is still 3-D, each gray centre drawn at the mean position of its
-    sampled pixels.
+    RGB images give a 3-D cloud of at most :data:`CLOUD_SIZE` pixels in
+    (R, G, B). A gray picture (one channel, or three equal channels, as the
+    gray samples are loaded) would collapse onto a line there, so it gives a
+    1-D sample of at most :data:`GRAY_CLOUD_SIZE` intensities instead, which
+    the dashboard draws as a histogram coloured by cluster.
 
     Parameters
     ----------
@@ -245,16 +248,13 @@ def _cloud(image: np.ndarray, labels: np.ndarray, centre_colours: np.ndarray, se
     seed : int
     """
     h, w = image.shape[:2]
-    rows = _sample(h * w, CLOUD_SIZE, np.random.default_rng(seed))
-    colours = image.reshape(h * w, -1)[rows]
-    picked = labels[rows]
-    if image.ndim == 3:
-        return Points(colours, picked, np.asarray(centre_colours, dtype=np.float64), ("R", "G", "B"))
-    positions = _positions(h, w)[rows]
-    where, counts = group_means(picked - 1, positions, len(centre_colours))
-    where[counts == 0] = 0.5
-    centres = np.column_stack([np.asarray(centre_colours, dtype=np.float64)[:, :1], where])
-    return Points(np.column_stack([colours, positions]), picked, centres, ("intensity", "x", "y"))
+    pixels = image.reshape(h * w, -1)
+    centres = np.asarray(centre_colours, dtype=np.float64)
+    gray = pixels.shape[1] == 1 or bool(np.all(pixels == pixels[:, :1]))
+    rows = _sample(h * w, GRAY_CLOUD_SIZE if gray else CLOUD_SIZE, np.random.default_rng(seed))
+    if gray:
+        return Points(pixels[rows, :1].astype(np.float64), labels[rows], centres[:, :1], ("intensity",))
+    return Points(pixels[rows], labels[rows], centres, ("R", "G", "B"))
 
 
 # --------------------------------------------------------------------------- k-means

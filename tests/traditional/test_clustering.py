@@ -153,21 +153,26 @@ def test_fuzzy_stages_are_consistent_with_labels():
     assert objective.series["objective J_m"][-1] <= objective.series["objective J_m"][0]
 
 
-@pytest.mark.parametrize("rgb", [True, False], ids=["rgb", "gray"])
-def test_pixel_cloud_is_a_labelled_colour_sample(rgb):
-    image = np.random.default_rng(0).random((80, 60, 3) if rgb else (80, 60))
+@pytest.mark.parametrize("picture", ["rgb", "gray", "gray as rgb"])
+def test_pixel_cloud_is_a_labelled_colour_sample(picture):
+    rng = np.random.default_rng(0)
+    image = {"rgb": lambda: rng.random((80, 60, 3)), "gray": lambda: rng.random((80, 60)),
+             "gray as rgb": lambda: np.repeat(rng.random((80, 60, 1)), 3, axis=2)}[picture]()
+    rgb = picture == "rgb"
     result = seglib.segment(image, "kmeans", n_clusters=3)
     cloud = result.stages["pixel cloud"]
     assert isinstance(cloud, Points)
-    assert len(cloud.points) == min(80 * 60, clustering.CLOUD_SIZE) and cloud.points.shape[1] == 3
-    assert cloud.centres.shape == (3, 3)
+    # Gray pictures (also three equal channels) give one intensity per pixel, not a line in RGB.
+    size, dims = (clustering.CLOUD_SIZE, 3) if rgb else (clustering.GRAY_CLOUD_SIZE, 1)
+    assert len(cloud.points) == min(80 * 60, size) and cloud.points.shape[1] == dims
+    assert cloud.centres.shape == (3, dims)
     assert set(np.unique(cloud.labels)) <= set(np.unique(result.labels))
-    assert cloud.axis_names == (("R", "G", "B") if rgb else ("intensity", "x", "y"))
+    assert cloud.axis_names == (("R", "G", "B") if rgb else ("intensity",))
     painted = result.stages["cluster colours"]
     assert painted.shape == image.shape
     # Every pixel is painted with the colour of its cluster's centre.
-    np.testing.assert_allclose(painted[result.labels == 2].reshape(-1, 3 if rgb else 1)[0],
-                               cloud.centres[1, : 3 if rgb else 1])
+    np.testing.assert_allclose(painted[result.labels == 2].reshape(-1, 1 if picture == "gray" else 3)[0, :dims],
+                               cloud.centres[1])
 
 
 @pytest.mark.parametrize("slug", ALL_METHODS)
