@@ -1,4 +1,5 @@
-"""Segment Anything (SAM): prompt it with clicks and boxes (``sam``) or let it segment everything (``sam-auto``).
+"""Segment Anything (SAM and SAM 2.1): prompt it with clicks and boxes (``sam``, ``sam2``) or let it segment
+everything (``sam-auto``, ``sam2-auto``).
 
 SAM (Kirillov et al., 2023) splits the work in two. A large ViT *image
 encoder* turns the picture into an embedding once (seconds on a CPU); a
@@ -13,6 +14,8 @@ The package, one concern per module:
 - :mod:`.embedding`: the image encoder's output, cached in memory and on disk.
 - :mod:`.prompt`: the ``sam`` method (clicks and boxes -> one mask).
 - :mod:`.auto`: the ``sam-auto`` method (a grid of clicks -> instances).
+- :mod:`.sam2_model`: SAM 2.1's sizes, checkpoints and checked loading (Meta's ``sam2`` package builds it).
+- :mod:`.sam2_methods`: the ``sam2`` and ``sam2-auto`` methods, sharing the embedding cache and results.
 
 The names other code uses are re-exported here (``from seglib.deep import
 sam; sam.load_sam(...)``). Importing this package does not import torch;
@@ -24,7 +27,7 @@ the first use does.
 
 from __future__ import annotations
 
-from . import auto, embedding, model, prompt, weights
+from . import auto, embedding, model, prompt, sam2_methods, sam2_model, weights
 from .auto import RawMasks, filter_masks, generate_raw_masks, point_grid, raw_masks, sam_auto
 from .embedding import EMBEDDING_DIR_ENV, Embedding, embedding_stats, image_embedding
 from .model import (SAM_CONFIGS, TINY_CONFIG, LoadedSam, SamConfig, build_sam, decoder_threads, load_sam,

@@ -199,6 +199,26 @@ def _mask_cloud(raw: RawMasks, kept: np.ndarray) -> Points:
     return Points(cloud, labels, axis_names=("predicted IoU", "stability", "log10 area"))
 
 
+AUTO_PARAMS = (
+    Param("points_per_side", 16, low=4, high=64,
+          help="SAM is clicked at every point of an n x n grid (three masks per click). 32 is SAM's "
+               "default and finds small things; each doubling costs four times the decoder time."),
+    Param("pred_iou_thresh", 0.86, low=0.0, high=1.0, step=0.01,
+          help="Keep masks whose predicted IoU (SAM's own quality estimate) is at least this. Moving "
+               "it re-filters the stored masks instantly."),
+    Param("stability_score_thresh", 0.92, low=0.0, high=1.0, step=0.01,
+          help="Keep masks that barely change when the logit cut-off moves by one (IoU of the masks "
+               "at -1 and +1). Lower it to keep fuzzier objects."),
+    Param("box_nms_thresh", 0.7, low=0.05, high=1.0, step=0.05,
+          help="Two masks whose boxes overlap more than this (IoU) are duplicates: the one with the "
+               "lower predicted IoU goes. Lower values remove more."),
+    Param("min_mask_region_area", 0, low=0, high=20000, step=10,
+          help="Drop masks smaller than this (working-image pixels) and erase islands smaller than "
+               "this from the result."),
+)
+"""The grid and filter sliders of automatic masks (SAM 1 and 2.1)."""
+
+
 @register(
     "sam-auto",
     title="Segment Anything: everything (automatic masks)",
@@ -206,21 +226,7 @@ def _mask_cloud(raw: RawMasks, kept: np.ndarray) -> Points:
     kind="instance",
     params=(
         MODEL_TYPE,
-        Param("points_per_side", 16, low=4, high=64,
-              help="SAM is clicked at every point of an n x n grid (three masks per click). 32 is SAM's "
-                   "default and finds small things; each doubling costs four times the decoder time."),
-        Param("pred_iou_thresh", 0.86, low=0.0, high=1.0, step=0.01,
-              help="Keep masks whose predicted IoU (SAM's own quality estimate) is at least this. Moving "
-                   "it re-filters the stored masks instantly."),
-        Param("stability_score_thresh", 0.92, low=0.0, high=1.0, step=0.01,
-              help="Keep masks that barely change when the logit cut-off moves by one (IoU of the masks "
-                   "at -1 and +1). Lower it to keep fuzzier objects."),
-        Param("box_nms_thresh", 0.7, low=0.05, high=1.0, step=0.05,
-              help="Two masks whose boxes overlap more than this (IoU) are duplicates: the one with the "
-                   "lower predicted IoU goes. Lower values remove more."),
-        Param("min_mask_region_area", 0, low=0, high=20000, step=10,
-              help="Drop masks smaller than this (working-image pixels) and erase islands smaller than "
-                   "this from the result."),
+        *AUTO_PARAMS,
     ),
     description="Segment everything: SAM is prompted with a grid of single clicks, each giving three "
                 "masks. Masks SAM itself doubts (low predicted IoU), unstable ones and duplicates are "

@@ -19,7 +19,7 @@ from ...prompts import Prompts, draw_prompts
 from ...registry import Param, register
 from ...result import Segmentation
 from .embedding import Embedding, image_embedding
-from .model import _MASK_THRESHOLD, _STABILITY_OFFSET, LoadedSam, SamConfig, decoder_threads, load_sam, upscale_masks
+from .model import _MASK_THRESHOLD, _STABILITY_OFFSET, LoadedSam, decoder_threads, load_sam, upscale_masks
 from .weights import MODEL_TYPES
 
 @dataclass
@@ -33,11 +33,11 @@ class Decoded:
     seconds: float
 
 
-def _check_mask_input(mask_input, config: SamConfig) -> np.ndarray | None:
+def check_mask_input(mask_input, side: int) -> np.ndarray | None:
+    """``mask_input`` as (1, 1, side, side) float32 logits, or ``ValueError`` naming the shape expected."""
     if mask_input is None:
         return None
     array = np.asarray(mask_input, dtype=np.float32)
-    side = config.low_res_size
     if array.shape not in ((side, side), (1, side, side)) or not np.all(np.isfinite(array)):
         raise ValueError(f"mask_input has shape {array.shape}; expected SAM's low-resolution logits of shape "
                          f"({side}, {side}) (result.low_res_logits of an earlier call), finite")
@@ -73,7 +73,7 @@ def decode(loaded: LoadedSam, embedding: Embedding, prompts: Prompts, *, multima
         boxes = torch.as_tensor(transform.apply_boxes(prompts.box[None], embedding.original_size),
                                 dtype=torch.float32, device=device)
     if mask_input is not None:
-        masks = torch.as_tensor(_check_mask_input(mask_input, loaded.config), device=device)
+        masks = torch.as_tensor(check_mask_input(mask_input, loaded.config.low_res_size), device=device)
     with torch.inference_mode(), decoder_threads():
         sparse, dense = model.prompt_encoder(points=points, boxes=boxes, masks=masks)
         low_res, iou = model.mask_decoder(image_embeddings=embedding.features,
@@ -115,6 +115,12 @@ MODEL_TYPE = Param(
     help="Size of SAM's image encoder: vit_b (91M parameters, 375 MB) is the fastest; vit_l and vit_h "
          "(636M, 2.5 GB) are a little more accurate and several times slower on a CPU.",
 )
+MULTIMASK = Param("multimask", True,
+                  help="Ask for three candidate masks (whole, part, sub-part). Best for a single click, which "
+                       "is ambiguous; switch it off when several clicks or a box pin the object down.")
+CANDIDATE = Param("candidate", "best", choices=("best", "1", "2", "3"), shown_when={"multimask": True},
+                  help="Which candidate becomes the result: the one with the highest predicted IoU, or one "
+                       "you pick after looking at the candidates' stages.")
 SAM_INPUTS = ("weights", "config")
 SAM_REFERENCE = "A. Kirillov et al., Segment Anything, ICCV 2023 (arXiv:2304.02643)."
 
@@ -142,12 +148,8 @@ def _choose(candidate: str, decoded: Decoded) -> tuple[int, list[str]]:
     kind="binary",
     params=(
         MODEL_TYPE,
-        Param("multimask", True,
-              help="Ask for three candidate masks (whole, part, sub-part). Best for a single click, which "
-                   "is ambiguous; switch it off when several clicks or a box pin the object down."),
-        Param("candidate", "best", choices=("best", "1", "2", "3"), shown_when={"multimask": True},
-              help="Which candidate becomes the result: the one with the highest predicted IoU, or one "
-                   "you pick after looking at the candidates' stages."),
+        MULTIMASK,
+        CANDIDATE,
     ),
     description="A foundation model trained on 11 million images and a billion masks to segment whatever a "
                 "prompt points at. A heavy image encoder embeds the picture once; a light decoder turns each "
