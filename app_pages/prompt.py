@@ -23,7 +23,7 @@ from ui.persist import keep
 from ui.run import analyse, result_key, run_method
 
 METHODS_KEY = "prompt.methods"
-DEFAULT_METHODS = ("sam", "flood-fill", "random-walker", "grabcut")
+DEFAULT_METHODS = ("sam2", "flood-fill", "random-walker", "grabcut")
 COLUMNS = 3
 
 
@@ -58,7 +58,7 @@ def run_one(picked, method, values, items, working_size):
         return None, "", f"{method.title} needs {wanted}."
     params = {**values, **canvas.prompt_args(items)}
     if prompt_sam.has_checkpoints(method) and not prompt_sam.weights_ready(params):
-        return None, "", f"The weights of {method.title} are not on this machine: see above."
+        return None, "", f"{method.title} waits for its trained model: download it above."
     refines = "mask_input" in method.inputs
     if refines:
         params = prompt_sam.with_refinement(picked, params, items)
@@ -123,9 +123,7 @@ st.header("Prompt", divider="gray",
 canvas_column, controls = st.columns([1.3, 1], gap="large")
 with controls:
     methods = choose_methods()
-    for method in methods:
-        if prompt_sam.has_checkpoints(method):
-            prompt_sam.weights_panel(method.name)
+    prompt_sam.weights_panel(methods)  # one notice for every model still to download
     values = settings(methods)
     opacity, mode = views.overlay_controls()
 

@@ -1,14 +1,16 @@
-"""Latency of prompt-driven segmentation: SAM (encoder, decoder per prompt, automatic masks) and the classical methods.
+"""Latency of prompt-driven segmentation: SAM and SAM 2.1 (encoder, decoder per prompt, automatic masks) and the
+classical methods.
 
-Run: ``python -m benchmarks.bench_interactive [--repeats 5] [--skip-sam]``
+Run: ``python -m benchmarks.bench_interactive [--repeats 5] [--skip-sam] [--skip-classical]``
 
 Every row is a full :func:`seglib.segment` call on a 1024 x 768 RGB photo
 (scikit-image's astronaut, resized) at default parameters.
 
-SAM is the real ``vit_b`` architecture with RANDOM weights, saved to a
-temporary file and loaded like a checkpoint: no download is needed, and the
-timings do not depend on the weight values (the same operations run on the
-same tensor sizes), only the masks are meaningless. Rows:
+SAM is the real ``vit_b`` architecture and SAM 2.1 the real ``tiny`` one (built
+by the ``sam2`` package from its own config), both with RANDOM weights, saved
+to a temporary file and loaded like a checkpoint: no download is needed, and
+the timings do not depend on the weight values (the same operations run on
+the same tensor sizes), only the masks are meaningless. Rows, for each:
 
 - encoder: the first prompt on an image (embedding cache emptied before each run);
 - embedding on disk: the same with ``$SEGDASH_SAM_EMBEDDING_DIR`` holding the image's embedding,
@@ -43,6 +45,7 @@ SIZE = "1024x768"
 CLICK, NEXT_CLICK, NEGATIVE = (512, 260, 1), (540, 330, 1), (90, 700, 0)
 BOX = (300, 40, 720, 560)
 CLASSICAL_TARGET_MS, DECODER_TARGET_MS, FILTER_TARGET_MS = 300, 150, 100
+SAM2_ENCODER_TARGET_MS, SAM2_DECODER_TARGET_MS = 2000, 100
 
 
 def photo() -> np.ndarray:
@@ -72,23 +75,25 @@ def classical_cases(image: np.ndarray) -> list[Case]:
     return rows
 
 
-def sam_rows(image: np.ndarray, weights: Path, repeats: int) -> list[dict]:
+def sam_rows(image: np.ndarray, weights: Path, repeats: int, *, slug: str = "sam", model: str = "vit_b",
+             encoder_target_ms: float | None = None, decoder_target_ms: float = DECODER_TARGET_MS) -> list[dict]:
+    """Encoder, embedding on disk, decoder per prompt, raw automatic masks and re-filter of ``slug``."""
     prompt = dict(points=[CLICK], weights=str(weights))
     auto = dict(weights=str(weights), points_per_side=16)
-    seglib.segment(image, "sam", **prompt)  # load the model once, as the dashboard keeps it
+    seglib.segment(image, slug, **prompt)  # load the model once, as the dashboard keeps it
     cases = [
-        (Case("sam vit_b: image encoder (first prompt)", SIZE, lambda: seglib.segment(image, "sam", **prompt),
-              setup=lambda: sam.clear_caches("embeddings")), max(2, repeats // 2)),
-        (Case("sam vit_b: first prompt, embedding on disk (a restarted app)", SIZE,
-              lambda: seglib.segment(image, "sam", **prompt), setup=lambda: sam.clear_caches("embeddings")),
+        (Case(f"{slug} {model}: image encoder (first prompt)", SIZE, lambda: seglib.segment(image, slug, **prompt),
+              setup=lambda: sam.clear_caches("embeddings"), target_ms=encoder_target_ms), max(2, repeats // 2)),
+        (Case(f"{slug} {model}: first prompt, embedding on disk (a restarted app)", SIZE,
+              lambda: seglib.segment(image, slug, **prompt), setup=lambda: sam.clear_caches("embeddings")),
          max(2, repeats // 2)),
-        (Case("sam vit_b: decoder per prompt (embedding cached)", SIZE,
-              lambda: seglib.segment(image, "sam", points=[CLICK, NEGATIVE], weights=str(weights)),
-              target_ms=DECODER_TARGET_MS), repeats),
-        (Case("sam-auto vit_b: raw masks, 16 x 16 grid (embedding cached)", SIZE,
-              lambda: seglib.segment(image, "sam-auto", **auto), setup=lambda: sam.clear_caches("raw_masks")), 1),
-        (Case("sam-auto vit_b: re-filter (raw masks cached)", SIZE,
-              lambda: seglib.segment(image, "sam-auto", pred_iou_thresh=0.5, stability_score_thresh=0.5, **auto),
+        (Case(f"{slug} {model}: decoder per prompt (embedding cached)", SIZE,
+              lambda: seglib.segment(image, slug, points=[CLICK, NEGATIVE], weights=str(weights)),
+              target_ms=decoder_target_ms), repeats),
+        (Case(f"{slug}-auto {model}: raw masks, 16 x 16 grid (embedding cached)", SIZE,
+              lambda: seglib.segment(image, f"{slug}-auto", **auto), setup=lambda: sam.clear_caches("raw_masks")), 1),
+        (Case(f"{slug}-auto {model}: re-filter (raw masks cached)", SIZE,
+              lambda: seglib.segment(image, f"{slug}-auto", pred_iou_thresh=0.5, stability_score_thresh=0.5, **auto),
               target_ms=FILTER_TARGET_MS), repeats),
     ]
     rows = []
@@ -97,7 +102,7 @@ def sam_rows(image: np.ndarray, weights: Path, repeats: int) -> list[dict]:
             on_disk = "on disk" in case.label
             if on_disk:  # the encoder row above ran without it; store this image's embedding once
                 os.environ[sam.EMBEDDING_DIR_ENV] = folder
-                seglib.segment(image, "sam", **prompt)
+                seglib.segment(image, slug, **prompt)
             try:
                 rows.append(measure(case, repeats=n, warmup=0 if n == 1 else 1))
             finally:
@@ -106,25 +111,40 @@ def sam_rows(image: np.ndarray, weights: Path, repeats: int) -> list[dict]:
     return rows
 
 
+def random_weights(folder: str) -> tuple[Path, Path]:
+    """SAM vit_b and SAM 2.1 tiny with RANDOM weights, saved as their loaders read checkpoints."""
+    from seglib.deep.checkpoints import save_weights
+    from seglib.deep.sam import sam2_model
+
+    print("Building SAM vit_b and SAM 2.1 tiny with RANDOM weights (timings do not depend on the weight values)...")
+    sam1 = sam.save_sam_weights(sam.build_sam("vit_b"), sam.SAM_CONFIGS["vit_b"],
+                                Path(folder) / "sam_vit_b_random.safetensors")
+    sam2 = save_weights(sam2_model.build_sam2_network("tiny"), Path(folder) / "sam2.1_hiera_tiny_random.safetensors")
+    return sam1, sam2
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per case (median reported)")
     parser.add_argument("--skip-sam", action="store_true", help="only the classical methods")
+    parser.add_argument("--skip-classical", action="store_true", help="only SAM and SAM 2.1")
     args = parser.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     image = photo()
     rows = []
     if not args.skip_sam:
         with tempfile.TemporaryDirectory() as folder:
-            print("Building SAM vit_b with RANDOM weights (timings do not depend on the weight values)...")
-            weights = sam.save_sam_weights(sam.build_sam("vit_b"), sam.SAM_CONFIGS["vit_b"],
-                                           Path(folder) / "sam_vit_b_random.safetensors")
-            rows += sam_rows(image, weights, args.repeats)
+            sam1, sam2 = random_weights(folder)
+            rows += sam_rows(image, sam1, args.repeats)
+            sam.clear_caches()
+            rows += sam_rows(image, sam2, args.repeats, slug="sam2", model="tiny",
+                             encoder_target_ms=SAM2_ENCODER_TARGET_MS, decoder_target_ms=SAM2_DECODER_TARGET_MS)
         sam.clear_caches()
-    for case in classical_cases(image):
+    for case in [] if args.skip_classical else classical_cases(image):
         rows.append(measure(case, repeats=args.repeats))
         print(f"{case.label}: {rows[-1]['median ms']:.1f} ms", flush=True)
-    print(f"\ntorch threads: {torch.get_num_threads()}; SAM weights are random (speed only, masks meaningless)")
+    print(f"\ntorch threads: {torch.get_num_threads()}; SAM and SAM 2.1 weights are random (speed only, masks "
+          "meaningless)")
     print(table(rows))
 
 

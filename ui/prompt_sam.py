@@ -1,8 +1,11 @@
-"""Segment Anything on the Prompt page: weights status and download, refinement, candidates, automatic masks.
+"""Segment Anything on the Prompt page: its model download, refinement, candidates, automatic masks.
 
-SAM's weights are large and may be missing (offline machines): the page
-then says which file to put where, offers a download with a progress bar,
-and keeps working with the classical methods. Refinement feeds SAM the
+SAM 2.1 (``sam2``) and SAM (``sam``) need a trained model that may not be
+on the machine yet (a first run, an offline classroom). The page then shows
+one notice, for every chosen method at once, in plain words: which model,
+how big the download is, a button to fetch it with a progress bar; the file
+names, folder and Python/administrator routes are folded away below it. The
+classical methods keep working meanwhile. Refinement feeds SAM the
 low-resolution logits of its answer to the same prompts minus the last one
 (kept per image in ``st.session_state[HISTORY_KEY]``), so a rerun with
 unchanged prompts gives the same result.
@@ -11,13 +14,17 @@ unchanged prompts gives the same result.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 import seglib
 from seglib import viz
-from seglib.deep import sam
+from seglib.deep import sam, sources
+from seglib.deep.sam import sam2_model
 from seglib.imaging import resize_labels
 
 from .image_picker import PickedImage
@@ -30,71 +37,161 @@ from .views import downloads, format_seconds, result_images, result_notes, stage
 REFINE_KEY = "prompt.refine"
 HISTORY_KEY = "prompt.sam_history"
 AUTO_KEY = "prompt.auto"
+AUTO_METHOD_KEY = "prompt.auto_method"
+AUTO_METHODS = ("sam2-auto", "sam-auto")
 _HISTORY_SIZE = 32
 _THUMBNAIL_SIDE = 240
 
 
-def model_type(scope: str = "sam") -> str:
-    """The model type chosen in the ``scope`` method's widgets (its default before they are drawn)."""
-    default = seglib.method(scope).param("model_type").default
-    return st.session_state.get(widget_key(scope, "model_type"), default)
+@dataclass(frozen=True)
+class Pretrained:
+    """An official SAM or SAM 2.1 model file a method needs, and how to get it.
+
+    Attributes
+    ----------
+    label : str
+        What a teacher reads (``"SAM 2.1 tiny"``).
+    file_name, url : str
+    size : int
+        Bytes to download.
+    folder : Path
+        Where downloads are kept (torch's cache of checkpoints).
+    env : str
+        The environment variable that may name the file instead.
+    found : Path or None
+        The file that will be used, when it is on this machine.
+    fetch : callable
+        ``fetch(progress)`` downloads and checks it; ``progress(done, total)``.
+    """
+
+    label: str
+    file_name: str
+    url: str
+    size: int
+    folder: Path
+    env: str
+    found: Path | None
+    fetch: Callable
+
+
+# The size parameter of each family and how to describe its official file. A method is a SAM (1 or 2.1)
+# when it has that parameter and takes weights.
+def _sam1(kind: str) -> Pretrained:
+    spec = sam.CHECKPOINTS[kind]
+    return Pretrained(f"SAM {kind}", spec.file_name, spec.url, spec.size, sam.cache_dir(), sam.WEIGHTS_ENV,
+                      sam.find_weights(kind), lambda progress: sam.download_checkpoint(kind, progress=progress))
+
+
+def _sam2(size: str) -> Pretrained:
+    spec = sam2_model.SIZES[size].weights
+    label = f"SAM 2.1 {size}"
+    return Pretrained(label, spec.file_name, spec.url, spec.size, spec.path.parent, sam2_model.WEIGHTS_ENV,
+                      sam2_model.find_weights(size), lambda progress: sources.download(spec, label, progress=progress))
+
+
+FAMILIES = {"model_type": (sam.CHECKPOINTS, _sam1), "model_size": (sam2_model.SIZES, _sam2)}
+
+
+def _size_param(method: seglib.Method) -> seglib.Param | None:
+    return next((p for p in method.params if p.name in FAMILIES), None)
 
 
 def has_checkpoints(method: seglib.Method) -> bool:
-    """Whether ``method``'s weights are SAM checkpoints chosen by its ``model_type`` (downloadable here)."""
-    model = next((p for p in method.params if p.name == "model_type"), None)
-    return method.takes_weights and model is not None and set(model.choices or ()) <= set(sam.CHECKPOINTS)
+    """Whether ``method``'s weights are official SAM or SAM 2.1 files chosen by its size parameter."""
+    param = _size_param(method)
+    return (method.takes_weights and param is not None
+            and set(param.choices or ()) <= set(FAMILIES[param.name][0]))
+
+
+def pretrained(method: seglib.Method) -> Pretrained:
+    """The official file ``method`` uses at the size chosen in its widgets (its default before they are drawn)."""
+    param = _size_param(method)
+    return FAMILIES[param.name][1](st.session_state.get(widget_key(method.name, param), param.default))
 
 
 def weights_ready(params: dict) -> bool:
-    """True when a SAM call with ``params`` has weights: chosen ones, or its model type's on this machine."""
-    return params.get("weights") is not None or sam.find_weights(params["model_type"]) is not None
+    """True when a SAM call with ``params`` has weights: chosen ones, or its size's official file here."""
+    if params.get("weights") is not None:
+        return True
+    name = next(name for name in FAMILIES if name in params)
+    return FAMILIES[name][1](params[name]).found is not None
 
 
-def _download(kind: str) -> None:
-    spec = sam.CHECKPOINTS[kind]
-    bar = st.progress(0.0, text=f"Downloading {spec.file_name}...")
+def _download(needed: Pretrained) -> None:
+    bar = st.progress(0.0, text=f"Downloading {needed.label} ({needed.size / 1e6:.0f} MB)...")
 
     def progress(done: int, total: int) -> None:
         if total:
-            bar.progress(min(done / total, 1.0), text=f"{spec.file_name}: {done / 1e6:.0f} / {total / 1e6:.0f} MB")
+            bar.progress(min(done / total, 1.0), text=f"{needed.label}: {done / 1e6:.0f} of {total / 1e6:.0f} MB")
 
     try:
-        sam.download_checkpoint(kind, progress=progress)
+        needed.fetch(progress)
     except Exception as error:  # noqa: BLE001 - offline or a bad file: say so, keep the page
         bar.empty()
-        show_error("Download failed", error)
+        show_error(f"The {needed.label} model could not be downloaded", error)
         return
     bar.empty()
     st.rerun()
 
 
-def weights_panel(scope: str = "sam") -> bool:
-    """Where SAM's weights come from, or how to get them (with a download button); True when ready."""
-    kind = model_type(scope)
-    chosen = custom_weights(scope)
-    path = chosen["label"] if chosen else sam.find_weights(kind)
-    if path is not None:
-        st.caption(f":material/check_circle: SAM weights: `{path}`")
-        if scope != "sam":
-            return True
+def _administrator_details(missing: list[Pretrained]) -> None:
+    with st.expander("Details for administrators and Python users", icon=":material/terminal:"):
+        for needed in missing:
+            st.markdown(f"**{needed.label}**: `{needed.file_name}`, {needed.size:,} bytes, from {needed.url}. "
+                        f"It is kept in `{needed.folder}`; its size and checksum are checked after the download.")
+        st.markdown("On a computer without internet, download the file elsewhere and copy it into that folder. "
+                    "A server can also name the file with "
+                    + ", ".join(sorted({f"`{n.env}`" for n in missing}))
+                    + " before starting the app, or share one model cache by setting `TORCH_HOME`. "
+                    "In Python, pass `weights='path/to/file'`.")
+
+
+def weights_panel(methods: list[seglib.Method]) -> set[str]:
+    """One notice for the official SAM models the chosen ``methods`` need; returns the slugs ready to run.
+
+    A model on this machine gets a one-line caption; missing ones are named
+    with their download size and a download button each, once however many
+    methods share them. The refinement switch is shown when a ready method
+    can refine its previous mask.
+    """
+    if st.session_state.get(AUTO_KEY):  # "Segment everything" below needs its model too
+        methods = [*methods, auto_method()]
+    ready, missing, shown = set(), {}, set()
+    for method in methods:
+        if not has_checkpoints(method):
+            continue
+        chosen = custom_weights(method.name)
+        needed = pretrained(method)
+        if chosen or needed.found is not None:
+            ready.add(method.name)
+            line = f"{method.title}: {chosen['label']}" if chosen else f"{needed.label} model ready"
+            if line not in shown:
+                shown.add(line)
+                st.caption(f":material/check_circle: {line}", help=None if chosen else f"`{needed.found}`")
+        else:
+            missing.setdefault(needed.file_name, needed)
+    if missing:
+        needs = list(missing.values())
+        what = " and ".join(f"{n.label} ({n.size / 1e6:.0f} MB)" for n in needs)
+        st.warning(f"Segment Anything needs its trained model, which is not on this computer yet: {what}. "
+                   "It downloads once and is kept for next time. Meanwhile the other methods work as usual.",
+                   icon=":material/cloud_download:")
+        for needed in needs:
+            if st.button(f"Download {needed.label} ({needed.size / 1e6:.0f} MB)", icon=":material/download:",
+                         key=f"prompt.download_weights.{needed.file_name}"):
+                _download(needed)
+        _administrator_details(needs)
+    if any("mask_input" in m.inputs for m in methods if m.name in ready):
         keep(REFINE_KEY, True)
-        st.toggle("Refine SAM with its previous mask", key=REFINE_KEY,
-                  help="Each new click also gives SAM the low-resolution mask it predicted for the earlier "
+        st.toggle("Refine Segment Anything with its previous mask", key=REFINE_KEY,
+                  help="Each new click also gives the model the low-resolution mask it predicted for the earlier "
                        "clicks (its mask_input), as in the SAM demo: corrections then change the mask locally.")
-        return True
-    spec = sam.CHECKPOINTS[kind]
-    st.warning(f"SAM {kind} weights are not on this machine. {sam.how_to_get_weights(kind)} The classical "
-               "methods work without them.", icon=":material/cloud_off:")
-    if st.button(f"Download {spec.file_name} ({spec.size / 1e6:.0f} MB)", key=f"prompt.download_weights.{scope}",
-                 icon=":material/download:",
-                 help="From dl.fbaipublicfiles.com into torch's cache folder; size and MD5 are checked."):
-        _download(kind)
-    return False
+    return ready
 
 
 def _history_key(picked: PickedImage, params: dict, items: list[list]) -> str:
-    spec = repr((picked.key, params.get("model_type"), params.get("multimask"), params.get("candidate"), items))
+    spec = repr((picked.key, params.get("model_type"), params.get("model_size"), params.get("multimask"),
+                 params.get("candidate"), items))
     return hashlib.blake2b(spec.encode(), digest_size=16).hexdigest()
 
 
@@ -153,12 +250,20 @@ def candidates(picked: PickedImage, result) -> None:
                      f"IoU {info['predicted_iou']:.2f}, stability {info['stability']:.2f}")
 
 
+def auto_method() -> seglib.Method:
+    """The automatic-mask method chosen for "Segment everything" (SAM 2.1 by default)."""
+    return seglib.method(st.session_state.get(AUTO_METHOD_KEY, AUTO_METHODS[0]))
+
+
 def everything_section(picked: PickedImage, working_size: int | None, opacity: float, mode: str) -> None:
-    """SAM automatic masks with filter sliders that re-filter stored masks; label PNG and COCO downloads."""
-    st.subheader("Segment everything (SAM automatic masks)", divider="gray")
-    method = seglib.method("sam-auto")
+    """Automatic masks with filter sliders that re-filter stored masks; label PNG and COCO downloads."""
+    st.subheader("Segment everything (automatic masks)", divider="gray")
+    keep(AUTO_METHOD_KEY, AUTO_METHODS[0])
+    st.segmented_control("Model", AUTO_METHODS, key=AUTO_METHOD_KEY, required=True,
+                         format_func=lambda slug: seglib.method(slug).title.split(":")[0],
+                         help="SAM 2.1 is lighter and, in its authors' tests, more accurate; SAM is the original.")
+    method = auto_method()
     st.caption(method.description)
-    weights_panel("sam-auto")
     keep(AUTO_KEY, False)
     if not st.toggle("Run automatic masks", key=AUTO_KEY,
                      help="The first run decodes a whole grid of clicks (slow on a CPU); after that the "
@@ -169,7 +274,8 @@ def everything_section(picked: PickedImage, working_size: int | None, opacity: f
         params = method_widgets(method)
     with main:
         if not weights_ready(params):
-            st.info("Automatic masks need SAM weights (see above).", icon=":material/cloud_off:")
+            st.info(f"Automatic masks wait for the {pretrained(method).label} model: download it above.",
+                    icon=":material/cloud_download:")
             return
         result = run_with_progress(picked, method, params, working_size=working_size)
         if result is None:

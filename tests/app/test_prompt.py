@@ -9,6 +9,7 @@ from scipy import ndimage as ndi
 from streamlit.testing.v1 import AppTest
 
 from seglib.deep import sam
+from seglib.deep.sam import sam2_model
 from seglib.io.ground_truth import GroundTruth
 from ui import prompt_canvas as canvas
 from ui import prompt_sam
@@ -67,9 +68,22 @@ def tiny_sam(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def small_sam2(tmp_path, monkeypatch):
+    """A small random SAM 2.1 named by $SEGDASH_SAM2_WEIGHTS; caches cleared around the test."""
+    torch.manual_seed(0)
+    path = sam2_model.save_sam2_weights(sam2_model.build_sam2_network(sam2_model.TEST_CONFIG),
+                                        sam2_model.TEST_CONFIG, tmp_path / "small.safetensors")
+    monkeypatch.setenv(sam2_model.WEIGHTS_ENV, str(path))
+    sam.clear_caches()
+    yield path
+    sam.clear_caches()
+
+
+@pytest.fixture
 def no_sam(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.delenv(sam.WEIGHTS_ENV, raising=False)
+    monkeypatch.delenv(sam2_model.WEIGHTS_ENV, raising=False)
 
 
 def test_page_opens_with_a_scene_and_asks_for_a_click(no_sam):
@@ -78,7 +92,29 @@ def test_page_opens_with_a_scene_and_asks_for_a_click(no_sam):
     assert at.header[0].value == "Prompt"
     assert at.session_state["picker.image"].scene == DEFAULT_SCENE
     assert any("Click on the object" in i.value for i in at.info)
-    assert any("sam_vit_b_01ec64.pth" in w.value for w in at.warning), "says which SAM file is missing"
+    assert at.session_state["prompt.methods"][0] == "sam2", "SAM 2.1 is the default Segment Anything"
+    [warning] = at.warning
+    assert "SAM 2.1 tiny (156 MB)" in warning.value, "says what will download and how big it is"
+    assert "weights=" not in warning.value and "SEGDASH" not in warning.value, "no Python words up front"
+    assert at.button(key="prompt.download_weights.sam2.1_hiera_tiny.pt").label == "Download SAM 2.1 tiny (156 MB)"
+    details = at.expander[0]
+    assert details.label == "Details for administrators and Python users"
+    assert any("sam2.1_hiera_tiny.pt" in m.value and "SEGDASH_SAM2_WEIGHTS" in t.value
+               for m in details.markdown for t in details.markdown)
+
+
+def test_one_notice_however_many_methods_and_models_need_a_download(no_sam):
+    x, y, _ = scene_click()
+    at = page([["point", x, y, 1]], ["sam2", "sam", "flood-fill"])
+    at.toggle(key=prompt_sam.AUTO_KEY).set_value(True).run()  # automatic masks share SAM 2.1 tiny's file
+    assert not at.exception
+    [warning] = at.warning
+    assert "SAM 2.1 tiny (156 MB) and SAM vit_b (375 MB)" in warning.value
+    assert sorted(b.label for b in at.button if b.label.startswith("Download")) == [
+        "Download SAM 2.1 tiny (156 MB)", "Download SAM vit_b (375 MB)"]
+    infos = [i.value for i in at.info]
+    assert sum("waits for its trained model" in i for i in infos) == 2
+    assert any("Automatic masks wait for the SAM 2.1 tiny model" in i for i in infos)
 
 
 def test_one_click_runs_every_classical_method_and_scores_them(no_sam):
@@ -91,7 +127,7 @@ def test_one_click_runs_every_classical_method_and_scores_them(no_sam):
     assert all(float(v) >= 0.9 for v in values["IoU"]), values["IoU"]
     infos = [i.value for i in at.info]
     assert any("GrabCut" in i and "needs a box" in i for i in infos)
-    assert any("weights of Segment Anything (SAM) are not on this machine" in i for i in infos)
+    assert any("Segment Anything (SAM) waits for its trained model: download it above" in i for i in infos)
     assert at.dataframe, "the scores table is shown"
     assert any("under your first object point" in c.value for c in at.caption)
     assert any(c.value.startswith("Flood fill") and "shown faintly" in c.value for c in at.caption)
@@ -143,6 +179,7 @@ def test_sam_with_tiny_weights_caches_the_embedding_and_refines(tiny_sam):
 
 def test_sam_automatic_masks_refilter_without_decoding(tiny_sam):
     at = page([], ["flood-fill"])
+    at.session_state[prompt_sam.AUTO_METHOD_KEY] = "sam-auto"
     at.toggle(key=prompt_sam.AUTO_KEY).set_value(True).run()
     at.slider(key=widget_key("sam-auto", "points_per_side")).set_value(4)
     at.slider(key=widget_key("sam-auto", "pred_iou_thresh")).set_value(0.0)
@@ -151,6 +188,32 @@ def test_sam_automatic_masks_refilter_without_decoding(tiny_sam):
     assert metrics(at)["Decoder"][0] != "cached"
     at.slider(key=widget_key("sam-auto", "box_nms_thresh")).set_value(0.5).run()
     assert not at.exception
+    assert metrics(at)["Decoder"][0] == "cached" and "Filtering" in metrics(at)
+
+
+def test_sam2_answers_a_click_and_reuses_the_embedding(small_sam2):
+    x, y, _ = scene_click()
+    at = page([["point", x, y, 1]], ["sam2"])
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not at.warning, "the model is there: no download notice"
+    assert any("SAM 2.1 tiny model ready" in c.value for c in at.caption)
+    assert metrics(at)["Encoder"][0] != "cached"
+    at.session_state[canvas.ITEMS_KEY] = [["point", x, y, 1], ["point", 3, 3, 0]]
+    at.run()
+    assert not at.exception and not at.error
+    assert metrics(at)["Encoder"][0] == "cached"
+    assert any("refined with mask_input" in c.value for c in at.caption)
+
+
+def test_sam2_automatic_masks_are_the_default_everything(small_sam2):
+    at = page([], ["flood-fill"])
+    at.toggle(key=prompt_sam.AUTO_KEY).set_value(True).run()
+    assert at.session_state[prompt_sam.AUTO_METHOD_KEY] == "sam2-auto"
+    at.slider(key=widget_key("sam2-auto", "points_per_side")).set_value(4)
+    at.slider(key=widget_key("sam2-auto", "pred_iou_thresh")).set_value(0.0).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert metrics(at)["Decoder"][0] != "cached"
+    at.slider(key=widget_key("sam2-auto", "box_nms_thresh")).set_value(0.5).run()
     assert metrics(at)["Decoder"][0] == "cached" and "Filtering" in metrics(at)
 
 

@@ -1,8 +1,9 @@
-"""The Prompt page in a real browser: click the picture, see masks; drag a box; a tiny SAM through the environment.
+"""The Prompt page in a real browser: click the picture, see masks; drag a box; small SAMs through the environment.
 
-The server runs with ``$SEGDASH_SAM_WEIGHTS`` naming a tiny random SAM saved
-by this module (set before the module's server starts), so SAM's whole path
-runs in the browser without a download.
+The server runs with ``$SEGDASH_SAM2_WEIGHTS`` and ``$SEGDASH_SAM_WEIGHTS``
+naming a small random SAM 2.1 (the page's default Segment Anything) and a
+tiny random SAM saved by this module (set before the module's server
+starts), so their whole path runs in the browser without a download.
 """
 
 import io
@@ -17,6 +18,7 @@ from scipy import ndimage as ndi
 from browser_helpers import BROWSER_MARKS, WAIT_MS, metric, open_page, screenshot, wait_idle
 from seglib.datasets.shapes import make_scene
 from seglib.deep import sam
+from seglib.deep.sam import sam2_model
 from ui.image_picker import DEFAULT_SCENE
 
 pytestmark = BROWSER_MARKS
@@ -25,18 +27,22 @@ CANVAS = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def tiny_sam_weights(tmp_path_factory):
-    """Autouse and module-scoped, so it runs before the module's server starts: the server inherits it."""
+def small_sam_weights(tmp_path_factory):
+    """Autouse and module-scoped, so it runs before the module's server starts: the server inherits them."""
     torch.manual_seed(0)
-    path = sam.save_sam_weights(sam.build_sam(sam.TINY_CONFIG), sam.TINY_CONFIG,
-                                tmp_path_factory.mktemp("sam") / "tiny.safetensors")
-    before = os.environ.get(sam.WEIGHTS_ENV)
-    os.environ[sam.WEIGHTS_ENV] = str(path)
-    yield path
-    if before is None:
-        os.environ.pop(sam.WEIGHTS_ENV, None)
-    else:
-        os.environ[sam.WEIGHTS_ENV] = before
+    folder = tmp_path_factory.mktemp("sam")
+    paths = {sam.WEIGHTS_ENV: sam.save_sam_weights(sam.build_sam(sam.TINY_CONFIG), sam.TINY_CONFIG,
+                                                   folder / "tiny.safetensors"),
+             sam2_model.WEIGHTS_ENV: sam2_model.save_sam2_weights(sam2_model.build_sam2_network(
+                 sam2_model.TEST_CONFIG), sam2_model.TEST_CONFIG, folder / "small-sam2.safetensors")}
+    before = {name: os.environ.get(name) for name in paths}
+    os.environ.update({name: str(path) for name, path in paths.items()})
+    yield paths
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +108,7 @@ def test_clicking_the_picture_segments_the_object(server, page, target):
     assert np.abs(after - before).mean() > 2, "the mask and the marker appear on the picture"
     ious = [float(v) for v in page.locator('[data-testid="stMetric"]').filter(has_text="IoU")
             .locator('[data-testid="stMetricValue"]').all_inner_texts()]
-    assert len(ious) >= 3 and max(ious) >= 0.9, ious  # SAM's random weights score nothing; the others do
+    assert len(ious) >= 3 and max(ious) >= 0.9, ious  # SAM 2.1's random weights score nothing; the others do
     assert page.locator('[data-testid="stAlert"]').filter(has_text="failed").count() == 0
     screenshot(page, "prompt-click")
 
@@ -127,5 +133,5 @@ def test_dragging_a_box_runs_grabcut_and_sam_reuses_its_embedding(server, page, 
     page.locator('[data-testid="stMetric"]').filter(has_text="Time").nth(2).wait_for(timeout=WAIT_MS)
     wait_idle(page)
     assert page.get_by_text("needs a box").count() == 0, "GrabCut ran"
-    assert metric(page, "Encoder") == "cached", "the second prompt reused SAM's image embedding"
+    assert metric(page, "Encoder") == "cached", "the second prompt reused SAM 2.1's image embedding"
     screenshot(page, "prompt-box")
