@@ -16,6 +16,7 @@ from ui.share import encode_query, parse_query, sync_query
 
 FAMILY_KEY = "explore.family"
 QUERY_DONE_KEY = "explore.query_done"
+PROMPTS_KEY = "explore.prompts"
 FAMILY_HELP = {
     "threshold": "Split pixels by intensity.",
     "region": "Grow, split or flood regions of similar pixels.",
@@ -45,7 +46,18 @@ def restore_from_url() -> list[str]:
         state[method_key(view.method.family)] = view.method.name
     for scope, spec, value in view.values:
         set_value(scope, spec, value)
+    state[PROMPTS_KEY] = view.prompts  # points and a box for methods that take them (a Prompt page's link)
     return view.warnings
+
+
+def link_prompts(method: seglib.Method) -> dict:
+    """The points and box a shared link gave, when ``method`` takes them; shown under its sliders."""
+    prompts = st.session_state.get(PROMPTS_KEY) or {}
+    prompts = {k: v for k, v in prompts.items() if k in method.prompts}
+    if prompts:
+        st.caption(":material/link: Prompts from the link: " + "; ".join(
+            f"{len(v)} point(s)" if k == "points" else f"box {tuple(round(x) for x in v)}" for k, v in prompts.items()))
+    return prompts
 
 
 def choose_method() -> seglib.Method:
@@ -88,9 +100,10 @@ def method_view(picked, working_size) -> None:
         st.caption(method.description)
         views.model_card(method)
         params = method_widgets(method)
+        prompts = link_prompts(method)
         pre, post = pipeline_widgets()
     with main:
-        result = run_method(picked, method, params, pre=pre, post=post, working_size=working_size)
+        result = run_method(picked, method, {**params, **prompts}, pre=pre, post=post, working_size=working_size)
         if result is not None:
             result_panel(picked, method, result)
 
@@ -98,7 +111,7 @@ def method_view(picked, working_size) -> None:
         st.subheader("Stages: how the method got there", divider="gray")
         views.stage_grid(result, key=f"stages.{method.name}")
 
-    query = encode_query(method, params, pre, post, picked)
+    query = encode_query(method, params, pre, post, picked, prompts=prompts)
     about_tab, python_tab, share_tab = st.tabs(["About this method", "Copy as Python", "Share"])
     with about_tab:
         views.about(method)

@@ -1,7 +1,7 @@
 """Latency of prompt-driven segmentation: SAM and SAM 2.1 (encoder, decoder per prompt, automatic masks) and the
 classical methods.
 
-Run: ``python -m benchmarks.bench_interactive [--repeats 5] [--skip-sam] [--skip-classical]``
+Run: ``python -m benchmarks.bench_interactive [--repeats 5] [--skip-sam] [--skip-classical] [--sam2-only]``
 
 Every row is a full :func:`seglib.segment` call on a 1024 x 768 RGB photo
 (scikit-image's astronaut, resized) at default parameters.
@@ -18,6 +18,9 @@ the same tensor sizes), only the masks are meaningless. Rows, for each:
 - decoder per prompt: a further prompt on the same image (embedding cached);
 - automatic masks: generating the raw masks of a 16 x 16 grid (embedding cached);
 - re-filter: moving a filter slider of ``sam-auto`` (raw masks cached).
+
+SAM 2.1's rows (but the on-disk one) time SAM vit_b alternately in the same
+process as their baseline, so the speed-up column holds on a busy machine.
 
 Classical methods are timed on a first click (stage caches emptied) and on
 a next click on the same image (cached early stages reused). Torch uses at
@@ -76,25 +79,43 @@ def classical_cases(image: np.ndarray) -> list[Case]:
 
 
 def sam_rows(image: np.ndarray, weights: Path, repeats: int, *, slug: str = "sam", model: str = "vit_b",
-             encoder_target_ms: float | None = None, decoder_target_ms: float = DECODER_TARGET_MS) -> list[dict]:
-    """Encoder, embedding on disk, decoder per prompt, raw automatic masks and re-filter of ``slug``."""
-    prompt = dict(points=[CLICK], weights=str(weights))
-    auto = dict(weights=str(weights), points_per_side=16)
-    seglib.segment(image, slug, **prompt)  # load the model once, as the dashboard keeps it
+             encoder_target_ms: float | None = None, decoder_target_ms: float = DECODER_TARGET_MS,
+             baseline: tuple[str, str, Path] | None = None) -> list[dict]:
+    """Encoder, embedding on disk, decoder per prompt, raw automatic masks and re-filter of ``slug``.
+
+    ``baseline`` = (slug, label, weights) of another SAM timed alternately with every row but the
+    on-disk one, in the same process (its ratio to this one is the speed-up column).
+    """
+    def calls(name: str, path: Path) -> dict:
+        prompt, auto = dict(points=[CLICK], weights=str(path)), dict(weights=str(path), points_per_side=16)
+        fresh = lambda what: lambda: (sam.clear_caches(what), seglib.segment(image, name, **prompt))  # noqa: E731
+        return {
+            "encoder": lambda: (sam.clear_caches("embeddings"), seglib.segment(image, name, **prompt)),
+            "disk": lambda: seglib.segment(image, name, **prompt),
+            "decoder": lambda: seglib.segment(image, name, points=[CLICK, NEGATIVE], weights=str(path)),
+            "raw": lambda: (sam.clear_caches("raw_masks"), seglib.segment(image, f"{name}-auto", **auto)),
+            "filter": lambda: seglib.segment(image, f"{name}-auto", pred_iou_thresh=0.5, stability_score_thresh=0.5,
+                                             **auto),
+            "warm": fresh("raw_masks"),
+        }
+
+    own = calls(slug, weights)
+    other = calls(baseline[0], baseline[2]) if baseline else {}
+    own["warm"]()  # load the model once, as the dashboard keeps it
+    if baseline:
+        other["warm"]()
+    vs = dict(baseline_label=baseline[1]) if baseline else {}
     cases = [
-        (Case(f"{slug} {model}: image encoder (first prompt)", SIZE, lambda: seglib.segment(image, slug, **prompt),
-              setup=lambda: sam.clear_caches("embeddings"), target_ms=encoder_target_ms), max(2, repeats // 2)),
-        (Case(f"{slug} {model}: first prompt, embedding on disk (a restarted app)", SIZE,
-              lambda: seglib.segment(image, slug, **prompt), setup=lambda: sam.clear_caches("embeddings")),
-         max(2, repeats // 2)),
-        (Case(f"{slug} {model}: decoder per prompt (embedding cached)", SIZE,
-              lambda: seglib.segment(image, slug, points=[CLICK, NEGATIVE], weights=str(weights)),
-              target_ms=decoder_target_ms), repeats),
-        (Case(f"{slug}-auto {model}: raw masks, 16 x 16 grid (embedding cached)", SIZE,
-              lambda: seglib.segment(image, f"{slug}-auto", **auto), setup=lambda: sam.clear_caches("raw_masks")), 1),
-        (Case(f"{slug}-auto {model}: re-filter (raw masks cached)", SIZE,
-              lambda: seglib.segment(image, f"{slug}-auto", pred_iou_thresh=0.5, stability_score_thresh=0.5, **auto),
-              target_ms=FILTER_TARGET_MS), repeats),
+        (Case(f"{slug} {model}: image encoder (first prompt)", SIZE, own["encoder"], other.get("encoder"),
+              target_ms=encoder_target_ms, **vs), max(2, repeats // 2)),
+        (Case(f"{slug} {model}: first prompt, embedding on disk (a restarted app)", SIZE, own["disk"],
+              setup=lambda: sam.clear_caches("embeddings")), max(2, repeats // 2)),
+        (Case(f"{slug} {model}: decoder per prompt (embedding cached)", SIZE, own["decoder"], other.get("decoder"),
+              target_ms=decoder_target_ms, **vs), repeats),
+        (Case(f"{slug}-auto {model}: raw masks, 16 x 16 grid (embedding cached)", SIZE, own["raw"], other.get("raw"),
+              **vs), 1),
+        (Case(f"{slug}-auto {model}: re-filter (raw masks cached)", SIZE, own["filter"], other.get("filter"),
+              target_ms=FILTER_TARGET_MS, **vs), repeats),
     ]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -102,12 +123,12 @@ def sam_rows(image: np.ndarray, weights: Path, repeats: int, *, slug: str = "sam
             on_disk = "on disk" in case.label
             if on_disk:  # the encoder row above ran without it; store this image's embedding once
                 os.environ[sam.EMBEDDING_DIR_ENV] = folder
-                seglib.segment(image, slug, **prompt)
+                own["disk"]()
             try:
                 rows.append(measure(case, repeats=n, warmup=0 if n == 1 else 1))
             finally:
                 os.environ.pop(sam.EMBEDDING_DIR_ENV, None)
-            print(f"{case.label}: {rows[-1]['median ms']:.1f} ms", flush=True)
+            print(f"{case.label}: {rows[-1]['median ms']:.1f} ms (baseline {rows[-1]['baseline ms']})", flush=True)
     return rows
 
 
@@ -128,6 +149,8 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per case (median reported)")
     parser.add_argument("--skip-sam", action="store_true", help="only the classical methods")
     parser.add_argument("--skip-classical", action="store_true", help="only SAM and SAM 2.1")
+    parser.add_argument("--sam2-only", action="store_true",
+                        help="of the SAM rows, only SAM 2.1's (each with SAM vit_b timed alternately)")
     args = parser.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     image = photo()
@@ -135,10 +158,12 @@ def main(argv=None) -> None:
     if not args.skip_sam:
         with tempfile.TemporaryDirectory() as folder:
             sam1, sam2 = random_weights(folder)
-            rows += sam_rows(image, sam1, args.repeats)
-            sam.clear_caches()
+            if not args.sam2_only:
+                rows += sam_rows(image, sam1, args.repeats)
+                sam.clear_caches()
             rows += sam_rows(image, sam2, args.repeats, slug="sam2", model="tiny",
-                             encoder_target_ms=SAM2_ENCODER_TARGET_MS, decoder_target_ms=SAM2_DECODER_TARGET_MS)
+                             encoder_target_ms=SAM2_ENCODER_TARGET_MS, decoder_target_ms=SAM2_DECODER_TARGET_MS,
+                             baseline=("sam", "sam vit_b", sam1))
         sam.clear_caches()
     for case in [] if args.skip_classical else classical_cases(image):
         rows.append(measure(case, repeats=args.repeats))

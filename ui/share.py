@@ -2,7 +2,10 @@
 
 ``?method=canny&sample=coins&p.sigma=2.5&pre.blur_sigma=1`` restores a view:
 ``method`` is a slug, ``sample`` a bundled sample, ``p.<name>`` a method
-parameter and ``pre.<name>`` / ``post.<name>`` a pipeline option. Only
+parameter and ``pre.<name>`` / ``post.<name>`` a pipeline option. A method
+that takes prompts also gets ``points=x,y,label;x,y,label`` and
+``box=x0,y0,x1,y1`` (in the picture's pixels), e.g.
+``?method=sam2&sample=coins&box=40,30,220,190``. Only
 values that differ from their defaults are written. Incoming values are
 checked against the :class:`~seglib.Param` specs; anything invalid is
 ignored with a warning that says why.
@@ -18,6 +21,7 @@ import streamlit as st
 
 import seglib
 from seglib.pipeline import POSTPROCESS_PARAMS, PREPROCESS_PARAMS
+from seglib.prompts import parse_prompts
 from seglib.registry import Method, Param
 from seglib.samples import SAMPLES
 
@@ -29,6 +33,7 @@ METHOD = "method"
 SAMPLE = "sample"
 PARAM_PREFIX = "p."
 PIPELINE = {"pre": PREPROCESS_PARAMS, "post": POSTPROCESS_PARAMS}
+PROMPTS = ("points", "box")
 MAX_WARNINGS = 10
 """Most warnings listed for one link (a link with thousands of bad entries gets one more line)."""
 
@@ -43,6 +48,8 @@ class SharedView:
     sample : str or None
     values : list of (scope, Param, value)
         Valid parameter values; the scope is the method slug, ``"pre"`` or ``"post"``.
+    prompts : dict
+        ``points`` (list of (x, y, label)) and/or ``box`` (x0, y0, x1, y1), well formed.
     warnings : list of str
         One line per ignored entry.
     """
@@ -50,6 +57,7 @@ class SharedView:
     method: Method | None = None
     sample: str | None = None
     values: list[tuple[str, Param, object]] = field(default_factory=list)
+    prompts: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -96,6 +104,37 @@ def _parse_param(key: str, text: str, view: SharedView) -> None:
         view.warnings.append(f"Ignored {code(key)}: {escape_markdown(error, limit=300)}.")
 
 
+def _numbers(text: str) -> list[float]:
+    return [float(part) for part in text.split(",")]
+
+
+def _parse_prompt(key: str, text: str, view: SharedView) -> None:
+    try:
+        if key == "points":
+            value = [(x, y, int(label)) for x, y, label in (_numbers(item) for item in text.split(";") if item)]
+        else:
+            value = tuple(_numbers(text))
+        # Form only: the picture is chosen later, and segment() checks the coordinates against it.
+        parse_prompts(value if key == "points" else None, value if key == "box" else None, shape=(2**31, 2**31))
+    except ValueError as error:
+        view.warnings.append(f"Ignored {code(key)}: expected {'x,y,label;...' if key == 'points' else 'x0,y0,x1,y1'}"
+                             f" ({escape_markdown(error, limit=200)}).")
+        return
+    view.prompts[key] = value
+
+
+def format_prompts(prompts: Mapping) -> dict[str, str]:
+    """``points`` and ``box`` as query text (numbers as written, without trailing zeros)."""
+    number = lambda v: f"{float(v):g}"  # noqa: E731
+    out = {}
+    if prompts.get("points"):
+        out["points"] = ";".join(",".join(number(v) for v in point[:2]) + f",{int(point[2])}"
+                                 for point in prompts["points"])
+    if prompts.get("box") is not None:
+        out["box"] = ",".join(number(v) for v in prompts["box"])
+    return out
+
+
 def parse_query(query: Mapping, default_method: Method | None = None) -> SharedView:
     """Validate a query mapping (values: strings or lists of strings).
 
@@ -122,6 +161,8 @@ def parse_query(query: Mapping, default_method: Method | None = None) -> SharedV
             continue
         if key.startswith(PARAM_PREFIX) or key.partition(".")[0] in PIPELINE:
             _parse_param(key, _text(value), view)
+        elif key in PROMPTS:
+            _parse_prompt(key, _text(value), view)
         else:
             view.warnings.append(f"Ignored {code(key)}: not a setting of this page.")
     if len(view.warnings) > MAX_WARNINGS:
@@ -139,14 +180,16 @@ def _changed(specs, values: dict | None, prefix: str) -> dict[str, str]:
 
 
 def encode_query(method: Method, params: dict, pre: dict | None = None, post: dict | None = None,
-                 picked: PickedImage | None = None) -> dict[str, str]:
-    """The query string (as a dict) for a view; defaults are left out."""
+                 picked: PickedImage | None = None, prompts: Mapping | None = None) -> dict[str, str]:
+    """The query string (as a dict) for a view; defaults are left out, prompts kept for methods that take them."""
     query = {METHOD: method.name}
     if picked is not None and picked.origin == "sample" and picked.sample:
         query[SAMPLE] = picked.sample
     query.update(_changed(method.params, params, PARAM_PREFIX))
     query.update(_changed(PREPROCESS_PARAMS, pre, "pre."))
     query.update(_changed(POSTPROCESS_PARAMS, post, "post."))
+    if prompts and set(method.prompts) & set(PROMPTS):
+        query.update(format_prompts(prompts))
     return query
 
 
