@@ -78,7 +78,7 @@ class Pretrained:
 # when it has that parameter and takes weights.
 def _sam1(kind: str) -> Pretrained:
     spec = sam.CHECKPOINTS[kind]
-    return Pretrained(f"SAM {kind}", spec.file_name, spec.url, spec.size, sam.cache_dir(), sam.WEIGHTS_ENV,
+    return Pretrained(f"SAM {kind}", spec.file_name, spec.url, spec.size, spec.path.parent, sam.WEIGHTS_ENV,
                       sam.find_weights(kind), lambda progress: sam.download_checkpoint(kind, progress=progress))
 
 

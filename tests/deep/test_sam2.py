@@ -353,7 +353,8 @@ def test_automatic_masks_are_the_packages_raw_masks_refiltered_without_the_decod
     permissive = dict(pred_iou_thresh=0.0, stability_score_thresh=0.0, box_nms_thresh=1.0)
     first = seglib.segment(scene.image, "sam2-auto", weights=small["safetensors"], points_per_side=6, **permissive)
     assert first.kind == "instance" and not first.timings["raw_cached"]
-    raw = next(iter(S.auto._raw_masks.items.values()))
+    loaded = M.load_sam2(weights=small["safetensors"])
+    raw = SM.generate_raw_masks(loaded, S.image_embedding(loaded, scene.image)[0], 6)
     reference = SAM2AutomaticMaskGenerator(small["model"], points_per_side=6, pred_iou_thresh=0.0,
                                            stability_score_thresh=0.0, box_nms_thresh=1.0)
     reference.predictor = package_predictor(small["model"], scene.image)
@@ -364,7 +365,6 @@ def test_automatic_masks_are_the_packages_raw_masks_refiltered_without_the_decod
                                atol=1e-5)
     assert sorted(raw.area) == sorted(r["area"] for r in expected)
 
-    loaded = M.load_sam2(weights=small["safetensors"])
     decoder_calls = count_calls(monkeypatch, loaded.model.sam_mask_decoder)
     strict = seglib.segment(scene.image, "sam2-auto", weights=small["safetensors"], points_per_side=6,
                             pred_iou_thresh=0.5, stability_score_thresh=0.0)

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..sources import Download, download, user_source
-from .model import _load_lock, _models
+from .model import _models
 
 WEIGHTS_ENV = "SEGDASH_SAM2_WEIGHTS"
 BASE_URL = "https://dl.fbaipublicfiles.com/segment_anything_2/092824/"
@@ -352,7 +352,7 @@ def _source(model_size: str, weights, fetch: Callable | None):
 
 
 def load_sam2(model_size: str = "tiny", weights=None, *, config=None, fetch: Callable | None = None) -> LoadedSam2:
-    """Load (once per process; the same small LRU as SAM 1's models) a SAM 2.1 network with checked weights.
+    """Load (once per process; the same bounded cache as SAM's models) a SAM 2.1 network with checked weights.
 
     Parameters
     ----------
@@ -381,18 +381,15 @@ def load_sam2(model_size: str = "tiny", weights=None, *, config=None, fetch: Cal
     custom = None if config is None else _as_config(config).to_json()
     source = _source(model_size, weights, fetch)
     key = hashlib.blake2b(repr(("sam2", source.key, model_size, custom)).encode(), digest_size=12).hexdigest()
-    with _load_lock:
-        loaded = _models.get(key)
-        if loaded is not None:
-            return loaded
-        label = repr(source.key[1]) if source.key[1] != "bytes" else "the given weights"
+    label = repr(str(source.data)) if isinstance(source.data, Path) else "the given weights"
+
+    def build() -> LoadedSam2:
         state, metadata = read_weights(source.data)
         chosen, name = _choose_config(model_size, config, metadata)
-        _check_declared(state, chosen, name, label)
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        model = build_sam2_network(chosen.name if isinstance(chosen, Sam2Size) else chosen, device="cpu")
+        _check_declared(state, chosen, name, label)  # before anything is built
+        model = build_sam2_network(chosen.name if isinstance(chosen, Sam2Size) else chosen)
         model.load_state_dict(check_state_dict(state, model, name=f"the SAM 2.1 weights in {label}"))
-        model.to(device)
-        loaded = LoadedSam2(model=model, name=name, source=label, key=key, predictor=_predictor_class()(model))
-        _models.put(key, loaded)
-        return loaded
+        model.to("cuda" if torch.cuda.is_available() else "cpu")
+        return LoadedSam2(model=model, name=name, source=label, key=key, predictor=_predictor_class()(model))
+
+    return _models.get_or_build(key, build)
