@@ -15,7 +15,7 @@ from seglib.sweeps import best_value, ranking_metric, robustness, sensitivity
 from ui import panels, scores, sweeps, views
 from ui.ground_truth import image_and_truth, missing_truth_hint
 from ui.markdown import escape_markdown
-from ui.params import method_widgets, pipeline_widgets
+from ui.params import label, method_widgets, pipeline_widgets
 from ui.persist import keep
 from ui.run import analyse, result_key, run_method, sweep_runner
 
@@ -100,6 +100,7 @@ def sensitivity_section(picked, results, values, truth, pre, post, working_size)
     if st.session_state.get(SENS_PARAM_KEY) not in names:
         st.session_state[SENS_PARAM_KEY] = (numeric or names)[0]
     param = method.param(c2.selectbox("Parameter", names, key=SENS_PARAM_KEY,
+                                      format_func=lambda name: label(method.param(name)),
                                       help="The parameter that varies; the others keep their slider values."))
     kind_metrics = [m for m in METRIC_NAMES if m in _row_of(results, method, truth)]
     metric = metric_choice(c3, kind_metrics, SENS_METRIC_KEY, comparison.default_metric(method.kind, kind_metrics),
@@ -110,7 +111,7 @@ def sensitivity_section(picked, results, values, truth, pre, post, working_size)
     fixed = {k: v for k, v in values[method.name].items() if k != param.name}
     sig = sweeps.signature(image=picked.key, truth=truth.key, method=method.name, param=param.name, fixed=fixed,
                            points=points, pre=pre, post=post, working_size=working_size)
-    if st.button(f"Sweep {param.name} of {method.title}", icon=":material/play_arrow:", key="evaluate.sens.run",
+    if st.button(f"Sweep {label(param)} of {method.title}", icon=":material/play_arrow:", key="evaluate.sens.run",
                  help="Runs the method once per value (cached: a repeated sweep is instant)."):
         sweeps.run_sweep(SENSITIVITY, sig, {"method": method.name, "param": param.name}, title="Sensitivity sweep",
                          compute=lambda progress: sensitivity(
@@ -144,16 +145,16 @@ def show_sensitivity(picked, sig, values, metric) -> None:
     ranked = ranking_metric(metric, table.columns)
     best = None if ranked is None else best_value(table, ranked, higher_is_better=HIGHER_IS_BETTER[ranked])
     current = values.get(method.name, {}).get(param.name)
-    figure = charts.sensitivity_figure(table, param.name, metric, current=current, best=best, log=param.log,
-                                       title=f"{method.title}: {metric} as {param.name} varies")
+    figure = charts.sensitivity_figure(table, label(param), metric, current=current, best=best, log=param.log,
+                                       title=f"{method.title}: {metric} as {label(param)} varies")
     st.plotly_chart(figure, key="evaluate.sensitivity.chart", **CHART)
     for line in sweeps.failures(table):
         st.caption(f":material/warning: {escape_markdown(line)}")
     if best is not None:
-        st.caption(best_caption(param.name, best, metric, ranked))
+        st.caption(best_caption(label(param), best, metric, ranked))
     row = st.container(horizontal=True, vertical_alignment="center")
     if best is not None:
-        row.button(f"Apply best: {param.name} = {best}", key="evaluate.sens.apply", icon=":material/check:",
+        row.button(f"Apply best: {label(param)} = {best}", key="evaluate.sens.apply", icon=":material/check:",
                    on_click=panels.apply_everywhere, args=(method.name, param.name, best),
                    disabled=best == current,
                    help=f"The value with the best {ranked}. Sets it on the method's slider here, in Explore and in "

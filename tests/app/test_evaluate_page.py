@@ -78,13 +78,21 @@ def test_a_short_sensitivity_sweep_marks_the_best_value_and_applies_it():
     assert at.session_state[compare_key] == pytest.approx(best), "Compare panels get the value too"
 
 
+def test_the_sweep_names_parameters_by_their_labels():
+    at = scene_page(methods=("kmeans",))
+    at.selectbox(key="evaluate.sens.param").set_value("n_clusters").run()
+    assert "N clusters" in at.selectbox(key="evaluate.sens.param").options
+    assert "n_clusters" not in at.selectbox(key="evaluate.sens.param").options
+    assert at.button(key="evaluate.sens.run").label == "Sweep N clusters of k-means clustering"
+
+
 def test_the_sweep_offers_only_parameters_that_matter_in_the_current_mode():
     at = scene_page(methods=("watershed",))
     offered = lambda: at.selectbox(key="evaluate.sens.param").options  # noqa: E731
-    assert "h" in offered() and "n_markers" not in offered()
+    assert "H" in offered() and "N markers" not in offered()  # offered by label, not by raw name
     at.selectbox(key=widget_key("watershed", "markers")).set_value("regular-grid").run()
     assert not at.exception
-    assert "n_markers" in offered() and "h" not in offered()
+    assert "N markers" in offered() and "H" not in offered()
 
 
 def test_a_short_robustness_sweep_draws_one_line_per_method():
