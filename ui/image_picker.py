@@ -223,6 +223,17 @@ def _on_camera() -> None:
     accept_upload(st.session_state.get(CAMERA_KEY), origin="camera")
 
 
+def shown_description(picked: PickedImage) -> str:
+    """What the picture in use is, in words (the sidebar names it above every control)."""
+    if picked.origin == "sample":
+        return f"the sample {picked.name}"
+    if picked.origin == "scene":
+        return f"the synthetic {picked.name}"
+    if picked.origin == "camera":
+        return "your camera photo"
+    return f"your upload {picked.name!r}"
+
+
 def _sample_label(name: str) -> str:
     spec = get_sample(name)
     return f"{spec.title} ({spec.application})"
@@ -237,8 +248,12 @@ def _sample_controls() -> None:
                           help="Bundled pictures from scikit-image covering photos, documents, medicine, "
                                "biology and astronomy. Each one shows off different methods.")
     spec = get_sample(chosen)
-    st.caption(f"{spec.hint}  \nSource: {spec.source}. Licence: {spec.licence}.")
-    if current_image().sample != chosen:
+    current = current_image()
+    if current.sample == chosen:
+        st.caption(f"{spec.hint}  \nSource: {spec.source}. Licence: {spec.licence}.")
+    else:
+        st.caption(f"Not in use: the picture is {escape_markdown(shown_description(current))}.")
+    if current.sample != chosen:
         st.button(f"Use {spec.title}", on_click=select_sample, args=(chosen,), icon=":material/image:",
                   help="Go back to this sample instead of your upload.")
 
@@ -309,6 +324,7 @@ def image_picker() -> tuple[PickedImage, int | None]:
     with st.sidebar:
         st.header("Image", divider="gray")
         picked = current_image()
+        st.markdown(f"**In use:** {escape_markdown(shown_description(picked))}")
         _sample_controls()
         _scene_controls()
         _upload_controls()
@@ -318,4 +334,7 @@ def image_picker() -> tuple[PickedImage, int | None]:
         picked = current_image()
         _show_current(picked)
         working_size = _working_size_control()
+    if error:  # also where the eyes are: the main area would otherwise silently keep the previous picture
+        st.error(f"{escape_markdown(error)}  \nStill showing {escape_markdown(shown_description(picked))}.",
+                 icon=":material/error:")
     return picked, working_size
