@@ -120,6 +120,24 @@ def png_colour_mask():
     return lambda: load_ground_truth(data)
 
 
+@case("tiff: 5 million one-pixel strips (40 MB)")
+def tiff_many_strips():
+    from hostile_inputs import tiff_strips
+    from seglib.io import load_image
+    data = tiff_strips()
+    return lambda: load_image(data)
+
+
+@case("jpeg: 2 million empty COM segments (8 MB)")
+def jpeg_segments():
+    import numpy as np
+    from PIL import Image
+    from seglib.io import load_image
+    picture = io_bytes(Image.fromarray(np.zeros((8, 8, 3), np.uint8)), "JPEG")
+    data = picture[:2] + b"\xff\xfe\x00\x02" * 2_000_000 + picture[2:]
+    return lambda: load_image(data)
+
+
 @case("mat: 64 MB decoy before groundTruth")
 def mat_decoy():
     from hostile_inputs import mat_with_decoy

@@ -135,3 +135,15 @@ def quadratic_rle(length: int = 1_300_000) -> str:
 
 def nested_json(depth: int = 100_000) -> bytes:
     return b"[" * depth + b"]" * depth
+
+
+def tiff_strips(n: int = 5_000_000) -> bytes:
+    """A 1 x ``n`` gray TIFF stored as ``n`` one-pixel strips (Pillow makes a Python tile of each)."""
+    def entry(tag, kind, count, value):
+        return struct.pack("<HHII", tag, kind, count, value)
+
+    data_at = 8 + 2 + 12 * 8 + 4
+    ifd = [entry(256, 4, 1, 1), entry(257, 4, 1, n), entry(258, 3, 1, 8), entry(259, 3, 1, 1),
+           entry(262, 3, 1, 1), entry(273, 4, n, data_at), entry(278, 4, 1, 1), entry(279, 4, n, data_at + 4 * n)]
+    head = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", len(ifd)) + b"".join(ifd) + b"\x00" * 4
+    return head + b"\x00" * (4 * n) + struct.pack("<I", 1) * n

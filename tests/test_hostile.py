@@ -570,3 +570,12 @@ def test_other_formats_are_named_without_letting_their_parsers_walk_the_file(dat
     for call in (load_image, load_ground_truth):  # time: benchmarks/bench_hostile.py
         with pytest.raises(ValueError, match=named):
             call(data)
+
+
+def test_a_tiff_of_millions_of_strips_is_refused_before_pillow_lists_them():
+    from hostile_inputs import tiff_strips
+
+    for call in (load_image, load_ground_truth):
+        with pytest.raises(ValueError, match=r"declares 5,000,000 strips or tiles; at most 100,000"):
+            call(tiff_strips())
+    assert load_image(tiff_strips(500)).shape == (500, 1, 3)

@@ -80,6 +80,8 @@ __all__ = [
     "check_header_segments",
     "jpeg_segment_count",
     "MAX_JPEG_SEGMENTS",
+    "MAX_TIFF_STRIPS",
+    "tiff_strip_count",
     "JPEG_SCAN_PIXEL_BUDGET",
     "composite_on_white",
     "to_rgb_uint8",
@@ -97,6 +99,8 @@ MAX_COUNTED_FRAMES = 100
 """GIF and TIFF frames are counted up to this many (each step reads a frame header in Python)."""
 MAX_JPEG_SEGMENTS = 2_000
 """Most JPEG marker segments before the first scan (EXIF, ICC, comments...; an ordinary file has 10 to 30)."""
+MAX_TIFF_STRIPS = 100_000
+"""Most strips or tiles in a TIFF's first image."""
 MAX_PNG_CHUNKS = 50_000
 """Most chunks accepted in a PNG (Pillow parses each in Python; libpng writes 8 KB IDAT chunks)."""
 _STREAM_CHUNK = 1 << 20
@@ -524,16 +528,47 @@ def jpeg_segment_count(data: bytes, limit: int) -> int:
     return count
 
 
-def check_header_segments(data: bytes) -> None:
-    """ValueError for a PNG or JPEG (by signature) with more chunks or header segments than Pillow should parse.
+def tiff_strip_count(data: bytes) -> int:
+    """Strips or tiles the first image of a TIFF declares (StripOffsets / TileOffsets counts); 0 if unreadable."""
+    order = {b"II": "<", b"MM": ">"}.get(data[:2])
+    if order is None or len(data) < 16:
+        return 0
+    version = struct.unpack_from(order + "H", data, 2)[0]
+    big = version == 43
+    try:
+        if big:
+            offset = struct.unpack_from(order + "Q", data, 8)[0]
+            entries, entry_size, start = struct.unpack_from(order + "Q", data, offset)[0], 20, offset + 8
+        else:
+            offset = struct.unpack_from(order + "I", data, 4)[0]
+            entries, entry_size, start = struct.unpack_from(order + "H", data, offset)[0], 12, offset + 2
+        strips = 0
+        for k in range(min(entries, 4096)):
+            at = start + k * entry_size
+            tag = struct.unpack_from(order + "H", data, at)[0]
+            if tag in (273, 324):  # StripOffsets, TileOffsets
+                count = struct.unpack_from(order + ("Q" if big else "I"), data, at + 4)[0]
+                strips = max(strips, count)
+        return strips
+    except struct.error:
+        return 0  # a damaged header: Pillow reports it
 
-    Pillow reads PNG chunks and JPEG header segments one by one in Python, so
-    a few MB of empty ones take seconds to minutes; they are counted first.
+
+def check_header_segments(data: bytes) -> None:
+    """ValueError for a PNG, JPEG or TIFF (by signature) with more pieces than Pillow should parse.
+
+    Pillow reads PNG chunks, JPEG header segments and TIFF strips one by one
+    in Python, so a few MB of empty ones take seconds to minutes; they are
+    counted first.
     """
     if data.startswith(b"\xff\xd8") and jpeg_segment_count(data, MAX_JPEG_SEGMENTS) > MAX_JPEG_SEGMENTS:
         raise ValueError(f"the JPEG has more than {MAX_JPEG_SEGMENTS:,} header segments before its picture; "
                          "an ordinary JPEG has a dozen or two: re-save it")
     check_png_chunks(data)
+    strips = tiff_strip_count(data)
+    if strips > MAX_TIFF_STRIPS:
+        raise ValueError(f"the TIFF declares {strips:,} strips or tiles; at most {MAX_TIFF_STRIPS:,} are read "
+                         "(Pillow handles each one in Python; an ordinary TIFF has a few thousand): re-save it")
 
 
 def png_chunk_count(data: bytes, limit: int) -> int:
