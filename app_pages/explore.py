@@ -12,7 +12,7 @@ from ui import views
 from ui.image_picker import image_picker, select_sample
 from ui.params import method_widgets, pipeline_widgets, set_value
 from ui.run import run_method
-from ui.share import encode_query, parse_query, sync_query
+from ui.share import encode_query, parse_query, select_linked_scene, sync_query
 
 FAMILY_KEY = "explore.family"
 QUERY_DONE_KEY = "explore.query_done"
@@ -41,6 +41,7 @@ def restore_from_url() -> list[str]:
     view = parse_query(st.query_params.to_dict())
     if view.sample:
         select_sample(view.sample)
+    select_linked_scene(view)
     if view.method is not None:
         state[FAMILY_KEY] = view.method.family
         state[method_key(view.method.family)] = view.method.name

@@ -5,7 +5,10 @@
 parameter and ``pre.<name>`` / ``post.<name>`` a pipeline option. A method
 that takes prompts also gets ``points=x,y,label;x,y,label`` and
 ``box=x0,y0,x1,y1`` (in the picture's pixels), e.g.
-``?method=sam2&sample=coins&box=40,30,220,190``. Only
+``?method=sam2&sample=coins&box=40,30,220,190``. A ShapeScene travels as
+``scene=seed,difficulty,size``; an upload or camera photo cannot travel, so
+the link says ``picture=own`` and the receiver is told they see another
+picture. Only
 values that differ from their defaults are written. Incoming values are
 checked against the :class:`~seglib.Param` specs; anything invalid is
 ignored with a warning that says why.
@@ -20,17 +23,21 @@ from urllib.parse import urlencode
 import streamlit as st
 
 import seglib
+from seglib.datasets.shapes import DIFFICULTIES
 from seglib.pipeline import POSTPROCESS_PARAMS, PREPROCESS_PARAMS
 from seglib.prompts import parse_prompts
 from seglib.registry import Method, Param
 from seglib.samples import SAMPLES
 
-from .image_picker import PickedImage
+from .image_picker import MAX_SCENE_SEED, SCENE_SIZES, PickedImage, select_scene
 from .markdown import code, escape_markdown
 from .params import format_value, parse_value
 
 METHOD = "method"
 SAMPLE = "sample"
+SCENE = "scene"
+PICTURE = "picture"
+OWN_PICTURE = "own"
 PARAM_PREFIX = "p."
 PIPELINE = {"pre": PREPROCESS_PARAMS, "post": POSTPROCESS_PARAMS}
 PROMPTS = ("points", "box")
@@ -46,6 +53,8 @@ class SharedView:
     ----------
     method : Method or None
     sample : str or None
+    scene : (seed, difficulty, size) or None
+        A ShapeScene to draw again.
     values : list of (scope, Param, value)
         Valid parameter values; the scope is the method slug, ``"pre"`` or ``"post"``.
     prompts : dict
@@ -56,6 +65,7 @@ class SharedView:
 
     method: Method | None = None
     sample: str | None = None
+    scene: tuple[int, str, int] | None = None
     values: list[tuple[str, Param, object]] = field(default_factory=list)
     prompts: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -82,6 +92,28 @@ def _parse_sample(text: str, view: SharedView) -> None:
         view.sample = text
     else:
         view.warnings.append(f"Ignored sample {code(text)}: valid samples are {', '.join(names)}.")
+
+
+def _parse_scene(text: str, view: SharedView) -> None:
+    parts = text.split(",")
+    if (len(parts) == 3 and parts[0].isdigit() and int(parts[0]) <= MAX_SCENE_SEED and parts[1] in DIFFICULTIES
+            and parts[2].isdigit() and int(parts[2]) in SCENE_SIZES):
+        view.scene = (int(parts[0]), parts[1], int(parts[2]))
+    else:
+        view.warnings.append(f"Ignored scene {code(text)}: expected seed,difficulty,size with a seed up to "
+                             f"{MAX_SCENE_SEED}, a difficulty among {', '.join(DIFFICULTIES)} and a size among "
+                             f"{', '.join(map(str, SCENE_SIZES))}.")
+
+
+OWN_PICTURE_NOTE = ("This link was made on the sender's own picture (an upload or a camera photo). Links carry "
+                    "the method and its settings, not pictures, so the picture here is not theirs: upload the "
+                    "same picture to see their result.")
+
+
+def select_linked_scene(view: SharedView, state=None) -> None:
+    """Draw the link's ShapeScene, if it names one."""
+    if view.scene is not None:
+        select_scene(*view.scene, state)
 
 
 def _parse_param(key: str, text: str, view: SharedView) -> None:
@@ -156,8 +188,12 @@ def parse_query(query: Mapping, default_method: Method | None = None) -> SharedV
         _parse_method(_text(query[METHOD]), view, default_method)
     if SAMPLE in query:
         _parse_sample(_text(query[SAMPLE]), view)
+    if SCENE in query:
+        _parse_scene(_text(query[SCENE]), view)
+    if PICTURE in query:
+        view.warnings.append(OWN_PICTURE_NOTE)
     for key, value in query.items():
-        if key in (METHOD, SAMPLE):
+        if key in (METHOD, SAMPLE, SCENE, PICTURE):
             continue
         if key.startswith(PARAM_PREFIX) or key.partition(".")[0] in PIPELINE:
             _parse_param(key, _text(value), view)
@@ -185,6 +221,10 @@ def encode_query(method: Method, params: dict, pre: dict | None = None, post: di
     query = {METHOD: method.name}
     if picked is not None and picked.origin == "sample" and picked.sample:
         query[SAMPLE] = picked.sample
+    elif picked is not None and picked.scene is not None:
+        query[SCENE] = ",".join(map(str, picked.scene))
+    elif picked is not None:
+        query[PICTURE] = OWN_PICTURE  # the receiver is told the picture did not travel
     query.update(_changed(method.params, params, PARAM_PREFIX))
     query.update(_changed(PREPROCESS_PARAMS, pre, "pre."))
     query.update(_changed(POSTPROCESS_PARAMS, post, "post."))

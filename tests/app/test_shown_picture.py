@@ -7,8 +7,10 @@ import numpy as np
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+import seglib
 from seglib.samples import sample
 from ui import image_picker as picker
+from ui.share import encode_query, parse_query
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120
@@ -67,3 +69,32 @@ def test_a_refused_upload_is_said_in_the_main_area_too():
     main = [e.value for e in at.main.error]
     assert any("huge.png" in e and f"Still showing the sample {COINS.title}" in e for e in main), main
     assert at.session_state[picker.IMAGE_KEY].sample == "coins"
+
+
+def explore_link(query):
+    at = AppTest.from_file(str(ROOT / "app_pages" / "explore.py"), default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_a_link_made_on_an_upload_says_so_on_the_receivers_page():
+    state = {}
+    picker.accept_upload(io.BytesIO(png((40, 60))), state)
+    query = encode_query(seglib.method("otsu"), {}, picked=state[picker.IMAGE_KEY])
+    assert query == {"method": "otsu", "picture": "own"}
+    at = explore_link(query)
+    assert not at.exception
+    assert any("sender's own picture" in w.value for w in at.main.warning)
+    assert "not a setting" not in " ".join(w.value for w in at.warning)
+
+
+def test_a_link_made_on_a_scene_draws_the_same_scene():
+    picked = picker.select_scene(5, "easy", 128, {})
+    query = encode_query(seglib.method("otsu"), {}, picked=picked)
+    assert query["scene"] == "5,easy,128"
+    at = explore_link(query)
+    assert not at.exception and not at.warning
+    assert at.session_state[picker.IMAGE_KEY].scene == (5, "easy", 128)
+    bad = parse_query({"scene": "5,impossible,128"})
+    assert bad.scene is None and "impossible" in bad.warnings[0]
