@@ -8,7 +8,7 @@ import streamlit as st
 
 import seglib
 from seglib.registry import FAMILIES
-from ui import views
+from ui import views, weights
 from ui.image_picker import image_picker, select_sample
 from ui.params import method_widgets, pipeline_widgets, set_value
 from ui.run import run_method
@@ -76,7 +76,7 @@ def choose_method() -> seglib.Method:
     if state.get(key) not in slugs:
         state[key] = slugs[0]
     slug = st.selectbox("Method", slugs, key=key, persist_state="session",
-                        format_func=lambda s: seglib.method(s).title,
+                        format_func=weights.method_title,
                         help="The methods of this family. Each one lists its idea, stages and references below.")
     return seglib.method(slug)
 

@@ -29,6 +29,7 @@ from .ground_truth import LoadedTruth
 from .image_picker import PickedImage
 from .params import method_widgets, set_value, widget_key
 from .run import analyse
+from .weights import method_title
 
 COUNT_KEY = "compare.count"
 COUNTS = (2, 3, 4)
@@ -149,8 +150,7 @@ def _seed_from_explore(index: int, method: Method, state: MutableMapping) -> Non
 
 
 def _method_label(slug: str) -> str:
-    method = seglib.method(slug)
-    return f"{method.title} ({method.family})"
+    return f"{method_title(slug)} ({seglib.method(slug).family})"
 
 
 def panel_controls(index: int) -> tuple[Method, dict]:

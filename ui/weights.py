@@ -20,6 +20,7 @@ from pathlib import Path
 
 import streamlit as st
 
+import seglib
 from seglib.registry import Method
 
 WEIGHTS_DIR = Path(tempfile.gettempdir()) / "seglib-weights"
@@ -69,6 +70,20 @@ def custom_weights(slug: str, state: MutableMapping | None = None) -> dict | Non
     """``{"path", "label", "card"}`` of method ``slug``'s custom weights, or None (also when the file has gone)."""
     chosen = _state(state).get(custom_key(slug))
     return chosen if chosen and Path(chosen["path"]).is_file() else None
+
+
+def method_title(slug: str, state: MutableMapping | None = None) -> str:
+    """The method's title for a method box, naming the custom weights when they are in use.
+
+    ``"U-Net (bundled, ShapeScenes)"`` becomes ``"U-Net - custom weights: trained
+    here (unet, 200 steps, 128 px)"`` once a model from the Train page is in use.
+    """
+    title = seglib.method(slug).title
+    chosen = custom_weights(slug, state)
+    if chosen is None:
+        return title
+    base = title.rsplit(" (", 1)[0] if title.endswith(")") else title
+    return f"{base} - custom weights: {chosen['label']}"
 
 
 def _on_upload(slug: str, key: str) -> None:

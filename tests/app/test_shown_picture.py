@@ -98,3 +98,21 @@ def test_a_link_made_on_a_scene_draws_the_same_scene():
     assert at.session_state[picker.IMAGE_KEY].scene == (5, "easy", 128)
     bad = parse_query({"scene": "5,impossible,128"})
     assert bad.scene is None and "impossible" in bad.warnings[0]
+
+
+def test_the_method_box_names_custom_weights_in_use():
+    from seglib.deep import bundled
+    from ui import weights
+
+    at = AppTest.from_file(str(ROOT / "app_pages" / "explore.py"), default_timeout=TIMEOUT)
+    at.session_state["explore.family"] = "deep"
+    at.session_state["explore.method.deep"] = "unet"
+    at.run()
+    box = lambda: at.selectbox(key="explore.method.deep")  # noqa: E731
+    assert box().format_func("unet") == "U-Net (bundled, ShapeScenes)"
+    weights.set_custom_weights("unet", bundled.weights_path("unet"), "trained here (unet, 40 steps, 128 px)",
+                               at.session_state)
+    at.run()
+    assert not at.exception
+    assert "U-Net - custom weights: trained here (unet, 40 steps, 128 px)" in box().options
+    assert "U-Net (bundled, ShapeScenes)" not in box().options
