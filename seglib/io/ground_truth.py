@@ -853,11 +853,10 @@ def _panoptic_ids(source, max_bytes: int) -> np.ndarray:
     image = _open_image(data, "panoptic_png")
     if image.mode not in ("RGB", "RGBA"):
         raise ValueError(f"`panoptic_png` has mode {image.mode!r}; a COCO panoptic PNG is RGB")
-    rgb = _decode(image, "panoptic_png")
-    ids = rgb[..., 2].astype(np.int32) << 16
-    ids |= rgb[..., 1].astype(np.int32) << 8
-    ids |= rgb[..., 0]
-    return ids
+    _decode(image, "panoptic_png")
+    red, green, blue = (np.asarray(image.getchannel(band)) for band in "RGB")  # one channel at a time
+    image.close()
+    return _pack((blue, green, red)).view(np.int32)  # R + 256 G + 256^2 B < 2^24
 
 
 def _paint(shape: tuple[int, int], segments: list[_Segment]) -> tuple[np.ndarray, int]:
