@@ -536,8 +536,9 @@ def _histogram_by_cluster(points: Points, title: str, height: int) -> go.Figure:
                                name="centres", legendgroup="centres", showlegend=i == 0,
                                line=dict(color="black", width=2, dash="dash")))
     layout = dict(title=_title(title), margin=_FIGURE_MARGIN, height=height, barmode="stack", bargap=0,
-                  xaxis=dict(title=name, range=[low, high]), yaxis=dict(title="pixels (sample)"),
-                  legend=dict(orientation="h", yanchor="top", y=-0.18, x=0.0, font=dict(size=10)))
+                  xaxis=dict(title=dict(text=name, standoff=4), range=[low, high]),
+                  yaxis=dict(title="pixels (sample)"),
+                  legend=dict(orientation="h", yanchor="top", y=-0.3, x=0.0, font=dict(size=10)))
     return go.Figure(data=traces, layout=layout)
 
 
