@@ -18,6 +18,7 @@ Pure figure builders (no Streamlit), each taking arrays or the tidy tables of
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -199,6 +200,12 @@ def metric_bars(table: pd.DataFrame, metrics: Sequence[str] | None = None, *, ti
     return _layout(fig, title, height, barmode="group", bargap=0.25)
 
 
+def plain(text) -> str:
+    """``text`` with ``<``, ``>`` and ``&`` as entities: plotly renders a subset of HTML (links included) in
+    labels, and class names come from uploaded files."""
+    return html.escape(str(text), quote=False)
+
+
 def class_iou_bars(table: pd.DataFrame, *, title: str = "", height: int = 380) -> go.Figure:
     """Per-class IoU: one group per class, one bar per method.
 
@@ -209,10 +216,11 @@ def class_iou_bars(table: pd.DataFrame, *, title: str = "", height: int = 380) -
     """
     fig = go.Figure()
     for i, (method, rows) in enumerate(table.groupby("method", sort=False)):
-        fig.add_trace(go.Bar(x=rows["class"], y=rows["IoU"], name=str(method), marker_color=series_colour(i),
+        fig.add_trace(go.Bar(x=[plain(c) for c in rows["class"]], y=rows["IoU"], name=str(method),
+                             marker_color=series_colour(i),
                              hovertemplate="%{x}: IoU %{y:.3f}<extra>%{fullData.name}</extra>"))
     fig.update_yaxes(range=[0, 1.05], title="IoU")
-    fig.update_xaxes(categoryorder="array", categoryarray=list(dict.fromkeys(table["class"])))
+    fig.update_xaxes(categoryorder="array", categoryarray=[plain(c) for c in dict.fromkeys(table["class"])])
     # Legend under the bars: many methods in a narrow column would otherwise cover them.
     return _layout(fig, title, height, barmode="group", bargap=0.25,
                    legend=dict(orientation="h", yanchor="top", y=-0.15, xanchor="left", x=0.0))
@@ -246,7 +254,7 @@ def confusion_heatmap(cm: np.ndarray, class_names: Sequence[str], *, title: str 
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(class_names):
         raise ValueError(f"`cm` has shape {cm.shape} and there are {len(class_names)} class names; "
                          "expected a square (C, C) matrix with C names")
-    names = [str(n) for n in class_names]
+    names = [plain(n) for n in class_names]
     rows = np.flatnonzero(cm.sum(axis=1) > 0) if cm.any() else np.arange(len(names))
     cm = cm[rows]  # a class only predicted (e.g. region pieces left unmatched) has no row to show
     share = row_normalise(cm)

@@ -579,3 +579,61 @@ def test_a_tiff_of_millions_of_strips_is_refused_before_pillow_lists_them():
         with pytest.raises(ValueError, match=r"declares 5,000,000 strips or tiles; at most 100,000"):
             call(tiff_strips())
     assert load_image(tiff_strips(500)).shape == (500, 1, 3)
+
+
+# --------------------------------------------------------------------------- 9. user text is never Markdown
+
+
+PAYLOADS = ["[re-login](https://evil.example/login)", "![x](https://evil.example/t.png)", "<https://evil.example>",
+            "www.evil.example", "admin@evil.example", ":red[ALERT] :material/lock:", "$\\frac{1}{0}$",
+            "# Heading", "`code` and ``more``", "line\n\n- list"]
+
+
+def outside_code(text: str) -> str:
+    """``text`` with its inline code spans removed (what Streamlit would render as Markdown)."""
+    import re
+
+    return re.sub(r"(`+)(?:(?!\1).)*?\1", "", text)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_escaped_text_keeps_no_markdown_construct(payload):
+    from ui.markdown import code, escape_markdown
+
+    escaped = escape_markdown(payload)
+    for construct in ("[", "](", "![", "<http", "\n"):
+        assert construct not in escaped.replace("\\[", "").replace("\\<", "").replace("\\!", "")
+    assert "://" not in escaped and "www." not in escaped and "@e" not in escaped and ":r" not in escaped
+    assert escaped.replace("\\", "").replace("\u200b", "") == " ".join(payload.splitlines()).replace("\\", "")
+    spanned = code(payload)
+    assert outside_code(spanned) == "" and "\n" not in spanned
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_share_link_text_reaches_warnings_only_as_code(payload):
+    from ui.share import parse_query
+
+    view = parse_query({payload: payload, "method": payload, "sample": payload, "p." + payload: "1"})
+    assert len(view.warnings) == 4
+    for warning in view.warnings:
+        rest = outside_code(warning)
+        assert "](" not in rest and "https" not in rest and "evil" not in rest, warning
+
+
+def test_share_links_with_thousands_of_keys_list_ten():
+    from ui.share import MAX_WARNINGS, parse_query
+
+    view = parse_query({f"k{i}": "1" for i in range(5000)})
+    assert len(view.warnings) == MAX_WARNINGS + 1 and "4990 more" in view.warnings[-1]
+
+
+def test_chart_labels_from_files_are_not_html():
+    import pandas as pd
+
+    from seglib.charts import class_iou_bars, confusion_heatmap
+
+    name = '<a href="https://evil.example">re-login</a>'
+    bars = class_iou_bars(pd.DataFrame({"method": ["m"], "class": [name], "IoU": [0.5]}))
+    heat = confusion_heatmap(np.eye(2, dtype=int), ["background", name])
+    for labels in (bars.data[0].x, heat.data[0].x):
+        assert not any("<a" in str(label) for label in labels)
