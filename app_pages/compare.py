@@ -10,6 +10,7 @@ import streamlit as st
 from seglib import comparison
 from ui import panels, scores, views
 from ui.ground_truth import image_and_truth, missing_truth_hint
+from ui.layout import control_row, wrapping_columns
 from ui.persist import keep
 from ui.params import pipeline_widgets
 from ui.run import analyse, result_key, run_method
@@ -17,6 +18,7 @@ from ui.run import analyse, result_key, run_method
 ERRORS_KEY = "compare.errors"
 BAND_KEY = "compare.band"
 DOWNLOAD_KEY = "compare.download_panel"
+PANEL_MIN_WIDTH = 200  # narrower panel controls go onto a second row
 
 
 def preset_buttons() -> None:
@@ -29,31 +31,28 @@ def preset_buttons() -> None:
 
 
 def display_controls(truth) -> tuple[int, float, str, bool, bool]:
-    count_col, overlay_col, errors_col = st.columns([1, 2.4, 1.6], vertical_alignment="bottom")
-    count = count_col.segmented_control("Panels", panels.COUNTS, required=True, key=panels.COUNT_KEY,
-                                        persist_state="session",
-                                        help="How many methods to show side by side.")
-    with overlay_col:
-        opacity, mode = views.overlay_controls()
+    row = control_row()
+    count = row.segmented_control("Panels", panels.COUNTS, required=True, wrap=True, key=panels.COUNT_KEY,
+                                  persist_state="session", help="How many methods to show side by side.")
+    opacity, mode = views.overlay_controls(row)
     keep(ERRORS_KEY, True)
-    with errors_col:
-        errors = st.toggle("Error maps", key=ERRORS_KEY, disabled=truth is None, persist_state="session",
-                           help="Below each result: green where it is right, red where it calls background "
-                                "an object, blue where it misses an object, orange for the wrong class. Edge "
-                                "maps: matched, spurious and missed boundary pixels.")
-        band = st.toggle("Boundary tolerance band", key=BAND_KEY, disabled=truth is None or not errors,
-                         persist_state="session",
-                         help="Tint in yellow the pixels within the boundary-F1 tolerance (0.75 % of the "
-                              "diagonal) of a true boundary: errors there are forgiven by boundary scores.")
+    toggles = row.container(width="content")
+    errors = toggles.toggle("Error maps", key=ERRORS_KEY, disabled=truth is None, persist_state="session",
+                            help="Below each result: green where it is right, red where it calls background "
+                                 "an object, blue where it misses an object, orange for the wrong class. Edge "
+                                 "maps: matched, spurious and missed boundary pixels.")
+    band = toggles.toggle("Boundary tolerance band", key=BAND_KEY, disabled=truth is None or not errors,
+                          persist_state="session",
+                          help="Tint in yellow the pixels within the boundary-F1 tolerance (0.75 % of the "
+                               "diagonal) of a true boundary: errors there are forgiven by boundary scores.")
     return count or panels.COUNTS[0], opacity, mode, errors, band
-
 
 @st.fragment
 def panels_view(picked, working_size, truth, count: int, opacity: float, mode: str, show_errors: bool, band: bool,
                 pre: dict, post: dict) -> None:
     """The panels, the linked figure, scores and downloads: a panel's slider reruns this, not the sidebar."""
     runs = []
-    for index, column in enumerate(st.columns(count, gap="medium")):
+    for index, column in enumerate(wrapping_columns("compare-panels", count, min_width=PANEL_MIN_WIDTH)):
         with column:
             method, params = panels.panel_controls(index)
             result = run_method(picked, method, params, pre=pre, post=post, working_size=working_size)

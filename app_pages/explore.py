@@ -10,6 +10,7 @@ import seglib
 from seglib.registry import FAMILIES
 from ui import views, weights
 from ui.image_picker import image_picker, select_sample
+from ui.layout import controls_beside
 from ui.params import method_widgets, pipeline_widgets, set_value
 from ui.run import run_method
 from ui.share import encode_query, parse_query, select_linked_scene, sync_query
@@ -95,7 +96,7 @@ def result_panel(picked, method, result) -> None:
 @st.fragment
 def method_view(picked, working_size) -> None:
     """Everything below the header: a slider move reruns this, not the sidebar's picker or the header."""
-    controls, main = st.columns([1, 2.8], gap="large")
+    controls, main = controls_beside("explore")
     with controls:
         method = choose_method()
         st.caption(method.description)

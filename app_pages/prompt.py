@@ -36,7 +36,7 @@ def choose_methods() -> list[seglib.Method]:
     available = {m.name: m for m in prompt_methods()}
     keep(METHODS_KEY, [slug for slug in DEFAULT_METHODS if slug in available])
     needs = "; ".join(f"{m.title}: {canvas.NEED_WORDS[m.prompt_need]}" for m in available.values())
-    slugs = st.multiselect("Methods", list(available), key=METHODS_KEY, format_func=lambda s: available[s].title,
+    slugs = st.multiselect("Methods", list(available), key=METHODS_KEY, wrap=True, format_func=lambda s: available[s].title,
                            help=f"Every chosen method answers the same prompts. What each needs: {needs}.")
     return [available[s] for s in slugs if s in available]
 

@@ -9,6 +9,7 @@ from seglib.deep import data
 from seglib.deep.models import ARCHITECTURES
 from seglib.progress import report
 from ui import heavy, training
+from ui.layout import controls_beside
 
 PREFIX = "train."
 STEP_STOPS = [3, 10, 25, 50, 100, 150, 200, 300, 500, 1000, 2000]
@@ -33,7 +34,7 @@ def controls() -> dict:
     for name in DEFAULTS:
         default(name)
     values = {"arch": st.segmented_control(
-        "Architecture", list(ARCHITECTURES), key=key("arch"), required=True, persist_state="session",
+        "Architecture", list(ARCHITECTURES), key=key("arch"), required=True, wrap=True, persist_state="session",
         help="U-Net concatenates encoder maps into the decoder; SegNet unpools with the encoder's pooling "
              "indices; DeepLabV3 uses dilated convolutions and ASPP.")}
     left, right = st.columns(2)
@@ -65,7 +66,7 @@ def controls() -> dict:
                                       persist_state="session",
                                       help="Scenes drawn once per session. More scenes generalise better; drawing "
                                            "them takes a few seconds.")
-    values["difficulties"] = st.multiselect("Difficulty mix", list(data.DIFFICULTIES), key=key("difficulties"),
+    values["difficulties"] = st.multiselect("Difficulty mix", list(data.DIFFICULTIES), key=key("difficulties"), wrap=True,
                                             persist_state="session",
                                             help="Which ShapeScenes difficulties to train on. Easy and medium "
                                                  "scenes learn fastest; add hard ones for long runs. Validation "
@@ -118,7 +119,7 @@ st.caption("Pick an architecture and a size, press Train and watch the loss fall
            "Stop keeps what was learned so far (Train again resumes); then use the model in Explore and "
            "Compare, or download its weights. Trained on synthetic shapes: expect nonsense on photos.")
 
-settings_col, main = st.columns([1, 2.2], gap="large")
+settings_col, main = controls_beside("train", controls_width=340)
 with settings_col:
     values = controls()
     buttons = st.container(horizontal=True)

@@ -30,6 +30,8 @@ from .scoring import HIGHER_IS_BETTER, METRIC_NAMES
 from .viz import image_figure, label_colours
 
 _MARGIN = dict(l=8, r=8, t=36, b=8)
+_TITLE_LINE = 17  # pixels a line of a panel title takes
+_MODEBAR = 22  # pixels kept free above the titles for plotly's toolbar (it would cover the rightmost title)
 _ASSUMED_WIDTH = 900  # pixels of a wide Streamlit page beside the sidebar: sets the default height of image grids
 _BAR_METRICS = tuple(m for m in METRIC_NAMES if HIGHER_IS_BETTER[m])  # all in [0, 1]
 
@@ -137,7 +139,12 @@ def image_grid(pictures: Sequence, titles: Sequence[str], columns: int, *, shape
     h, w = tuple(shape[:2]) if shape is not None else sizes.pop()
     columns = min(int(columns), len(pictures))
     rows = -(-len(pictures) // columns)
-    x_domains, y_domains = _grid_domains(columns, 0.01), _grid_domains(rows, 0.06)[::-1]
+    lines = max(str(t).count("<br>") + 1 for t in titles)  # titles may be wrapped onto several lines
+    if height is None:
+        panel = _ASSUMED_WIDTH / columns * h / w
+        height = int(np.clip(rows * (panel + _TITLE_LINE * (lines + 1)) + 40, 240, 1600))
+    x_domains = _grid_domains(columns, 0.01)
+    y_domains = _grid_domains(rows, min(0.3, (_TITLE_LINE * lines + 8) / height))[::-1]
     data, layout = [], {}
     for i, (picture, name) in enumerate(zip(pictures, titles)):
         x_name, y_name = _axis_name(i, "x"), _axis_name(i, "y")
@@ -155,12 +162,10 @@ def image_grid(pictures: Sequence, titles: Sequence[str], columns: int, *, shape
     for name, colour in (legend or {}).items():
         data.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
                          marker=dict(size=12, symbol="square", color="rgb(%d,%d,%d)" % tuple(colour))))
-    if height is None:
-        panel = _ASSUMED_WIDTH / columns * h / w
-        height = int(np.clip(rows * (panel + 34) + 40, 240, 1600))
     # One figure from plain dicts: plotly validates it once (each update_* call costs milliseconds a key).
     layout.update(showlegend=bool(legend), plot_bgcolor="rgba(0,0,0,0)", dragmode="zoom", title=_title(title),
-                  height=height, margin=dict(_MARGIN, t=48 if title else 28, b=36 if legend else 8),
+                  height=height, margin=dict(_MARGIN, b=36 if legend else 8,
+                                                 t=(48 if title else 28) + _MODEBAR + _TITLE_LINE * (lines - 1)),
                   legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0.0))
     return go.Figure(data=data, layout=layout)
 

@@ -273,7 +273,7 @@ def _scene_controls() -> None:
         common = dict(on_change=_on_scene, persist_state="session")
         st.number_input("Seed", 0, MAX_SCENE_SEED, step=1, key=SCENE_SEED_KEY, **common,
                         help="Same seed, same scene. Try a few: layouts and colours change.")
-        st.segmented_control("Difficulty", list(DIFFICULTIES), required=True, key=SCENE_DIFFICULTY_KEY,
+        st.segmented_control("Difficulty", list(DIFFICULTIES), required=True, key=SCENE_DIFFICULTY_KEY, wrap=True,
                              format_func=str.capitalize, **common,
                              help="Easy: strong contrast, little noise. Medium adds blur, a light gradient, "
                                   "texture and JPEG. Hard: low contrast, mixed polarity, overlaps.")

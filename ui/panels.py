@@ -13,6 +13,7 @@ The state changes are plain functions of a mapping so tests can drive them.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ _FIGURE_WIDTH = 1200  # pixels the linked figure is about as wide as, on a wide 
 # while keeping the figure a few MB that every rerun sends.
 _DISPLAY_BUDGET = 1600
 _MAX_TRACES = 32  # cached panel pictures (PNG, a few hundred kB each)
+_TITLE_CHARS = 64  # characters of panel titles across the figure at its narrowest
 _DEEP_PRESET = "Classical vs deep"
 
 PRESET_METHODS: dict[str, tuple[str, ...]] = {
@@ -252,6 +254,12 @@ def _error_panel(picked: PickedImage, run: PanelRun, truth: LoadedTruth, band: b
     return trace, f"errors of {run.index + 1}" + (f": {score}" if score else ""), errors
 
 
+def wrap_title(title: str, columns: int) -> str:
+    """A panel title broken into lines (``<br>``) that fit a panel of a 470 px wide figure (a projector
+    with the sidebar open), so neighbouring titles never run into each other."""
+    return "<br>".join(textwrap.wrap(title, max(_TITLE_CHARS // max(columns, 1), 10)) or [title])
+
+
 def linked_figure(picked: PickedImage, runs: list[PanelRun], truth: LoadedTruth | None, *, opacity: float,
                   mode: str, errors: bool = True, band: bool = False) -> tuple[go.Figure, dict[str, str]]:
     """Every panel's overlay and, with a truth, its error map below, all zooming together.
@@ -274,5 +282,6 @@ def linked_figure(picked: PickedImage, runs: list[PanelRun], truth: LoadedTruth 
         if band:
             legend["tolerance band"] = comparison.BAND_COLOUR
             meanings["tolerance band"] = "within the boundary-F1 tolerance of a true boundary"
+    titles = [wrap_title(title, columns) for title in titles]
     figure = charts.image_grid(traces, titles, columns, shape=picked.image.shape[:2], legend=legend or None)
     return figure, meanings

@@ -213,7 +213,8 @@ def _none_or_number(param: Param, key: str, wanted):
 def _choice_widget(param: Param, common: dict):
     short = all(len(str(c)) <= _CHOICE_BUTTON_CHARS for c in param.choices)
     if len(param.choices) <= _CHOICE_BUTTONS_MAX and short:
-        value = st.segmented_control(label(param), param.choices, required=True, format_func=str, **common)
+        value = st.segmented_control(label(param), param.choices, required=True, format_func=str, wrap=True,
+                                     **common)
         return param.default if value is None else value
     return st.selectbox(label(param), param.choices, format_func=str, **common)
 

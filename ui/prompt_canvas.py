@@ -234,7 +234,8 @@ def prompt_canvas(picked: PickedImage, labels: np.ndarray | None = None) -> list
     items = prompt_items(picked)
     if state.get(MODE_KEY) not in MODES:
         state[MODE_KEY] = MODES[0]
-    mode = st.segmented_control("Click adds", MODES, key=MODE_KEY, required=True, help=MODE_HELP) or MODES[0]
+    mode = st.segmented_control("Click adds", MODES, key=MODE_KEY, required=True, help=MODE_HELP,
+                                wrap=True) or MODES[0]
     # One key for every mode: the same picture keeps its place while the mode changes how it reports.
     streamlit_image_coordinates(canvas_picture(picked, items, labels), key=CANVAS_KEY, width="stretch",
                                 click_and_drag=mode == MODES[2], image_format="JPEG", jpeg_quality=90,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -23,6 +24,7 @@ from seglib.registry import Method
 from seglib.result import Segmentation
 
 from .image_picker import PickedImage, image_hash
+from .layout import SLIDER_WIDTH, control_row, wrapping_columns
 from .persist import keep
 from .share import query_string
 from .weights import custom_weights
@@ -36,6 +38,7 @@ DISPLAY_MAX_SIDE = 1200
 # Pixels of a displayed picture per screen pixel at which lines get one pixel wider.
 _PIXELS_PER_LINE = 350
 STAGE_COLUMNS = 3
+STAGE_MIN_WIDTH = 260  # narrower stage figures go onto the next row
 _MAX_PICTURES = 48  # encoded display pictures (JPEG or PNG, tens of kB each)
 _MAX_STAGE_FIGURES = 64
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
@@ -51,6 +54,7 @@ def format_seconds(seconds: float) -> str:
 def _opacity_slider(container) -> float:
     keep(OPACITY_KEY, 0.6)
     return container.slider("Overlay opacity", 0.0, 1.0, step=0.05, key=OPACITY_KEY, persist_state="session",
+                            width=SLIDER_WIDTH,
                             help="How strongly segment colours cover the picture in filled mode "
                                  "(contours are always drawn solid).")
 
@@ -58,27 +62,30 @@ def _opacity_slider(container) -> float:
 def _mode_control(container) -> str:
     keep(MODE_KEY, "filled")
     mode = container.segmented_control("Overlay", viz.MODES, required=True, key=MODE_KEY, persist_state="session",
+                                       wrap=True,
                                        format_func=str.capitalize,
                                        help="Filled colours every segment; contour draws only the boundaries "
                                             "so the picture stays visible.")
     return mode or "filled"
 
 
-def overlay_controls() -> tuple[float, str]:
-    """Opacity and overlay mode (shared with :func:`view_controls`: the same settings on every page)."""
-    opacity_col, mode_col = st.columns([2, 1.2], vertical_alignment="bottom")
-    return _opacity_slider(opacity_col), _mode_control(mode_col)
+def overlay_controls(row=None) -> tuple[float, str]:
+    """Opacity and overlay mode (shared with :func:`view_controls`: the same settings on every page).
+
+    Drawn into ``row`` (a :func:`ui.layout.control_row`) when given, else into a new one.
+    """
+    row = row if row is not None else control_row()
+    return _opacity_slider(row), _mode_control(row)
 
 
 def view_controls() -> tuple[float, str, str]:
-    """Opacity, overlay mode and what to show beside the overlay."""
+    """Opacity, overlay mode and what to show beside the overlay, in a row that wraps on narrow screens."""
     keep(SIDE_KEY, SIDES[0])
-    opacity_col, mode_col, side_col = st.columns([2, 1.2, 1.6], vertical_alignment="bottom")
-    opacity = _opacity_slider(opacity_col)
-    mode = _mode_control(mode_col)
-    side = side_col.segmented_control("Beside it", SIDES, required=True, key=SIDE_KEY, persist_state="session",
-                                      help="Compare with the original picture, or look at the label map "
-                                           "alone (each label its own colour, 0 black).")
+    row = control_row()
+    opacity, mode = overlay_controls(row)
+    side = row.segmented_control("Beside it", SIDES, required=True, key=SIDE_KEY, persist_state="session", wrap=True,
+                                 help="Compare with the original picture, or look at the label map "
+                                      "alone (each label its own colour, 0 black).")
     return opacity, mode, side or SIDES[0]
 
 
@@ -164,7 +171,9 @@ def stage_grid(result: Segmentation, key: str = "stages", columns: int = STAGE_C
         st.caption("This method reports no intermediate stages.")
         return
     for start in range(0, len(items), columns):
-        for column, (name, value) in zip(st.columns(columns, gap="medium"), items[start:start + columns]):
+        row = items[start:start + columns]
+        grid_key = re.sub(r"[^A-Za-z0-9_-]", "-", f"{key}-{start}")
+        for column, (name, value) in zip(wrapping_columns(grid_key, columns, STAGE_MIN_WIDTH), row):
             with column:
                 _stage(name, value, f"{key}.{start}.{name}")
 
