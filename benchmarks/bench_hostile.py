@@ -81,30 +81,18 @@ def png_largest_gray():
 
 @case("png: 500000 empty chunks (6 MB)")
 def png_chunks_many():
-    import struct
-    import zlib
-    from PIL import Image
+    from hostile_inputs import png_with_empty_chunks
     from seglib.io import load_image
-    good = io_bytes(Image.new("L", (4, 4)), "PNG")
-    at = good.index(b"IDAT") - 4
-    empty = struct.pack(">I", 0) + b"abCd" + struct.pack(">I", zlib.crc32(b"abCd") & 0xFFFFFFFF)
-    data = good[:at] + empty * 500_000 + good[at:]
+    data = png_with_empty_chunks(500_000)
     return lambda: load_image(data)
 
 
 @case("gif: 100000 frames (2.4 MB)")
 def gif_frames():
-    import numpy as np
-    from PIL import Image
+    from hostile_inputs import gif_with_frames
     from seglib.io import load_image
-    frames = [Image.fromarray(np.full((2, 2), k * 80, np.uint8)).convert("P") for k in range(3)]
-    import io
-    buffer = io.BytesIO()
-    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=10, optimize=False)
-    data = buffer.getvalue()
-    starts = [i for i in range(len(data)) if data[i:i + 2] == b"!\xf9"]
-    many = data[:starts[2]] + data[starts[1]:starts[2]] * 100_000 + data[starts[2]:]
-    return lambda: load_image(many)
+    data = gif_with_frames(100_000)
+    return lambda: load_image(data)
 
 
 @case("png: 40 MP RGB colour mask, 1000 colours")
@@ -130,11 +118,9 @@ def tiff_many_strips():
 
 @case("jpeg: 2 million empty COM segments (8 MB)")
 def jpeg_segments():
-    import numpy as np
-    from PIL import Image
+    from hostile_inputs import jpeg_with_segments
     from seglib.io import load_image
-    picture = io_bytes(Image.fromarray(np.zeros((8, 8, 3), np.uint8)), "JPEG")
-    data = picture[:2] + b"\xff\xfe\x00\x02" * 2_000_000 + picture[2:]
+    data = jpeg_with_segments(n=2_000_000)
     return lambda: load_image(data)
 
 

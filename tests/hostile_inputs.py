@@ -147,3 +147,31 @@ def tiff_strips(n: int = 5_000_000) -> bytes:
            entry(262, 3, 1, 1), entry(273, 4, n, data_at), entry(278, 4, 1, 1), entry(279, 4, n, data_at + 4 * n)]
     head = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", len(ifd)) + b"".join(ifd) + b"\x00" * 4
     return head + b"\x00" * (4 * n) + struct.pack("<I", 1) * n
+
+
+def gif_with_frames(n: int = 100_000) -> bytes:
+    """A 2 x 2 GIF of ``n`` + 1 frames (a frame is 24 bytes; Pillow's ``n_frames`` reads every one)."""
+    frames = [Image.fromarray(np.full((2, 2), k * 80, np.uint8)).convert("P") for k in range(3)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=10, optimize=False)
+    data = buffer.getvalue()
+    starts = [i for i in range(len(data)) if data[i:i + 2] == b"!\xf9"]
+    return data[:starts[2]] + data[starts[1]:starts[2]] * n + data[starts[2]:]
+
+
+def png_with_empty_chunks(n: int = 500_000) -> bytes:
+    """A 4 x 4 PNG with ``n`` empty ancillary chunks before its pixels (12 bytes each)."""
+    buffer = io.BytesIO()
+    Image.new("L", (4, 4)).save(buffer, "PNG")
+    good = buffer.getvalue()
+    at = good.index(b"IDAT") - 4
+    empty = struct.pack(">I", 0) + b"abCd" + struct.pack(">I", zlib.crc32(b"abCd") & 0xFFFFFFFF)
+    return good[:at] + empty * n + good[at:]
+
+
+def jpeg_with_segments(segment: bytes = b"\xff\xfe\x00\x02", n: int = 2_000_000) -> bytes:
+    """An 8 x 8 JPEG with ``n`` copies of an empty header segment (a COM segment by default) after SOI."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "JPEG")
+    picture = buffer.getvalue()
+    return picture[:2] + segment * n + picture[2:]
