@@ -302,5 +302,6 @@ def share_link(query: dict[str, str]) -> None:
     address = urlunsplit((base.scheme, base.netloc, base.path or "/", "", "")) if base.netloc else ""
     st.code(address + query_string(query), language="text", wrap_lines=True)
     st.caption("The address bar always holds this link: bookmark it or send it to restore the method, "
-               "its parameters and the sample. Uploaded pictures are not part of the link.")
+               "its parameters and the sample or synthetic scene. Uploaded pictures are not part of the link "
+               "(the receiver is told so).")
 
