@@ -303,6 +303,17 @@ def share_many():
     return lambda: parse_query(query)
 
 
+def _weights_cases() -> None:
+    """Rows "weights: ..." for the crafted weights files of ``benchmarks/hostile_weights.py`` (seglib.deep)."""
+    from .hostile_weights import cases
+    for index, (name, _, make) in enumerate(cases()):
+        globals()[f"weights_{index}"] = make
+        CASES[f"weights: {name}"] = f"weights_{index}"
+
+
+_weights_cases()
+
+
 def io_bytes(picture, fmt: str) -> bytes:
     import io
     buffer = io.BytesIO()

@@ -3,15 +3,11 @@
 Each case crafts its file itself (no download) and calls the library the way
 a page does; every one must end in a ``ValueError`` that says what was wrong,
 within a fraction of a second and without allocating what the file declares.
-``tests/deep/test_hostile_weights.py`` asserts the errors; run this module to
-see the time and memory each case costs:
+``tests/deep/test_hostile_weights.py`` asserts the errors;
+``benchmarks/bench_hostile.py`` times them (rows "weights: ..."), each in a
+fresh process with its peak memory:
 
-    python -m benchmarks.hostile_weights
-
-Each case runs in a fresh subprocess: the table shows its seconds and the
-growth of the process's peak RSS over a baseline that has imported
-everything and built nothing. :func:`cases` is the list other benchmarks
-(e.g. a hostile-inputs table) can call.
+    python -m benchmarks.bench_hostile --only weights
 """
 
 from __future__ import annotations
@@ -19,10 +15,7 @@ from __future__ import annotations
 import io
 import json
 import struct
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -54,11 +47,21 @@ def sam_metadata(config) -> dict[str, str]:
     return {"arch": "sam", "sam_config": config if isinstance(config, str) else json.dumps(config)}
 
 
-def _segment(method: str, data, **params) -> None:
-    import seglib
+def _call(method: str, data, **params) -> Callable[[], None]:
+    """The timed call: ``method`` run on a small picture with ``data`` as its weights.
 
+    What a running server has already imported (the methods, torch, the model
+    code) is imported here, before the call, so the time and memory measured
+    are the file's alone.
+    """
+    import seglib
+    import seglib.deep.checkpoints  # noqa: F401 - torch and safetensors
+    import torchvision.models  # noqa: F401
+    from segment_anything import modeling  # noqa: F401
+
+    seglib.methods()
     extra = {"points": [(5, 5, 1)]} if method == "sam" else {}
-    seglib.segment(IMAGE, method, weights=data, **extra, **params)
+    return lambda: seglib.segment(IMAGE, method, weights=data, **extra, **params)
 
 
 def _tiny_sam_config(**changes) -> dict:
@@ -99,8 +102,12 @@ class _Endless(io.RawIOBase):
         return bytes(1 << 20 if n is None or n < 0 else n)
 
 
-def cases() -> list[tuple[str, str, Callable[[], None]]]:
-    """``(name, the expected error's text, call)`` for every hostile weights case; each call raises ValueError."""
+def cases() -> list[tuple[str, str, Callable[[], Callable[[], None]]]]:
+    """``(name, the expected error's text, make)`` for every hostile weights case.
+
+    ``make()`` crafts the input and returns the call to time, which raises
+    a ``ValueError`` holding the expected text.
+    """
     bundled = [
         ("unet declares width 256 depth 6, 1000 classes (8 billion parameters)", "at most 32,000,000 are allowed",
          {"n_classes": 1000, "width": 256, "depth": 6}),
@@ -122,10 +129,10 @@ def cases() -> list[tuple[str, str, Callable[[], None]]]:
     out = []
     for name, expected, config in bundled:
         arch = name.split()[0]
-        data = safetensors_file(tiny_tensor(), bundled_metadata(arch, config))
-        out.append((name, expected, lambda arch=arch, data=data: _segment(arch, data)))
+        out.append((name, expected, lambda arch=arch, config=config: _call(
+            arch, safetensors_file(tiny_tensor(), bundled_metadata(arch, config)))))
     out.append(("unet declares input_size 1e12", "input_size=1000000000000 is not allowed",
-                lambda: _segment("unet", safetensors_file(tiny_tensor(), bundled_metadata(
+                lambda: _call("unet", safetensors_file(tiny_tensor(), bundled_metadata(
                     "unet", {"n_classes": 4, "width": 8, "depth": 2}, input_size="1000000000000")))))
     sam = [
         ("sam config: encoder width 1e6", "encoder_embed_dim=1000000 is not allowed",
@@ -150,62 +157,13 @@ def cases() -> list[tuple[str, str, Callable[[], None]]]:
         ("sam config: unknown field", "unknown fields", _tiny_sam_config(encoder_width=3)),
     ]
     for name, expected, config in sam:
-        data = safetensors_file(tiny_tensor(), sam_metadata(config))
-        out.append((name, expected, lambda data=data: _segment("sam", data)))
+        out.append((name, expected, lambda config=config: _call(
+            "sam", safetensors_file(tiny_tensor(), sam_metadata(config)))))
     out += [
         ("sam: a file naming vit_h's 32 blocks with one-number tensors", "do not fit Sam",
-         lambda: _segment("sam", _vit_h_claim(), model_type="vit_h")),
+         lambda: _call("sam", _vit_h_claim(), model_type="vit_h")),
         ("tv-lraspp: torch zip with deflated entries (40 MB of zeros in ~40 KB)", "compressed entries",
-         lambda: _segment("tv-lraspp", _compressed_torch_zip())),
-        ("unet: an endless file object", "pass the file's path instead", lambda: _segment("unet", _Endless())),
+         lambda: _call("tv-lraspp", _compressed_torch_zip())),
+        ("unet: an endless file object", "pass the file's path instead", lambda: _call("unet", _Endless())),
     ]
     return out
-
-
-def _run_one(index: int) -> None:
-    import resource
-    import time
-
-    import seglib
-
-    seglib.methods()
-    import torch  # noqa: F401 - imported before the baseline, as a page would have it
-    import torchvision  # noqa: F401
-    from segment_anything import modeling  # noqa: F401
-
-    name, expected, call = cases()[index]
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
-    try:
-        call()
-        outcome = "no error"
-    except ValueError as error:
-        outcome = "ValueError" if expected in str(error) else f"ValueError, other text: {str(error)[:80]}"
-    except Exception as error:  # noqa: BLE001 - the table reports whatever escaped
-        outcome = f"{type(error).__name__}: {str(error)[:80]}"
-    seconds = time.perf_counter() - start
-    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
-    print(json.dumps({"case": name, "seconds": seconds, "peak_mb": peak, "outcome": outcome}))
-
-
-def main() -> None:
-    rows = []
-    for index in range(len(cases())):
-        done = subprocess.run([sys.executable, "-m", "benchmarks.hostile_weights", "--case", str(index)],
-                              capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=300)
-        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-        rows.append(json.loads(lines[-1]) if lines else {"case": cases()[index][0], "seconds": float("nan"),
-                                                         "peak_mb": float("nan"),
-                                                         "outcome": (done.stderr.strip().splitlines() or ["?"])[-1]})
-    width = max(len(r["case"]) for r in rows)
-    print(f"| {'case':<{width}} | seconds | peak MB above baseline | outcome |")
-    print(f"|{'-' * (width + 2)}|---------|------------------------|---------|")
-    for r in rows:
-        print(f"| {r['case']:<{width}} | {r['seconds']:7.3f} | {r['peak_mb']:22.1f} | {r['outcome']} |")
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--case":
-        _run_one(int(sys.argv[2]))
-    else:
-        main()

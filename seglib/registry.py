@@ -290,13 +290,13 @@ class Method:
     inputs: tuple[str, ...] = ()
     card: dict | Callable[[], dict] | None = field(default=None, repr=False, compare=False)
     build: Callable | None = field(default=None, repr=False, compare=False)
+    supplied: tuple[str, ...] = ()
+    prompt_need: str | None = None
 
     def model_card(self) -> dict | None:
         """The model card of a deep method (None for others): ``card``, or ``card()`` when it was registered
         as a function, which computes it on first use (reading torchvision's metadata takes seconds)."""
         return self.card() if callable(self.card) else self.card
-    supplied: tuple[str, ...] = ()
-    prompt_need: str | None = None
 
     @property
     def prompts(self) -> tuple[str, ...]:

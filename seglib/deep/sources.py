@@ -24,8 +24,9 @@ Declaring one more downloadable model is one line, e.g.::
     path = download(TINY, "SAM 2.1 tiny")        # cached, verified; WeightsUnavailable offline
 
 Reading the file safely is :mod:`seglib.deep.checkpoints`' job. This module
-imports neither torch nor anything heavy; :attr:`Download.path` imports
-``torch.hub`` to find the cache folder.
+imports neither torch nor anything heavy. :func:`declare_download` records
+which method downloads which file, so pages can say how large a download is
+(:func:`download_for`).
 """
 
 from __future__ import annotations
@@ -105,6 +106,11 @@ class Download:
     def is_cached(self) -> bool:
         return self.path.is_file()
 
+    def is_available(self) -> bool:
+        """Cached, or named by its environment variable: nothing to download."""
+        named = os.environ.get(self.env) if self.env else None
+        return Path(named).is_file() if named else self.is_cached()
+
     def instructions(self) -> str:
         """One sentence: where to download the file from and where to put it."""
         env = f", or set {self.env}=/path/to/{self.file_name}" if self.env else ""
@@ -119,10 +125,21 @@ class Download:
 
 
 def cache_dir() -> Path:
-    """Torch's cache of downloaded checkpoints, ``torch.hub.get_dir()/checkpoints``."""
-    import torch.hub
+    """Torch's cache of downloaded checkpoints, ``torch.hub.get_dir()/checkpoints``.
 
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    Without torch imported yet, torch's documented rule is applied instead
+    (``$TORCH_HOME/hub``, else ``$XDG_CACHE_HOME/torch/hub``, else
+    ``~/.cache/torch/hub``), so a page can say what is cached without the
+    seconds torch takes to import.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        import torch.hub
+
+        return Path(torch.hub.get_dir()) / "checkpoints"
+    cache = os.environ.get("XDG_CACHE_HOME", os.path.join("~", ".cache"))
+    home = os.environ.get("TORCH_HOME", os.path.join(cache, "torch"))
+    return Path(os.path.expanduser(home)) / "hub" / "checkpoints"
 
 
 def fetch_url(url: str, destination: Path, progress: Progress | None, timeout: float = DOWNLOAD_TIMEOUT_S) -> None:
@@ -215,6 +232,36 @@ def download(spec: Download, what: str, *, progress: Progress | None = None, fet
     with _failures_lock:
         _recent_failures.pop(memory, None)
     return path
+
+
+# ---------------------------------------------------------------------------- which method downloads what
+
+_method_downloads: dict[str, tuple[dict, str | None, object]] = {}
+
+
+def declare_download(method: str, files: Download | dict, *, param=None) -> None:
+    """Record that registered ``method`` downloads ``files`` on first use (pages read it: :func:`download_for`).
+
+    ``files`` is one :class:`Download`, or a dict with one per value of the
+    method's :class:`~seglib.registry.Param` ``param`` (SAM: one checkpoint
+    per ``model_type``; the Param's default picks the file when no value is given).
+    """
+    if isinstance(files, Download):
+        _method_downloads[method] = ({None: files}, None, None)
+    else:
+        _method_downloads[method] = (dict(files), param.name, param.default)
+
+
+def download_for(method: str, params: dict | None = None) -> Download | None:
+    """The file ``method`` would download with ``params`` (its defaults where not given), or None if none.
+
+    >>> download_for("tv-lraspp").size_mb  # doctest: +SKIP
+    12.49
+    """
+    if method not in _method_downloads:
+        return None
+    files, name, default = _method_downloads[method]
+    return files.get(None if name is None else (params or {}).get(name, default))
 
 
 def forget_failures() -> None:

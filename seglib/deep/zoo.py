@@ -43,7 +43,7 @@ from ..registry import Param, register
 from ..result import Segmentation
 from ..threads import cap_threads
 from .lru import LRUCache
-from .sources import DOWNLOAD_TIMEOUT_S, Download, Source, download, user_source
+from .sources import DOWNLOAD_TIMEOUT_S, Download, Source, declare_download, download, user_source
 from .sources import WeightsUnavailable  # noqa: F401 - part of this module's API (zoo.WeightsUnavailable)
 
 SEMANTIC_INPUT_SIZE = 520  # torchvision's segmentation transforms resize the shorter side to 520 px
@@ -577,4 +577,5 @@ def _register_mask_rcnn() -> None:
 for _name, _model in MODELS.items():
     if _model.kind == "semantic":
         _register_semantic(_name)
+    declare_download(_name, _model.download)
 _register_mask_rcnn()

@@ -26,8 +26,9 @@ def fresh(monkeypatch, tmp_path):
     sam.clear_caches()
 
 
-@pytest.mark.parametrize("name, expected, call", CASES, ids=[c[0] for c in CASES])
-def test_each_hostile_file_gets_a_clear_value_error(name, expected, call, monkeypatch):
+@pytest.mark.parametrize("name, expected, make", CASES, ids=[c[0] for c in CASES])
+def test_each_hostile_file_gets_a_clear_value_error(name, expected, make, monkeypatch):
+    call = make()
     built = []
     original = torch.nn.Module.__init__
 

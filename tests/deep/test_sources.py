@@ -184,3 +184,28 @@ def test_file_objects_and_bytes_are_read_with_a_size_cap(monkeypatch):
         user_source(bytes(4 << 20), "unet")
     with pytest.raises(TypeError, match="open it with 'rb'"):
         user_source(io.StringIO("text"), "unet")
+
+
+def test_pages_read_which_method_downloads_what(monkeypatch):
+    import seglib
+    from seglib.deep import sam, zoo
+    from seglib.registry import Param
+
+    seglib.methods()
+    assert sources.download_for("mask-rcnn") is zoo.MODELS["mask-rcnn"].download
+    assert sources.download_for("sam") is sam.CHECKPOINTS["vit_b"]
+    assert sources.download_for("sam-auto", {"model_type": "vit_h"}) is sam.CHECKPOINTS["vit_h"]
+    assert sources.download_for("unet") is None and sources.download_for("otsu") is None
+    monkeypatch.setattr(sources, "_method_downloads", {})
+    small, large = declared(), declared(CONTENT * 2)
+    sources.declare_download("toy", {"small": small, "large": large}, param=Param("size", "large",
+                                                                                   choices=("small", "large")))
+    assert sources.download_for("toy") is large and sources.download_for("toy", {"size": "small"}) is small
+
+
+def test_a_file_named_by_its_environment_variable_needs_no_download(monkeypatch, tmp_path):
+    spec = declared(env="TOY_WEIGHTS")
+    assert not spec.is_available()
+    (tmp_path / "mine.pth").write_bytes(b"x")
+    monkeypatch.setenv("TOY_WEIGHTS", str(tmp_path / "mine.pth"))
+    assert spec.is_available() and not spec.is_cached()

@@ -27,6 +27,7 @@ the first use does.
 
 from __future__ import annotations
 
+from ..sources import declare_download
 from . import auto, embedding, model, prompt, sam2_methods, sam2_model, weights
 from .auto import RawMasks, filter_masks, generate_raw_masks, point_grid, raw_masks, sam_auto
 from .embedding import EMBEDDING_DIR_ENV, Embedding, embedding_stats, image_embedding
@@ -44,6 +45,9 @@ __all__ = [
     "sam2_methods", "sam2_model", "sam_auto", "SAM_CONFIGS", "SAM_INPUTS", "SAM_REFERENCE", "SamConfig", "SamSegmentation", "SamWeightsMissing",
     "save_sam_weights", "TINY_CONFIG", "upscale_masks", "weights", "WEIGHTS_ENV", "weights_source",
 ]
+
+for _method in ("sam", "sam-auto"):
+    declare_download(_method, CHECKPOINTS, param=MODEL_TYPE)
 
 
 def clear_caches(*which: str) -> None:
