@@ -7,15 +7,16 @@ page's "use this model", and used by every page that draws the method's
 widgets (Explore, Compare, Evaluate). Files are written once, named by
 their content hash, to a temporary folder, and passed to the method as a path.
 
-A method whose weights are downloaded on first use
+A deep-family method whose weights are downloaded on first use
 (:func:`seglib.deep.sources.download_for`) and fit :data:`AUTO_DOWNLOAD_MB`
 (the torchvision models) fetches them when the box is drawn, with a progress
 bar. Offline, the box says how large the file is, that it can be uploaded
 here (weight uploads have their own limit, :data:`UPLOAD_LIMIT_MB`), and,
-folded away, the folder a server's administrator can put it in. Larger
-downloads (SAM's checkpoints) are offered by their own page's panel
-(``ui/prompt_sam.py``). :func:`method_title` marks every method that needs a
-download, with its size, in method lists.
+folded away, the folder a server's administrator can put it in. The
+prompt-driven models (SAM, SAM 2.1) offer their download in the Prompt
+page's own panel (``ui/prompt_sam.py``), never just because a box is drawn.
+:func:`method_title` marks every method that needs a download, with its
+size, in method lists.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def pretrained_status(method: Method, scope: str | None = None) -> None:
     button retries it. ``scope`` keeps the button's key apart per panel.
     """
     spec = download_for(method.name)
-    if spec is None or spec.size_mb > AUTO_DOWNLOAD_MB:
+    if spec is None or method.family != "deep" or spec.size_mb > AUTO_DOWNLOAD_MB:
         return
     if spec.is_available():
         st.caption(f":material/check_circle: Pretrained weights in the cache: `{spec.file_name}` "

@@ -42,12 +42,15 @@ __all__ = [
     "decoder_threads", "download_checkpoint", "Embedding", "embedding", "EMBEDDING_DIR_ENV", "embedding_stats",
     "filter_masks", "find_weights", "generate_raw_masks", "how_to_get_weights", "image_embedding", "load_sam",
     "LoadedSam", "model", "MODEL_TYPE", "MODEL_TYPES", "point_grid", "prompt", "raw_masks", "RawMasks", "sam",
-    "sam2_methods", "sam2_model", "sam_auto", "SAM_CONFIGS", "SAM_INPUTS", "SAM_REFERENCE", "SamConfig", "SamSegmentation", "SamWeightsMissing",
-    "save_sam_weights", "TINY_CONFIG", "upscale_masks", "weights", "WEIGHTS_ENV", "weights_source",
+    "sam2_methods", "sam2_model", "sam_auto", "SAM_CONFIGS", "SAM_INPUTS", "SAM_REFERENCE", "SamConfig",
+    "SamSegmentation", "SamWeightsMissing", "save_sam_weights", "TINY_CONFIG", "upscale_masks", "weights", "WEIGHTS_ENV", "weights_source",
 ]
 
 for _method in ("sam", "sam-auto"):
     declare_download(_method, CHECKPOINTS, param=MODEL_TYPE)
+for _method in ("sam2", "sam2-auto"):
+    declare_download(_method, {name: size.weights for name, size in sam2_model.SIZES.items()},
+                     param=sam2_methods.MODEL_SIZE)
 
 
 def clear_caches(*which: str) -> None:
