@@ -47,7 +47,7 @@ DOWNLOAD_TIMEOUT_S = 10.0
 """Seconds a download may wait to connect or for the next chunk before it gives up."""
 FAILURE_MEMORY_S = 30.0
 """A failed download is not retried for this long: repeated calls fail at once with the same reason."""
-MAX_IN_MEMORY_BYTES = 512 * 2**20
+MAX_IN_MEMORY_BYTES = 256 * 2**20
 """Largest weights given as bytes or a file object (read into memory); larger files must be given as a path."""
 _CHUNK = 1 << 20
 _recent_failures: dict[tuple[str, str], tuple[float, str]] = {}

@@ -25,15 +25,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from ...checks import check_int, is_int
 from ...threads import limit_threads
 from ..lru import LRUCache
 from .weights import _checkpoint, weights_source
-
-if TYPE_CHECKING:
-    from .embedding import Embedding
 
 _MASK_THRESHOLD = 0.0       # SAM's logit threshold (Sam.mask_threshold)
 _STABILITY_OFFSET = 1.0     # logit offset of the stability score (SAM's default)
@@ -300,11 +297,12 @@ def decoder_threads(n: int = _DECODER_THREADS):
     return limit_threads(n, blas=False)
 
 
-def upscale_masks(model, low_res, embedding: Embedding):
+def upscale_masks(model, low_res, embedding):
     """SAM's ``postprocess_masks``: low-resolution logits up to the encoder's square, cropped to the
     resized image, then resized to the original size, a step skipped when the sizes already agree
     (an image whose longest side is the encoder's, the dashboard's usual case): resizing to the same
-    size changes nothing but cost a tenth of a prompt's time."""
+    size changes nothing but cost a tenth of a prompt's time. ``embedding`` is the image's
+    :class:`~seglib.deep.sam.embedding.Embedding` (its ``input_size`` and ``original_size``)."""
     import torch.nn.functional as F
 
     side = model.image_encoder.img_size
