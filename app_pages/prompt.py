@@ -103,7 +103,7 @@ def result_panel(picked, method, run, items, truth, opacity, mode) -> None:
         views.stage_grid(result, key=f"prompt.stages.{method.name}", columns=2)
 
 
-def scores_section(picked, runs, truth, about) -> None:
+def prompt_scores(picked, runs, truth, about) -> None:
     st.subheader("Scores", divider="gray")
     if truth is None:
         missing_truth_hint("Scores")
@@ -148,5 +148,5 @@ with canvas_column:
         st.caption(f"{shown[0].title}: its result is shown faintly under your prompts.")
 
 if items:
-    scores_section(picked, runs, truth, about)
+    prompt_scores(picked, runs, truth, about)
 prompt_sam.everything_section(picked, working_size, opacity, mode)

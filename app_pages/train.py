@@ -5,80 +5,9 @@ Thin page: read widgets, call seglib.deep.train through ui.training, draw.
 
 import streamlit as st
 
-from seglib.deep import data
-from seglib.deep.models import ARCHITECTURES
 from seglib.progress import report
 from ui import heavy, training
 from ui.layout import controls_beside
-
-PREFIX = "train."
-STEP_STOPS = [3, 10, 25, 50, 100, 150, 200, 300, 500, 1000, 2000]
-LR_STOPS = [3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 2e-2]
-# Measured on one CPU thread (see the README): these settings reach a validation mIoU of 0.53-0.67 in
-# 1000 steps (about a minute and a half), where 300 steps on 64 px crops of all difficulties stayed near 0.2.
-DEFAULTS = {"arch": "unet", "width": 8, "depth": 3, "steps": 1000, "batch_size": 8, "lr": 5e-3, "image_size": 96,
-            "crop_size": 0, "n_scenes": 300, "difficulties": ["easy", "medium"], "seed": 0, "val_every": 100}
-
-
-def key(name: str) -> str:
-    return PREFIX + name
-
-
-def default(name: str) -> None:
-    if key(name) not in st.session_state:
-        st.session_state[key(name)] = DEFAULTS[name]
-
-
-def controls() -> dict:
-    """The training settings, from widgets that keep their values for the session."""
-    for name in DEFAULTS:
-        default(name)
-    values = {"arch": st.segmented_control(
-        "Architecture", list(ARCHITECTURES), key=key("arch"), required=True, wrap=True, persist_state="session",
-        help="U-Net concatenates encoder maps into the decoder; SegNet unpools with the encoder's pooling "
-             "indices; DeepLabV3 uses dilated convolutions and ASPP.")}
-    left, right = st.columns(2)
-    values["width"] = left.slider("Width", 4, 16, step=2, key=key("width"), persist_state="session",
-                                  help="Channels of the first layer (doubling at each level). Wider learns more but "
-                                       "each step is slower; 8 learns the shapes in a minute or two.")
-    values["depth"] = right.slider("Depth", 1, 4, key=key("depth"), persist_state="session",
-                                   help="Down-sampling levels. Deeper sees larger context (shapes, not just edges).")
-    values["steps"] = left.select_slider("Steps", STEP_STOPS, key=key("steps"), persist_state="session",
-                                                help="Optimisation steps (batches). A few hundred learn background vs "
-                                              "objects; about a thousand start to name the shapes.")
-    values["batch_size"] = right.slider("Batch size", 2, 16, key=key("batch_size"), persist_state="session",
-                                        help="Scenes per step. Larger gives smoother, slower steps.")
-    values["lr"] = left.select_slider("Learning rate", LR_STOPS, key=key("lr"), format_func=lambda v: f"{v:g}",
-                                      persist_state="session",
-                                      help="AdamW's peak step size (warm-up, then cosine decay). Too high diverges, "
-                                           "too low crawls: try 2e-3 to 1e-2.")
-    values["image_size"] = right.select_slider("Scene size", [64, 96, 128, 192, 256], key=key("image_size"),
-                                               persist_state="session",
-                                               help="Side (px) the 256 px scenes are shrunk to: the scale the "
-                                                    "network sees, also at inference. Smaller is faster; shapes "
-                                                    "get hard to tell apart below 96.")
-    values["crop_size"] = left.select_slider("Crop", [0, 32, 48, 64, 96, 128], key=key("crop_size"),
-                                             persist_state="session", format_func=lambda v: f"{v} px" if v else "whole",
-                                             help="Train on random crops of this side (whole: entire scenes): the "
-                                                  "same scale for a fraction of the cost per step, but a crop "
-                                                  "shows fewer objects, so each step teaches less.")
-    values["n_scenes"] = right.slider("Training scenes", 20, 1000, step=10, key=key("n_scenes"),
-                                      persist_state="session",
-                                      help="Scenes drawn once per session. More scenes generalise better; drawing "
-                                           "them takes a few seconds.")
-    values["difficulties"] = st.multiselect("Difficulty mix", list(data.DIFFICULTIES), key=key("difficulties"), wrap=True,
-                                            persist_state="session",
-                                            help="Which ShapeScenes difficulties to train on. Easy and medium "
-                                                 "scenes learn fastest; add hard ones for long runs. Validation "
-                                                 "always uses medium scenes.")
-    values["seed"] = left.number_input("Seed", 0, 9, key=key("seed"), persist_state="session",
-                                       help="Fixes the initial weights, the scenes and the batch order.")
-    values["val_every"] = right.number_input("Validate every", 5, 500, step=5, key=key("val_every"),
-                                             persist_state="session",
-                                             help="Steps between validation mIoU measurements (8 medium scenes).")
-    if values["crop_size"] and values["crop_size"] > values["image_size"]:
-        values["crop_size"] = 0
-    return values
 
 
 def draw(history: list, steps: int, places, tag: str) -> None:
@@ -121,7 +50,7 @@ st.caption("Pick an architecture and a size, press Train and watch the loss fall
 
 settings_col, main = controls_beside("train", controls_width=340)
 with settings_col:
-    values = controls()
+    values = training.controls()
     buttons = st.container(horizontal=True)
     start = buttons.button("Train", type="primary", key="train.start", icon=":material/play_arrow:",
                            disabled=not values["difficulties"],

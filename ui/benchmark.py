@@ -37,7 +37,7 @@ from . import heavy
 from .ground_truth import load_truth_file
 from .image_picker import SCENE_SIZES, accept_upload, current_image, select_scene
 from .params import label, parse_value
-from .persist import keep
+from .persist import keep, session
 from .run import show_error
 from .views import format_seconds
 from .markdown import escape_markdown
@@ -60,10 +60,6 @@ MAX_GRID = 50  # values one parameter may take in a grid
 DEFAULT_METHODS = ("otsu", "kmeans")
 COMPARE_PAGE, EXPLORE_PAGE = "app_pages/compare.py", "app_pages/explore.py"
 GRID_HELP = "Values to try: a list such as `3, 4, 5`, or a range `low:high:step` such as `2:8:2`."
-
-
-def _state(state: MutableMapping | None) -> MutableMapping:
-    return st.session_state if state is None else state
 
 
 def grid_key(slug: str, param: Param) -> str:
@@ -253,7 +249,7 @@ def scheduler_control():
 
 def start(dataset: Dataset, methods: list, state: MutableMapping | None = None, **options) -> Run:
     """Begin a benchmark (replacing the previous one) and mark it running."""
-    state = _state(state)
+    state = session(state)
     run = Run(dataset, methods, chunk_size=CHUNK_SIZE, **options)
     state[RUN_KEY] = run
     state[RUNNING_KEY] = True
@@ -262,18 +258,18 @@ def start(dataset: Dataset, methods: list, state: MutableMapping | None = None, 
 
 def stop(state: MutableMapping | None = None) -> None:
     """Stop after the image in progress; finished images stay."""
-    _state(state)[RUNNING_KEY] = False
+    session(state)[RUNNING_KEY] = False
 
 
 def resume(state: MutableMapping | None = None) -> None:
     """Carry on with a stopped benchmark."""
-    state = _state(state)
+    state = session(state)
     if isinstance(state.get(RUN_KEY), Run):
         state[RUNNING_KEY] = True
 
 
 def current_run(state: MutableMapping | None = None) -> Run | None:
-    run = _state(state).get(RUN_KEY)
+    run = session(state).get(RUN_KEY)
     return run if isinstance(run, Run) else None
 
 
@@ -297,7 +293,7 @@ def drive(run: Run, state: MutableMapping | None = None) -> bool:
     error kept under :data:`FAILURE_KEY`): the caller then redraws the page
     so that Start and Stop show the new state.
     """
-    state = _state(state)
+    state = session(state)
     bar = st.progress(len(run.done) / max(run.total, 1), text=status(run))
 
     def progress(done: int, total: int, name: str) -> None:  # on the heavy-job pool's thread
@@ -323,7 +319,7 @@ def drive(run: Run, state: MutableMapping | None = None) -> bool:
 
 def show_failure(state: MutableMapping | None = None) -> None:
     """The error that stopped the last run, once."""
-    error = _state(state).pop(FAILURE_KEY, None)
+    error = session(state).pop(FAILURE_KEY, None)
     if error is not None:
         show_error("The benchmark stopped", error)
 
@@ -459,7 +455,7 @@ def open_in_compare(dataset: Dataset, index: int, state: MutableMapping | None =
     image picker and its ground truth through the truth picker, as if
     uploaded. Returns an error message, or None when it worked.
     """
-    state = _state(state)
+    state = session(state)
     image = dataset.image_file(index)
     if image is None:
         sample = dataset[index]

@@ -43,6 +43,7 @@ from seglib.scoring import (FOREGROUND_CHOICES, foreground_classes, from_scene, 
 from .image_picker import (DEFAULT_SCENE, PickedImage, current_image, default_to_scene, image_picker, scene_of,
                            select_scene)
 from .markdown import code, escape_markdown
+from .persist import session
 
 TRUTH_KEY = "gt.truth"
 PENDING_KEY = "gt.pending"
@@ -85,10 +86,6 @@ class LoadedTruth:
     @property
     def from_scene(self) -> bool:
         return self.key.startswith("scene:")
-
-
-def _state(state: MutableMapping | None) -> MutableMapping:
-    return st.session_state if state is None else state
 
 
 def _coco_entries(data: bytes) -> list[dict]:
@@ -182,7 +179,7 @@ def load_truth_file(source, name: str, picked: PickedImage, state: MutableMappin
         (see :func:`accept_resize`); a bad file sets ``state[ERROR_KEY]``.
         Either way the previous truth stays.
     """
-    state = _state(state)
+    state = session(state)
     state.pop(PENDING_KEY, None)
     try:
         data = read_bytes(source)
@@ -266,7 +263,7 @@ def _is_panoptic_png(name: str, data: bytes, state: MutableMapping) -> bool:
 
 def accept_resize(state: MutableMapping | None = None) -> bool:
     """Use the pending (resized) truth; False when none is pending."""
-    state = _state(state)
+    state = session(state)
     pending = state.pop(PENDING_KEY, None)
     if pending is None:
         return False
@@ -277,7 +274,7 @@ def accept_resize(state: MutableMapping | None = None) -> bool:
 
 def forget_truth(state: MutableMapping | None = None) -> None:
     """Drop the uploaded truth, its file and messages, and clear the uploader."""
-    state = _state(state)
+    state = session(state)
     for key in (TRUTH_KEY, PENDING_KEY, ERROR_KEY, FILE_KEY, IMAGE_IDS_KEY, IMAGE_ID_KEY, PANOPTIC_PNG_KEY,
                 PANOPTIC_JSON_KEY):
         state.pop(key, None)
@@ -297,7 +294,7 @@ def current_truth(picked: PickedImage, state: MutableMapping | None = None) -> L
 
     An uploaded truth that belongs to another image (the image changed) is forgotten here.
     """
-    state = _state(state)
+    state = session(state)
     own = scene_truth(picked)
     if own is not None:
         return own
@@ -319,7 +316,7 @@ def default_foreground(truth: GroundTruth) -> str:
 
 def foreground_of(loaded: LoadedTruth, state: MutableMapping | None = None) -> tuple[str, tuple[int, ...]]:
     """The foreground choice remembered for this truth file, or its default."""
-    memory = _state(state).get(FOREGROUND_KEY) or {}
+    memory = session(state).get(FOREGROUND_KEY) or {}
     return memory.get(loaded.key, (default_foreground(loaded.truth), ()))
 
 
@@ -327,7 +324,7 @@ def set_foreground(loaded: LoadedTruth, choice: str, picked=(), state: MutableMa
     """Remember what counts as foreground for this truth file (``ValueError`` for an unknown choice)."""
     if choice not in FOREGROUND_CHOICES:
         raise ValueError(f"choice={choice!r} is not allowed: expected one of {', '.join(FOREGROUND_CHOICES)}")
-    state = _state(state)
+    state = session(state)
     memory = dict(state.get(FOREGROUND_KEY) or {})
     memory[loaded.key] = (choice, tuple(sorted(int(c) for c in picked)))
     state[FOREGROUND_KEY] = memory

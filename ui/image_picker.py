@@ -29,8 +29,8 @@ from seglib.datasets.shapes import DIFFICULTIES, Scene, make_scene
 from seglib.io.images import load_image_with_info
 from seglib.samples import DEFAULT_SAMPLE, SAMPLES, sample as get_sample
 
-from .persist import keep
 from .markdown import escape_markdown
+from .persist import keep, session
 
 IMAGE_KEY = "picker.image"
 ERROR_KEY = "picker.error"
@@ -111,13 +111,9 @@ def _sample_picked(name: str) -> PickedImage:
     return _picked(spec.load(), spec.title, "sample", sample=name)
 
 
-def _state(state: MutableMapping | None) -> MutableMapping:
-    return st.session_state if state is None else state
-
-
 def select_sample(name: str, state: MutableMapping | None = None) -> PickedImage:
     """Make the bundled sample ``name`` the current image (``KeyError`` for an unknown name)."""
-    state = _state(state)
+    state = session(state)
     picked = _sample_picked(name)
     state[IMAGE_KEY] = picked
     state.pop(ERROR_KEY, None)
@@ -147,7 +143,7 @@ def accept_upload(uploaded_file, state: MutableMapping | None = None, origin: st
         stays and ``state[ERROR_KEY]`` holds :func:`seglib.io.load_image`'s
         message.
     """
-    state = _state(state)
+    state = session(state)
     if uploaded_file is None:
         return False
     name = str(getattr(uploaded_file, "name", "") or ("camera photo" if origin == "camera" else "upload"))
@@ -177,7 +173,7 @@ def scene_of(picked: PickedImage) -> Scene | None:
 
 def select_scene(seed: int, difficulty: str, size: int, state: MutableMapping | None = None) -> PickedImage:
     """Make a ShapeScene the current image (``ValueError`` for options make_scene refuses)."""
-    state = _state(state)
+    state = session(state)
     scene = _scene(int(seed), str(difficulty), int(size))
     picked = _picked(scene.image, f"ShapeScene {seed} ({difficulty}, {size} px)", "scene",
                      scene=(int(seed), str(difficulty), int(size)))
@@ -191,14 +187,14 @@ def select_scene(seed: int, difficulty: str, size: int, state: MutableMapping | 
 
 def default_to_scene(state: MutableMapping | None = None) -> None:
     """With no image chosen yet, start from :data:`DEFAULT_SCENE` (pages that need ground truth)."""
-    state = _state(state)
+    state = session(state)
     if not isinstance(state.get(IMAGE_KEY), PickedImage):
         select_scene(*DEFAULT_SCENE, state)
 
 
 def current_image(state: MutableMapping | None = None) -> PickedImage:
     """The current image; the default sample when nothing was chosen yet."""
-    state = _state(state)
+    state = session(state)
     picked = state.get(IMAGE_KEY)
     return picked if isinstance(picked, PickedImage) else select_sample(DEFAULT_SAMPLE, state)
 

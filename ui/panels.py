@@ -12,8 +12,8 @@ The state changes are plain functions of a mapping so tests can drive them.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 import textwrap
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +29,7 @@ from seglib.scoring import METRIC_NAMES
 from .ground_truth import LoadedTruth
 from .image_picker import PickedImage
 from .params import method_widgets, set_value, widget_key
+from .persist import session
 from .run import analyse
 from .weights import method_title
 
@@ -67,10 +68,6 @@ PRESET_HELP = {
 }
 
 
-def _state(state: MutableMapping | None) -> MutableMapping:
-    return st.session_state if state is None else state
-
-
 def method_key(index: int) -> str:
     """Session-state key of panel ``index``'s method box."""
     return f"compare.method.{index}"
@@ -99,7 +96,7 @@ def presets() -> dict[str, list[str]]:
 
 def apply_preset(name: str, state: MutableMapping | None = None) -> list[str]:
     """Fill the panels with a preset's methods and its :data:`PRESET_VALUES` (``KeyError`` naming the valid presets)."""
-    state = _state(state)
+    state = session(state)
     available = presets()
     if name not in available:
         raise KeyError(f"no preset {name!r}; valid presets: {', '.join(available)}")
@@ -120,7 +117,7 @@ def preset_values(name: str, slug: str) -> dict:
 
 def ensure_panels(state: MutableMapping | None = None) -> None:
     """On the first visit, fill the panels from the first preset; later, repair unknown methods."""
-    state = _state(state)
+    state = session(state)
     if COUNT_KEY not in state:
         first = next(iter(presets()), None)
         if first is not None:
@@ -138,7 +135,7 @@ def apply_everywhere(slug: str, name: str, value, state: MutableMapping | None =
 
     ``ValueError`` (naming the parameter) when ``value`` is outside the spec.
     """
-    state = _state(state)
+    state = session(state)
     spec = seglib.method(slug).param(name)
     for scope in (slug, *(panel_scope(i, slug) for i in range(MAX_PANELS))):
         set_value(scope, spec, value, state)

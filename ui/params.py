@@ -19,6 +19,7 @@ import streamlit as st
 from seglib.pipeline import POSTPROCESS_PARAMS, PREPROCESS_PARAMS
 from seglib.registry import Method, Param
 
+from .persist import keep
 from .weights import weights_widget
 
 _LOG_GRID_POINTS = 61
@@ -166,10 +167,11 @@ def param_widget(param: Param, scope: str):
     key = widget_key(scope, param)
     state = st.session_state
     try:
-        wanted = _widget_value(param, state[key]) if key in state else _widget_value(param, param.default)
+        if key in state:
+            state[key] = _widget_value(param, state[key])  # a stored value the spec no longer allows goes
     except ValueError:
-        wanted = _widget_value(param, param.default)
-    state[key] = wanted  # every run, so the value survives page switches (see ui.persist)
+        del state[key]
+    wanted = keep(key, _widget_value(param, param.default))  # the idiom of ui.persist
     if param.none:
         return _none_or_number(param, key, wanted)
     common = dict(key=key, help=param.help or None, persist_state="session")

@@ -30,6 +30,7 @@ from seglib.prompts import NEGATIVE, POSITIVE, Prompts, box_slices, display_to_i
 from .ground_truth import LoadedTruth
 from .image_picker import PickedImage
 from .markdown import escape_markdown
+from .persist import session
 
 ITEMS_KEY = "prompt.items"
 IMAGE_KEY = "prompt.image_key"
@@ -43,16 +44,12 @@ MODE_HELP = ("Object point: click on the object (green). Background point: click
 CANVAS_MAX_SIDE = 900
 
 
-def _state(state: MutableMapping | None) -> MutableMapping:
-    return st.session_state if state is None else state
-
-
 # ---------------------------------------------------------------- state
 
 
 def prompt_items(picked: PickedImage, state: MutableMapping | None = None) -> list[list]:
     """The prompts made on ``picked`` (an empty list after the image changed)."""
-    state = _state(state)
+    state = session(state)
     if state.get(IMAGE_KEY) != picked.key:
         state[IMAGE_KEY] = picked.key
         state[ITEMS_KEY] = []
@@ -61,26 +58,26 @@ def prompt_items(picked: PickedImage, state: MutableMapping | None = None) -> li
 
 def add_point(x: int, y: int, label: int, state: MutableMapping | None = None) -> None:
     """Append an object (label 1) or background (label 0) point."""
-    state = _state(state)
+    state = session(state)
     state[ITEMS_KEY] = [*state.get(ITEMS_KEY, []), ["point", int(x), int(y), int(label)]]
 
 
 def set_box(x0: float, y0: float, x1: float, y1: float, state: MutableMapping | None = None) -> None:
     """Make ``(x0, y0, x1, y1)`` the box (replacing an earlier one); corners in either order."""
-    state = _state(state)
+    state = session(state)
     kept = [item for item in state.get(ITEMS_KEY, []) if item[0] != "box"]
     state[ITEMS_KEY] = [*kept, ["box", min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]]
 
 
 def undo(state: MutableMapping | None = None) -> None:
     """Remove the last prompt."""
-    state = _state(state)
+    state = session(state)
     state[ITEMS_KEY] = list(state.get(ITEMS_KEY, []))[:-1]
 
 
 def clear(state: MutableMapping | None = None) -> None:
     """Remove every prompt."""
-    _state(state)[ITEMS_KEY] = []
+    session(state)[ITEMS_KEY] = []
 
 
 def prompt_args(items: list[list]) -> dict:
@@ -132,7 +129,7 @@ def handle_event(value, mode: str, picked: PickedImage, state: MutableMapping | 
     is ignored. In box mode a press without a drag adds nothing and leaves
     a notice in ``state[NOTICE_KEY]``.
     """
-    state = _state(state)
+    state = session(state)
     if not value or value.get("unix_time") == state.get(EVENT_KEY):
         return False
     state[EVENT_KEY] = value.get("unix_time")

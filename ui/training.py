@@ -31,7 +31,11 @@ import seglib
 from seglib.deep import data
 from seglib.deep import train as training
 
-from .params import set_value
+from seglib.deep.models import ARCHITECTURES
+from seglib.registry import Param
+
+from .params import params_widgets, set_value, widget_key
+from .persist import keep, session
 from .weights import set_custom_weights, store_weights
 
 RUN_KEY = "train.run"
@@ -43,8 +47,75 @@ VAL_SCENES = 8
 TRAIN_THREADS = 1
 
 
-def _state(state: MutableMapping | None) -> MutableMapping:
-    return st.session_state if state is None else state
+SCOPE = "train"
+"""Widget scope of the Train page's settings (``param.train.<name>``, see :func:`ui.params.widget_key`)."""
+# Measured on one CPU thread (see the README): these defaults reach a validation mIoU of 0.53-0.67 in
+# 1000 steps (about a minute and a half), where 300 steps on 64 px crops of all difficulties stayed near 0.2.
+SETTINGS = (
+    Param("architecture", "unet", choices=tuple(ARCHITECTURES),
+          help="U-Net concatenates encoder maps into the decoder; SegNet unpools with the encoder's pooling "
+               "indices; DeepLabV3 uses dilated convolutions and ASPP."),
+    Param("width", 8, low=4, high=16, step=2,
+          help="Channels of the first layer (doubling at each level). Wider learns more but each step is slower; "
+               "8 learns the shapes in a minute or two."),
+    Param("depth", 3, low=1, high=4,
+          help="Down-sampling levels. Deeper sees larger context (shapes, not just edges)."),
+    Param("steps", 1000, low=3, high=2000, log=True,
+          help="Optimisation steps (batches). A few hundred learn background vs objects; about a thousand start "
+               "to name the shapes."),
+    Param("batch_size", 8, low=2, high=16, help="Scenes per step. Larger gives smoother, slower steps."),
+    Param("learning_rate", 5e-3, low=3e-4, high=2e-2, log=True,
+          help="AdamW's peak step size (warm-up, then cosine decay). Too high diverges, too low crawls: try 2e-3 "
+               "to 1e-2."),
+    Param("scene_size", 96, low=64, high=256, step=32,
+          help="Side (px) the 256 px scenes are shrunk to: the scale the network sees, also at inference. Smaller "
+               "is faster; shapes get hard to tell apart below 96."),
+    Param("crop", None, low=32, high=128, step=16, none="whole", start=64,
+          help="Train on random crops of this side (whole: entire scenes): the same scale for a fraction of the "
+               "cost per step, but a crop shows fewer objects, so each step teaches less."),
+    Param("training_scenes", 300, low=20, high=1000, step=10,
+          help="Scenes drawn once per session. More scenes generalise better; drawing them takes a few seconds."),
+    Param("seed", 0, low=0, high=9, help="Fixes the initial weights, the scenes and the batch order."),
+    Param("validate_every", 100, low=5, high=500, step=5,
+          help="Steps between validation mIoU measurements (8 medium scenes)."),
+)
+"""The Train page's settings as :class:`~seglib.Param` specs: drawn, checked and kept like a method's."""
+_SETTING_NAMES = {"architecture": "arch", "learning_rate": "lr", "scene_size": "image_size", "crop": "crop_size",
+                  "training_scenes": "n_scenes", "validate_every": "val_every"}  # spec name -> run setting
+DIFFICULTIES_KEY = "train.difficulties"
+DEFAULT_DIFFICULTIES = ("easy", "medium")
+
+
+def setting_key(name: str) -> str:
+    """Session-state key of a run setting's widget (``"lr"``, ``"difficulties"``...)."""
+    if name == "difficulties":
+        return DIFFICULTIES_KEY
+    spec = {v: k for k, v in _SETTING_NAMES.items()}.get(name, name)
+    return widget_key(SCOPE, spec)
+
+
+def controls() -> dict:
+    """The training settings from :data:`SETTINGS` (plus the difficulty mix); the run's settings."""
+    values = params_widgets(SETTINGS, SCOPE)
+    keep(DIFFICULTIES_KEY, list(DEFAULT_DIFFICULTIES))
+    difficulties = st.multiselect(
+        "Difficulty mix", list(data.DIFFICULTIES), key=DIFFICULTIES_KEY, wrap=True, persist_state="session",
+        help="Which ShapeScenes difficulties to train on. Easy and medium scenes learn fastest; add hard ones for "
+             "long runs. Validation always uses medium scenes.")
+    return run_settings(values, difficulties)
+
+
+def run_settings(values: dict, difficulties) -> dict:
+    """Widget values (named as :data:`SETTINGS`) -> the settings :func:`train_kwargs` and :func:`run_dir` read.
+
+    A crop larger than the scene trains on whole scenes.
+    """
+    out = {_SETTING_NAMES.get(name, name): value for name, value in values.items()}
+    out["crop_size"] = out["crop_size"] or 0
+    if out["crop_size"] > out["image_size"]:
+        out["crop_size"] = 0
+    out["difficulties"] = list(difficulties)
+    return out
 
 
 @st.cache_resource(show_spinner="Drawing the training scenes (once per size)...", max_entries=4)
@@ -58,8 +129,8 @@ def training_set(n_scenes: int, image_size: int, difficulties: tuple[str, ...], 
     share = len(difficulties) / len(data.DIFFICULTIES)
     pool = data.make_training_set(int(np.ceil(n_scenes / share * 1.2)) if share < 1 else n_scenes, seed=seed,
                                   input_size=image_size)
-    keep = np.flatnonzero(np.isin(pool["difficulties"], difficulties))[:n_scenes]
-    subset = {k: (v[keep] if k != "class_names" else v) for k, v in pool.items()}
+    chosen = np.flatnonzero(np.isin(pool["difficulties"], difficulties))[:n_scenes]
+    subset = {k: (v[chosen] if k != "class_names" else v) for k, v in pool.items()}
     for value in subset.values():
         value.setflags(write=False)
     return subset
@@ -77,7 +148,7 @@ def train_kwargs(values: dict) -> dict:
 
 def run_dir(values: dict, state: MutableMapping | None = None) -> Path:
     """This session's checkpoint folder for these settings."""
-    state = _state(state)
+    state = session(state)
     if SESSION_KEY not in state:
         state[SESSION_KEY] = uuid.uuid4().hex
     digest = hashlib.blake2b(json.dumps(values, sort_keys=True).encode(), digest_size=8).hexdigest()
@@ -86,7 +157,7 @@ def run_dir(values: dict, state: MutableMapping | None = None) -> Path:
 
 def start(values: dict, folder: Path, state: MutableMapping | None = None) -> bool:
     """Mark a run as started; return True when it resumes a stopped run of the same settings."""
-    state = _state(state)
+    state = session(state)
     previous = state.get(RUN_KEY)
     resume = bool(previous and previous["values"] == values and previous["status"] == "stopped"
                   and (folder / training.CHECKPOINT_NAME).is_file())
@@ -107,7 +178,7 @@ def train(values: dict, folder: Path, progress: Callable[[int, float, float | No
     # thread competing for a core makes each step several times slower, not faster.
     model, history = training.train(values["arch"], **kwargs, progress=progress, checkpoint_dir=folder,
                                     checkpoint_every=checkpoint_every, dataset=dataset, threads=TRAIN_THREADS)
-    return keep(model, history, "done", state)
+    return keep_model(model, history, "done", state)
 
 
 def recover(state: MutableMapping | None = None) -> dict | None:
@@ -116,7 +187,7 @@ def recover(state: MutableMapping | None = None) -> dict | None:
 
     from seglib.deep.models import build_model
 
-    state = _state(state)
+    state = session(state)
     run = state.get(RUN_KEY)
     if not run or run["status"] != "running":
         return None
@@ -131,14 +202,14 @@ def recover(state: MutableMapping | None = None) -> dict | None:
     model.eval()
     model.train_settings = asdict(settings) | {"difficulties": list(run["values"]["difficulties"])}
     model.class_names = data.class_names()
-    return keep(model, list(checkpoint["history"]), "stopped", state)
+    return keep_model(model, list(checkpoint["history"]), "stopped", state)
 
 
-def keep(model, history: list, status: str, state: MutableMapping | None = None) -> dict:
+def keep_model(model, history: list, status: str, state: MutableMapping | None = None) -> dict:
     """Score ``model`` on a few held-out scenes and keep it in the session as safetensors + model card."""
     from seglib.deep.checkpoints import model_metadata, state_dict_bytes
 
-    state = _state(state)
+    state = session(state)
     size = model.train_settings["image_size"]
     metrics = data.evaluate_model(model, input_size=size, n_scenes=EVAL_SCENES)
     rounded = {d: {k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()} for d, m in metrics.items()}
@@ -156,7 +227,7 @@ def keep(model, history: list, status: str, state: MutableMapping | None = None)
 
 def use_model(state: MutableMapping | None = None) -> Path | None:
     """Make the kept model the custom weights of its method (Explore, Compare) at its trained input size."""
-    state = _state(state)
+    state = session(state)
     kept = state.get(MODEL_KEY)
     if not kept:
         return None

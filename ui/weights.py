@@ -33,6 +33,8 @@ import seglib
 from seglib.deep.sources import Download, WeightsUnavailable, download, download_for, forget_failures
 from seglib.registry import Method
 
+from .persist import session
+
 WEIGHTS_DIR = Path(tempfile.gettempdir()) / "seglib-weights"
 FILE_TYPES = ["safetensors", "pt", "pth", "bin"]
 UPLOAD_LIMIT_MB = int(os.environ.get("SEGDASH_WEIGHTS_UPLOAD_MB", "200"))
@@ -52,10 +54,6 @@ def _upload_key(scope: str) -> str:
     return f"weights.upload.{scope}"
 
 
-def _state(state: MutableMapping | None) -> MutableMapping:
-    return st.session_state if state is None else state
-
-
 def store_weights(data: bytes, suffix: str = ".safetensors") -> Path:
     """Write weights to the temporary weights folder, named by content hash; return the path."""
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -73,17 +71,17 @@ def set_custom_weights(slug: str, path: str | Path, label: str, state: MutableMa
 
     ``card`` is the weights' own model card when known (a model trained on the Train page).
     """
-    _state(state)[custom_key(slug)] = {"path": str(path), "label": label, "card": card}
+    session(state)[custom_key(slug)] = {"path": str(path), "label": label, "card": card}
 
 
 def clear_custom_weights(slug: str, state: MutableMapping | None = None) -> None:
     """Go back to the method's own (bundled or pretrained) weights."""
-    _state(state).pop(custom_key(slug), None)
+    session(state).pop(custom_key(slug), None)
 
 
 def custom_weights(slug: str, state: MutableMapping | None = None) -> dict | None:
     """``{"path", "label", "card"}`` of method ``slug``'s custom weights, or None (also when the file has gone)."""
-    chosen = _state(state).get(custom_key(slug))
+    chosen = session(state).get(custom_key(slug))
     return chosen if chosen and Path(chosen["path"]).is_file() else None
 
 

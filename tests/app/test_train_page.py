@@ -21,7 +21,7 @@ TINY = {"arch": "unet", "width": 4, "depth": 1, "steps": 3, "batch_size": 2, "lr
 def train_page(values=TINY):
     at = AppTest.from_file(str(ROOT / "app_pages" / "train.py"), default_timeout=TIMEOUT)
     for name, value in values.items():
-        at.session_state[f"train.{name}"] = value
+        at.session_state[training.setting_key(name)] = value
     return at.run()
 
 
@@ -165,3 +165,19 @@ def test_uploaded_weights_without_a_card_are_not_described_by_the_bundled_card()
     assert not at.exception
     assert "Model card" not in [e.label for e in at.expander]
     assert any("Custom weights in use (uploaded file mine.safetensors)" in c.value for c in at.caption)
+
+
+def test_train_controls_are_drawn_from_the_param_specs():
+    at = train_page({})
+    assert not at.exception
+    for spec in training.SETTINGS:
+        assert widget_key(training.SCOPE, spec) in at.session_state, spec.name
+    labels = {w.label for kind in ("slider", "select_slider", "button_group", "checkbox") for w in at.get(kind)}
+    assert {"Width", "Depth", "Steps", "Batch size", "Learning rate", "Scene size", "Training scenes",
+            "Validate every"} <= labels
+    settings = training.run_settings({p.name: p.default for p in training.SETTINGS}, ["easy"])
+    assert settings["arch"] == "unet" and settings["lr"] == 5e-3 and settings["image_size"] == 96
+    assert settings["crop_size"] == 0 and settings["n_scenes"] == 300 and settings["val_every"] == 100
+    assert set(training.train_kwargs(settings)) >= set(training.TRAIN_ARGS)
+    too_big = training.run_settings(dict({p.name: p.default for p in training.SETTINGS}, crop=128), ["easy"])
+    assert too_big["crop_size"] == 0, "a crop larger than the 96 px scene trains on whole scenes"
