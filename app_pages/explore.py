@@ -8,6 +8,7 @@ import streamlit as st
 
 import seglib
 from seglib.registry import FAMILIES
+from ui import prompt_canvas as canvas
 from ui import views, weights
 from ui.image_picker import image_picker, select_sample
 from ui.layout import controls_beside
@@ -93,6 +94,17 @@ def result_panel(picked, method, result) -> None:
         views.downloads(picked, method, result, opacity, mode)
 
 
+def clicked_prompts(picked, method: seglib.Method) -> dict:
+    """Clicks and a box on the picture (the Prompt page's canvas) for a method that takes them.
+
+    Until the user clicks, the method runs on its own default prompt (its note says which).
+    """
+    with st.expander("Click the object (points and a box for this method)", expanded=True,
+                     icon=":material/ads_click:"):
+        items = canvas.prompt_canvas(picked)
+    return {k: v for k, v in canvas.prompt_args(items).items() if k in method.prompts}
+
+
 @st.fragment
 def method_view(picked, working_size) -> None:
     """Everything below the header: a slider move reruns this, not the sidebar's picker or the header."""
@@ -105,6 +117,8 @@ def method_view(picked, working_size) -> None:
         prompts = link_prompts(method)
         pre, post = pipeline_widgets()
     with main:
+        if not prompts and {"points", "box"} & set(method.prompts):
+            prompts = clicked_prompts(picked, method)
         result = run_method(picked, method, {**params, **prompts}, pre=pre, post=post, working_size=working_size)
         if result is not None:
             result_panel(picked, method, result)

@@ -99,7 +99,7 @@ def working_prompts(image: np.ndarray, points, box, original_shape, *, method: s
     if points is None and box is None:
         prompts = default_prompts(original, box=need == "box")
         what = "a box over the middle of the image" if need == "box" else "a click at the image centre"
-        notes.append(f"No prompt was given, so {what} stood in. Give points= or box= (or use the Prompt page).")
+        notes.append(f"No prompt was given, so {what} stood in: click the object to choose it.")
     else:
         prompts = parse_prompts(points, box, shape=original)
     wanted = missing_prompt(need, len(prompts.positive), prompts.box is not None)

@@ -222,3 +222,20 @@ def png_bytes():
     buffer = io.BytesIO()
     Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def test_interactive_methods_take_clicks_on_the_picture():
+    from ui import prompt_canvas as canvas
+
+    at = page({"method": "marker-watershed"})
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Click the object" in e.label for e in at.expander), "the Prompt page's canvas is on Explore"
+    assert not any("points=" in text for text in (*[c.value for c in at.caption], *[i.value for i in at.info]))
+    picked = at.session_state[picker.IMAGE_KEY]
+    h, w = picked.image.shape[:2]
+    at.session_state[canvas.IMAGE_KEY] = picked.key
+    at.session_state[canvas.ITEMS_KEY] = [["point", w // 4, h // 4, 1], ["point", 3 * w // 4, 3 * h // 4, 0]]
+    at.run()
+    assert not at.exception and not at.error
+    assert "points" in at.query_params, "the clicks drive the method and travel in its link"
+    assert not any("stood in" in c.value for c in at.caption), "no default click once the user clicked"
