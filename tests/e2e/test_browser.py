@@ -44,7 +44,9 @@ def test_corrupt_upload_shows_an_error_and_keeps_the_image(server, page, tmp_pat
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
     page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(broken))
     error = page.locator('[data-testid="stAlert"]').filter(has_text="broken.png")
-    error.wait_for(timeout=WAIT_MS)
+    error.first.wait_for(timeout=WAIT_MS)
+    assert page.locator('[data-testid="stMain"] [data-testid="stAlert"]').filter(has_text="broken.png").count() == 1, \
+        "the refusal is said in the main area too, not only in the sidebar"
     assert page.get_by_text("Greek coins from Pompeii: 384 x 303 px").is_visible()
     screenshot(page, "explore-corrupt-upload")
 
