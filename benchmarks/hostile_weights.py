@@ -124,6 +124,8 @@ def cases() -> list[tuple[str, str, Callable[[], Callable[[], None]]]]:
         ("unet declares an unknown size", "cannot be built", {"n_classes": 4, "width": 8, "depth": 2, "heads": 99}),
         ("unet config is a list", "expected an object of", [1, 2, 3]),
         ("unet config is not JSON", "not valid JSON", "{width: 9"),
+        ("unet config nested 100,000 levels deep (was RecursionError)", "nested too deeply",
+         "[" * 100_000 + "]" * 100_000),
         ("unet within budget, tensors of another size", "do not fit UNet", {"n_classes": 4, "width": 8, "depth": 2}),
     ]
     out = []
@@ -155,6 +157,8 @@ def cases() -> list[tuple[str, str, Callable[[], Callable[[], None]]]]:
         ("sam config: a boolean size", "encoder_depth=True is not allowed", _tiny_sam_config(encoder_depth=True)),
         ("sam config: a list", "expected a mapping", [1, 2]),
         ("sam config: unknown field", "unknown fields", _tiny_sam_config(encoder_width=3)),
+        ("sam config nested 100,000 levels deep (was RecursionError)", "nested too deeply",
+         '{"a": ' * 100_000 + "1" + "}" * 100_000),
     ]
     for name, expected, config in sam:
         out.append((name, expected, lambda config=config: _call(

@@ -19,6 +19,7 @@ number except a bool, and finite unless said otherwise.
 
 from __future__ import annotations
 
+import json
 import math
 from numbers import Integral, Real
 from typing import Any, Iterable
@@ -89,3 +90,33 @@ def check_choice(value: Any, name: str, choices: Iterable) -> Any:
     if value not in choices:
         raise _bad(name, value, "one of " + ", ".join(repr(c) for c in choices), False)
     return value
+
+
+def parse_json(text: str | bytes, what: str) -> Any:
+    """Parse ``text`` as JSON, or raise a ``ValueError`` that names ``what`` and the fault.
+
+    Every library reader of JSON from outside (annotation files, weights
+    metadata) goes through here, so that bad text, bad encodings and deep
+    nesting (which makes Python's parser raise ``RecursionError``) all end
+    in the same clear error.
+
+    >>> parse_json('{"a": [1, 2]}', "the config")
+    {'a': [1, 2]}
+    >>> parse_json('{"a": ', "the config")
+    Traceback (most recent call last):
+    ...
+    ValueError: the config is not valid JSON: Expecting value at line 1, column 7
+    """
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8-sig")
+        return json.loads(text)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{what} is not UTF-8 text ({error})") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{what} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
+    except RecursionError:
+        raise ValueError(f"{what} is nested too deeply (arrays or objects about a thousand levels down); "
+                         "expected a few levels") from None
+    except TypeError:
+        raise ValueError(f"{what} is not JSON text: got {type(text).__name__}") from None

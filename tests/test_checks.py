@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from seglib import checks
 from seglib.checks import check_choice, check_int, check_number, is_int, is_number
 
 
@@ -46,3 +47,20 @@ def test_a_huge_value_is_cut_short_in_the_message():
     with pytest.raises(ValueError) as error:
         check_int("x" * 10_000, "n")
     assert len(str(error.value)) < 200 and "..." in str(error.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"a": ' * 50_000 + "1" + "}" * 50_000, "nested too deeply"),
+    ("{not json", r"not valid JSON: .* at line 1, column 2"),
+    (b"\xff\xfe{", "not UTF-8"),
+    (None, "not JSON text"),
+])
+def test_parse_json_turns_every_fault_into_a_value_error_naming_what(text, message):
+    with pytest.raises(ValueError, match=f"the thing .*{message}|the thing is {message}"):
+        checks.parse_json(text, "the thing")
+
+
+def test_parse_json_reads_json_text_and_bytes():
+    assert checks.parse_json('{"a": [1, 2]}', "x") == {"a": [1, 2]}
+    assert checks.parse_json(b'\xef\xbb\xbf[3]', "x") == [3]

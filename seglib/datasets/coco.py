@@ -14,7 +14,7 @@ import functools
 import json
 from pathlib import Path
 
-from ..checks import is_int
+from ..checks import is_int, parse_json
 from ..io.ground_truth import load_ground_truth
 from ..io.images import load_image, read_bytes
 from ..io.paths import inside_root
@@ -49,11 +49,10 @@ MAX_JSON_BYTES = 1 << 30
 def _index(path: str, stamp: str) -> tuple[list, dict, int]:
     """Categories, ``{image_id: (image record, annotations)}`` and the number of image records left out."""
     try:
-        data = json.loads(read_bytes(path, max_bytes=MAX_JSON_BYTES))
-    except RecursionError:
-        raise ValueError(f"{path} is nested too deeply to be a COCO file") from None
+        raw = read_bytes(path, max_bytes=MAX_JSON_BYTES)
     except (OSError, ValueError) as error:
-        raise ValueError(f"{path} could not be read as JSON ({type(error).__name__}: {error})") from None
+        raise ValueError(f"{path} could not be read ({type(error).__name__}: {error})") from None
+    data = parse_json(raw, str(path))
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise ValueError(f"{path} is not a COCO instances file: expected an object with an `images` list")
     images, skipped = {}, 0

@@ -26,7 +26,7 @@ import json
 import os
 from pathlib import Path
 
-from ..checks import check_int
+from ..checks import check_int, parse_json
 from ..registry import Param, register
 from ..threads import cap_threads
 from .lru import LRUCache
@@ -77,10 +77,7 @@ def _declared(metadata: dict, key: str, fallback, what: str):
     """The JSON value ``metadata[key]`` (``fallback`` when absent), or ``ValueError`` naming it."""
     if key not in metadata:
         return fallback
-    try:
-        return json.loads(metadata[key])
-    except (TypeError, ValueError):
-        raise ValueError(f"the weights file's {key!r} metadata is not valid JSON: expected {what}") from None
+    return parse_json(metadata[key], f"the weights file's {key!r} metadata ({what})")
 
 
 def _model_info(name: str, metadata: dict) -> dict:

@@ -21,7 +21,6 @@ Conventions
 from __future__ import annotations
 
 import io
-import json
 import operator
 import os
 import reprlib
@@ -33,7 +32,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..checks import check_int, is_int, is_number
+from ..checks import check_int, is_int, is_number, parse_json
 from . import matfile
 from .coco_masks import Patch, check_runs, compressed_runs, polygon_patch, rle_patch
 from .images import (DEFAULT_MAX_PIXELS, check_header_segments, chunk_bomb_message, describe_content, frame_count,
@@ -553,16 +552,7 @@ def _load_coco(data: bytes, path: Path | None, image_id, max_bytes: int, panopti
 
 
 def _parse_json(data: bytes):
-    try:
-        return json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as error:
-        raise ValueError(f"the JSON file is not UTF-8 text ({error})") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"the source is not valid JSON: {error.msg} at line {error.lineno}, "
-                         f"column {error.colno}") from None
-    except RecursionError:
-        raise ValueError("the JSON is nested too deeply (arrays or objects inside each other about a "
-                         "thousand levels down); a COCO file is nested a few levels") from None
+    return parse_json(data, "the JSON file")
 
 
 _SHORT = reprlib.Repr()

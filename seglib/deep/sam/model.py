@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ...checks import check_int, is_int
+from ...checks import check_int, is_int, parse_json
 from ...threads import limit_threads
 from ..lru import LRUCache
 from .weights import _checkpoint, weights_source
@@ -232,10 +232,8 @@ def _choose_config(model_type: str, config, metadata: dict) -> tuple[SamConfig, 
     if config is not None:
         return _as_config(config), "a custom SAM"
     if "sam_config" in metadata:
-        try:
-            return SamConfig.from_dict(json.loads(metadata["sam_config"])), "a custom SAM (config from the file)"
-        except (json.JSONDecodeError, TypeError) as error:
-            raise ValueError(f"the weights file's sam_config metadata is not valid JSON: {error}") from None
+        values = parse_json(metadata["sam_config"], "the weights file's sam_config metadata")
+        return SamConfig.from_dict(values), "a custom SAM (config from the file)"
     _checkpoint(model_type)
     return SAM_CONFIGS[model_type], f"SAM {model_type}"
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ...checks import parse_json
 from ..sources import Download, download, user_source
 from .model import _models
 
@@ -267,10 +268,7 @@ def _choose_config(model_size: str, config, metadata: dict):
     if config is not None:
         return _as_config(config), "a custom SAM 2.1"
     if "sam2_config" in metadata:
-        try:
-            values = json.loads(metadata["sam2_config"])
-        except json.JSONDecodeError as error:
-            raise ValueError(f"the weights file's sam2_config metadata is not valid JSON: {error}") from None
+        values = parse_json(metadata["sam2_config"], "the weights file's sam2_config metadata")
         return Sam2Config.from_dict(values), "a custom SAM 2.1 (config from the file)"
     return _size(model_size), f"SAM 2.1 {model_size}"
 
