@@ -17,3 +17,15 @@ def quadrants(size=16, rgb=True):
         image = np.array([30, 90, 160, 230], dtype=np.uint8)[truth]
     return image, truth
 
+
+def count_calls(monkeypatch, module, name="forward"):
+    """Wrap ``module.<name>``; return a list that grows by the call's keyword (else positional) arguments."""
+    calls = []
+    original = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        calls.append(kwargs or args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+    return calls

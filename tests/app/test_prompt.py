@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from scipy import ndimage as ndi
 from streamlit.testing.v1 import AppTest
 
@@ -54,29 +53,6 @@ def page(items=None, methods=None):
     if methods is not None:
         at.session_state["prompt.methods"] = methods
     return at.run()
-
-
-@pytest.fixture
-def tiny_sam(tmp_path, monkeypatch):
-    """A tiny random SAM named by $SEGDASH_SAM_WEIGHTS; caches cleared around the test."""
-    torch.manual_seed(0)
-    path = sam.save_sam_weights(sam.build_sam(sam.TINY_CONFIG), sam.TINY_CONFIG, tmp_path / "tiny.safetensors")
-    monkeypatch.setenv(sam.WEIGHTS_ENV, str(path))
-    sam.clear_caches()
-    yield path
-    sam.clear_caches()
-
-
-@pytest.fixture
-def small_sam2(tmp_path, monkeypatch):
-    """A small random SAM 2.1 named by $SEGDASH_SAM2_WEIGHTS; caches cleared around the test."""
-    torch.manual_seed(0)
-    path = sam2_model.save_sam2_weights(sam2_model.build_sam2_network(sam2_model.TEST_CONFIG),
-                                        sam2_model.TEST_CONFIG, tmp_path / "small.safetensors")
-    monkeypatch.setenv(sam2_model.WEIGHTS_ENV, str(path))
-    sam.clear_caches()
-    yield path
-    sam.clear_caches()
 
 
 @pytest.fixture

@@ -3,12 +3,9 @@
 from pathlib import Path
 
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 import seglib
-from seglib.deep import sam
-from seglib.deep.sam import sam2_model
 from ui.share import encode_query, format_prompts, parse_query
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,17 +36,6 @@ def test_malformed_prompts_are_ignored_with_a_warning(key, text):
 
 def test_format_prompts_writes_numbers_plainly():
     assert format_prompts({"points": [(3.0, 4.25, 1)], "box": None}) == {"points": "3,4.25,1"}
-
-
-@pytest.fixture
-def small_sam2(tmp_path, monkeypatch):
-    torch.manual_seed(0)
-    path = sam2_model.save_sam2_weights(sam2_model.build_sam2_network(sam2_model.TEST_CONFIG),
-                                        sam2_model.TEST_CONFIG, tmp_path / "small.safetensors")
-    monkeypatch.setenv(sam2_model.WEIGHTS_ENV, str(path))
-    sam.clear_caches()
-    yield path
-    sam.clear_caches()
 
 
 def explore(query):

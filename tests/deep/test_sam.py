@@ -23,9 +23,11 @@ from seglib.datasets.shapes import make_scene
 from seglib.deep import sam as S
 from seglib.deep import sources
 from seglib.deep.checkpoints import save_weights
+from helpers import count_calls
 
 TINY = S.TINY_CONFIG
 PERMISSIVE = dict(pred_iou_thresh=0.0, stability_score_thresh=0.0)
+
 
 
 @pytest.fixture(scope="module")
@@ -60,19 +62,6 @@ def offline(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def scene():
     return make_scene(0, size=96, difficulty="easy")
-
-
-def count_calls(monkeypatch, module, name="forward"):
-    """Wrap ``module.<name>``; return a list that grows by the call's keyword (else positional) arguments."""
-    calls = []
-    original = getattr(module, name)
-
-    def wrapper(*args, **kwargs):
-        calls.append(kwargs or args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, wrapper)
-    return calls
 
 
 # ----------------------------------------------------------------------------- the whole path

@@ -24,9 +24,11 @@ from seglib.deep import sam as S
 from seglib.deep import sources
 from seglib.deep.sam import sam2_methods as SM
 from seglib.deep.sam import sam2_model as M
+from helpers import count_calls
 
 CONFIG = M.TEST_CONFIG
 CLICKS = [(40, 30, 1), (5, 5, 0)]
+
 
 
 @pytest.fixture(scope="module")
@@ -62,19 +64,6 @@ def offline(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def scene():
     return make_scene(0, size=96, difficulty="easy")
-
-
-def count_calls(monkeypatch, module, name="forward"):
-    """Wrap ``module.<name>``; return a list that grows by the call's keyword (else positional) arguments."""
-    calls = []
-    original = getattr(module, name)
-
-    def wrapper(*args, **kwargs):
-        calls.append(kwargs or args)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, wrapper)
-    return calls
 
 
 def package_predictor(model, image):
