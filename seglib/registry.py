@@ -353,11 +353,6 @@ class Method:
                 raise ValueError(f"method {self.name!r} has no parameter {name!r}{why}; valid parameters: {valid}")
         return resolved
 
-    def __call__(self, image, /, **params):
-        from .core import segment
-
-        return segment(image, self, **params)
-
 
 def missing_prompt(need: str | None, n_positive: int, has_box: bool) -> str | None:
     """What ``need`` still lacks given ``n_positive`` object points and a box or not, in words.

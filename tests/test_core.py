@@ -15,13 +15,6 @@ def test_segment_fills_timing_params_and_kind(quadrant_gray):
     np.testing.assert_array_equal(result.labels, (truth >= 2).astype(np.int32))
 
 
-def test_method_object_is_callable(quadrant_gray):
-    image, _ = quadrant_gray
-    a = seglib.method("otsu")(image)
-    b = seglib.segment(image, "otsu")
-    np.testing.assert_array_equal(a.labels, b.labels)
-
-
 def test_large_image_runs_at_working_size_and_maps_back():
     rng = np.random.default_rng(0)
     image = np.zeros((300, 200), np.uint8)
@@ -172,7 +165,7 @@ def test_a_parameter_may_be_called_method(quadrant_gray):
     image, _ = quadrant_gray
     result = seglib.segment(image, "adaptive-threshold", method="mean")
     assert result.params["method"] == "mean"
-    assert seglib.method("adaptive-threshold")(image, method="median").params["method"] == "median"
+    assert seglib.segment(image, seglib.method("adaptive-threshold"), method="median").params["method"] == "median"
 
 
 def test_working_image_fingerprint_comes_from_the_input_and_its_options(quadrant_rgb, monkeypatch):
