@@ -22,7 +22,9 @@ A running job stops early at its next :func:`seglib.progress.report` (or
 >>> pool.shutdown()
 
 The process-wide pool of a dashboard is :func:`shared_pool`, sized by
-``$SEGDASH_HEAVY_WORKERS`` (default: half the CPU cores, at least one).
+``$SEGDASH_HEAVY_WORKERS`` (default: half the CPU cores, at least one); its
+workers run at a lower CPU priority, ``$SEGDASH_HEAVY_NICE`` (default 10),
+so a heavy job takes idle cores but yields them to cheap slider moves.
 :class:`CostBook` remembers how long each method took per megapixel, so a
 caller can send only the runs expected to be slow through the pool.
 """
@@ -38,9 +40,12 @@ from typing import Any, Callable, Hashable
 from . import progress
 from .checks import check_int
 
-__all__ = ["CostBook", "JobCancelled", "JobPool", "Ticket", "checkpoint", "default_workers", "shared_pool"]
+__all__ = ["CostBook", "JobCancelled", "JobPool", "Ticket", "checkpoint", "default_nice", "default_workers", "lower_priority",
+           "shared_pool"]
 
 WORKERS_ENV = "SEGDASH_HEAVY_WORKERS"
+NICE_ENV = "SEGDASH_HEAVY_NICE"
+DEFAULT_NICE = 10
 
 WAITING, RUNNING, DONE, FAILED, CANCELLED = "waiting", "running", "done", "failed", "cancelled"
 
@@ -168,10 +173,15 @@ class JobPool:
         Jobs that may run at the same time (threads), at least 1.
     name : str
         Prefix of the worker threads' names.
+    nice : int
+        How much lower the workers' CPU priority is than the caller's (0 to 19; Linux sets it per
+        thread, elsewhere it is ignored): at 10 a worker gets about a tenth of a core that cheap
+        work also wants, so heavy jobs use idle cores without slowing everyone's slider moves.
     """
 
-    def __init__(self, workers: int, *, name: str = "segdash-heavy"):
+    def __init__(self, workers: int, *, name: str = "segdash-heavy", nice: int = 0):
         self.workers = check_int(workers, "workers", low=1)
+        self.nice = check_int(nice, "nice", low=0, high=19)
         self.name = name
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -276,6 +286,7 @@ class JobPool:
         return None
 
     def _work(self) -> None:
+        lower_priority(self.nice)
         while True:
             with self._lock:
                 job = self._next_locked()
@@ -308,6 +319,32 @@ class JobPool:
                     job.fn = None  # let go of what the work closed over
 
 
+def lower_priority(nice: int) -> bool:
+    """Lower the calling thread's CPU priority by ``nice`` (Linux: per thread); False where not possible.
+
+    Native threads the caller starts later (a BLAS or torch pool created by its first call) inherit it.
+    """
+    if not nice:
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except (AttributeError, OSError):  # no setpriority (Windows), or not allowed
+        return False
+    return True
+
+
+def default_nice() -> int:
+    """``$SEGDASH_HEAVY_NICE`` if set (0 to 19), else 10."""
+    text = os.environ.get(NICE_ENV, "").strip()
+    if not text:
+        return DEFAULT_NICE
+    try:
+        return check_int(int(text), NICE_ENV, low=0, high=19)
+    except ValueError:
+        raise ValueError(f"{NICE_ENV}={text!r} is not allowed: expected a whole number from 0 to 19") from None
+
+
 def default_workers() -> int:
     """``$SEGDASH_HEAVY_WORKERS`` if set, else half the CPU cores (at least one)."""
     text = os.environ.get(WORKERS_ENV, "").strip()
@@ -327,11 +364,11 @@ _shared_lock = threading.Lock()
 
 
 def shared_pool() -> JobPool:
-    """The process-wide pool for heavy work, created on first use with :func:`default_workers`."""
+    """The process-wide pool for heavy work, created on first use (:func:`default_workers`, :func:`default_nice`)."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = JobPool(default_workers())
+            _shared = JobPool(default_workers(), nice=default_nice())
         return _shared
 
 

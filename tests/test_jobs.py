@@ -8,7 +8,10 @@ import threading
 import pytest
 
 from seglib import progress
-from seglib.jobs import CostBook, JobCancelled, JobPool, checkpoint, default_workers
+import os
+import sys
+
+from seglib.jobs import CostBook, JobCancelled, JobPool, checkpoint, default_nice, default_workers
 
 LONG = 30  # seconds a test waits for an event at most before failing (never reached when it works)
 
@@ -214,6 +217,38 @@ def test_bad_sizes_and_settings_are_refused(monkeypatch):
     assert default_workers() >= 1
     with pytest.raises(ValueError, match="heavy_seconds"):
         CostBook(0)
+
+
+def test_nice_settings_are_checked(monkeypatch):
+    with pytest.raises(ValueError, match="nice=20"):
+        JobPool(1, nice=20)
+    monkeypatch.delenv("SEGDASH_HEAVY_NICE", raising=False)
+    assert default_nice() == 10
+    monkeypatch.setenv("SEGDASH_HEAVY_NICE", "0")
+    assert default_nice() == 0
+    for bad in ("-1", "20", "low"):
+        monkeypatch.setenv("SEGDASH_HEAVY_NICE", bad)
+        with pytest.raises(ValueError, match=f"SEGDASH_HEAVY_NICE='{bad}'.*0 to 19"):
+            default_nice()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are a Linux feature")
+def test_workers_run_at_a_lower_priority_than_the_caller():
+    def priority():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    mine = priority()
+    pool = JobPool(workers=1, name="test-nice", nice=5)
+    try:
+        assert pool.submit("prio", priority).result(10) == min(19, mine + 5)
+    finally:
+        pool.shutdown()
+    assert priority() == mine  # the caller's own thread is untouched
+    plain = JobPool(workers=1, name="test-nice-0")
+    try:
+        assert plain.submit("prio", priority).result(10) == mine
+    finally:
+        plain.shutdown()
 
 
 def test_cost_book_predicts_per_picture_and_the_worst_rate_for_new_pictures():

@@ -180,6 +180,11 @@ def test_label_maps_are_sent_lossless_and_photos_as_jpeg():
     assert _image_trace(viz.stage_figure("labels", labels)).source.startswith("data:image/png;base64,")
     assert _image_trace(viz.stage_figure("photo", photo)).source.startswith("data:image/jpeg;base64,")
     assert viz.is_flat(viz.colourise(labels)) and not viz.is_flat(photo)
+    # A scalar map through a 256-colour scale has few colours but is a continuous picture: JPEG;
+    # a mask stays lossless.
+    scalar = np.random.default_rng(1).random((90, 120))
+    assert _image_trace(viz.stage_figure("gradient", scalar)).source.startswith("data:image/jpeg;base64,")
+    assert _image_trace(viz.stage_figure("mask", scalar > 0.5)).source.startswith("data:image/png;base64,")
     data, mime = viz.encode_picture(photo, lossless=True)
     assert mime == "image/png" and data.startswith(b"\x89PNG")
 

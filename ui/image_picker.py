@@ -17,13 +17,13 @@ with their exact ground truth (see :mod:`ui.ground_truth`).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
+from seglib.cache import fingerprint
 from seglib.core import DEFAULT_WORKING_SIZE
 from seglib.datasets.shapes import DIFFICULTIES, Scene, make_scene
 from seglib.io.images import load_image_with_info
@@ -91,11 +91,8 @@ class PickedImage:
 
 
 def image_hash(image: np.ndarray) -> str:
-    """Content hash of an image: shape, dtype and pixel bytes."""
-    array = np.ascontiguousarray(image)
-    digest = hashlib.blake2b(f"{array.shape}{array.dtype}".encode(), digest_size=16)
-    digest.update(array.data)
-    return digest.hexdigest()
+    """Content hash of an image: shape, dtype and pixel bytes (:func:`seglib.cache.fingerprint`)."""
+    return fingerprint(image)
 
 
 def _picked(image: np.ndarray, name: str, origin: str, **extra) -> PickedImage:

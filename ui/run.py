@@ -49,19 +49,36 @@ def _working_pixels(image, working_size: int | None) -> int:
     return int(height * width * scale * scale)
 
 
-@st.cache_data(max_entries=_MAX_RESULTS, show_spinner=False)
+def read_only(result: Segmentation) -> Segmentation:
+    """``result`` with its arrays (labels, scores, array stages) made read-only, so it can be shared.
+
+    Cached results are handed to every rerun and session as the same object (no copy, no pickling
+    per slider move); a page that tried to change one in place would raise instead of corrupting
+    what other sessions see.
+    """
+    arrays = [result.labels, result.scores, *result.stages.values()]
+    arrays += [v for stage in result.stages.values() if isinstance(stage, dict) for v in stage.values()]
+    for array in arrays:
+        if isinstance(array, np.ndarray):
+            array.setflags(write=False)
+    return result
+
+
+# Shared objects, not copies (cache_resource): pickling a result with its stages into the cache and
+# out again cost more than many methods themselves (a third of a Canny slider move).
+@st.cache_resource(max_entries=_MAX_RESULTS, show_spinner=False)
 def _segment(image_key: str, _image, method: str, params: dict, pre: dict, post: dict,
              working_size: int | None) -> Segmentation:
     # `_image` is not hashed (leading underscore): `image_key` stands for its content.
-    return _call(_image, method, params, pre, post, working_size, image_key)
+    return read_only(_call(_image, method, params, pre, post, working_size, image_key))
 
 
-@st.cache_data(max_entries=_MAX_LEAN_RESULTS, show_spinner=False)
+@st.cache_resource(max_entries=_MAX_LEAN_RESULTS, show_spinner=False)
 def _segment_lean(image_key: str, _image, method: str, params: dict, pre: dict, post: dict,
                   working_size: int | None) -> Segmentation:
     # Sweeps keep only what scoring needs: no stages, no confidence map.
     result = _call(_image, method, params, pre, post, working_size, image_key)
-    return dataclasses.replace(result, stages={}, scores=None)
+    return read_only(dataclasses.replace(result, stages={}, scores=None))
 
 
 def show_error(title: str, error: BaseException) -> None:

@@ -18,6 +18,7 @@ import streamlit as st
 
 import seglib
 from seglib import tiling, viz
+from seglib.cache import fingerprint
 from seglib.imaging import resize_labels
 from seglib.io.export import coco_json, label_png_bytes, overlay_png_bytes
 from seglib.registry import Method
@@ -191,7 +192,10 @@ def _stage(name: str, value, key: str) -> None:
 def stage_figure(name: str, value) -> go.Figure:
     """:func:`seglib.viz.stage_figure`, built once per stage content (a threshold's gray picture is the
     same for every threshold) and shared: Streamlit only reads the figure."""
-    digest = hashlib.blake2b(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
+    if isinstance(value, np.ndarray):
+        digest = fingerprint(value)  # remembered per read-only array: free on reruns of a cached result
+    else:  # curves, points: small
+        digest = hashlib.blake2b(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
     return _stage_figure(name, digest, value)
 
 
