@@ -1,6 +1,8 @@
 """A class on one server: many sessions moving sliders while others run heavy methods.
 
-Two parts, each against a fresh ``streamlit run app.py`` on a loopback port:
+Two parts, each against a fresh ``streamlit run app.py`` on a loopback port (the protocol
+part with ``--replicas N``: N of them behind nginx, started by ``deploy/launch.py``, the
+deployment recipe for a class; CPU and RSS then cover the whole process tree):
 
 ``protocol`` (default 30 sessions)
     Sessions speak Streamlit's websocket protocol (:mod:`benchmarks.streamlit_client`,
@@ -18,7 +20,7 @@ Two parts, each against a fresh ``streamlit run app.py`` on a loopback port:
     felzenszwalb on a big picture again and again. Reports p50/p95 of each and the ratio,
     plus any exception shown.
 
-``python -m benchmarks.bench_classroom [protocol|browser|both] [--sessions 30] [--duration 60]``
+``python -m benchmarks.bench_classroom [protocol|browser|both] [--sessions 30] [--duration 60] [--replicas 1]``
 prints Markdown tables. The runs are bounded in time (``--duration`` of load) and in
 count; nothing is asserted.
 """
@@ -70,19 +72,26 @@ def free_port() -> int:
 
 
 class Server:
-    """``streamlit run app.py`` on a free loopback port, with CPU and memory read from /proc (psutil)."""
+    """The app on a free loopback port, with CPU and memory read from /proc (psutil).
 
-    def __init__(self, extra: tuple[str, ...] = (), env: dict | None = None):
+    ``replicas=1``: one ``streamlit run app.py``; more: ``deploy/launch.py`` (that many
+    Streamlit processes behind nginx with sticky sessions), measured as one process tree.
+    """
+
+    def __init__(self, extra: tuple[str, ...] = (), env: dict | None = None, replicas: int = 1):
         env = {"MALLOC_ARENA_MAX": "2", **(env or {})}  # as the README's deployment profile
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", *extra],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            env={**os.environ, **env})
+        if replicas == 1:
+            command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+                       "--server.address", "127.0.0.1", "--server.headless", "true", *extra]
+        else:
+            command = [sys.executable, "deploy/launch.py", "--replicas", str(replicas),
+                       "--listen", f"127.0.0.1:{self.port}", "--first-port", str(free_port())]
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True, env={**os.environ, **env})
         self.proc = psutil.Process(self.process.pid)
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2):
@@ -92,12 +101,29 @@ class Server:
         self.stop()
         raise TimeoutError(f"streamlit did not answer at {self.url}")
 
+    def _tree(self) -> list[psutil.Process]:
+        return [self.proc, *self.proc.children(recursive=True)]
+
     def cpu_seconds(self) -> float:
+        """CPU seconds of the whole process tree (replicas and nginx too), finished children included."""
+        total = 0.0
+        for process in self._tree():
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
         times = self.proc.cpu_times()
-        return times.user + times.system + times.children_user + times.children_system
+        return total + times.children_user + times.children_system
 
     def rss(self) -> int:
-        return sum(p.memory_info().rss for p in [self.proc, *self.proc.children(recursive=True)])
+        total = 0
+        for process in self._tree():
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
 
     def stop(self) -> None:
         try:
@@ -194,11 +220,11 @@ async def heavy_student(url: str, method: str, key: str, sample: str, *, until: 
 
 
 def protocol_class(n: int = 30, period: float = 3.0, duration: float = 60.0, heavy: int = 2,
-                   settle: float = 60.0) -> list[dict]:
-    server = Server()
+                   settle: float = 60.0, replicas: int = 1) -> list[dict]:
+    server = Server(replicas=replicas)
     watch = MemoryWatch(server)
     try:
-        out = asyncio.run(_protocol(server, watch, n, period, duration, heavy, settle))
+        out = asyncio.run(_protocol(server, watch, n, period, duration, heavy, settle, replicas))
     finally:
         watch.close()
         server.stop()
@@ -214,16 +240,21 @@ async def _alone(url: str, repeats: int = 12) -> list[float]:
     return times
 
 
-async def _warm_up(url: str) -> None:
-    """Open every method of the class once (imports, first runs), then leave."""
-    for method, _, _ in [*CHEAP, *HEAVY]:
-        session = Session(url, f"method={method}&sample=coins")
-        await session.open(timeout=300)
-        await session.close()
+async def _warm_up(url: str, replicas: int = 1) -> None:
+    """Open every method of the class once per replica (imports, first runs), then leave.
+
+    Behind the proxy a new session lands on a random replica: a few more rounds make it likely
+    that each one was warmed.
+    """
+    for _ in range(1 if replicas == 1 else 2 * replicas):
+        for method, _, _ in [*CHEAP, *HEAVY]:
+            session = Session(url, f"method={method}&sample=coins")
+            await session.open(timeout=300)
+            await session.close()
 
 
-async def _protocol(server, watch, n, period, duration, heavy, settle) -> list[dict]:
-    await _warm_up(server.url)
+async def _protocol(server, watch, n, period, duration, heavy, settle, replicas=1) -> list[dict]:
+    await _warm_up(server.url, replicas)
     alone = await _alone(server.url)
     await asyncio.sleep(release_after() + 2 * CHECK_EVERY_S)  # the warm-up session released: the idle server
     idle = server.rss()
@@ -256,7 +287,7 @@ async def _protocol(server, watch, n, period, duration, heavy, settle) -> list[d
     after = server.rss()
     r = out["repaints"]
     rows = [{
-        "sessions": f"{n} + {heavy} heavy", "period s": period, "moves": len(r),
+        "sessions": f"{n} + {heavy} heavy", "replicas": replicas, "period s": period, "moves": len(r),
         "p50 ms": 1000 * statistics.median(r) if r else None, "p95 ms": 1000 * percentile(r, 0.95) if r else None,
         "max ms": 1000 * max(r) if r else None, "alone p50 ms": 1000 * statistics.median(alone),
         "server CPU (cores)": cpu_s / wall, "server CPU per move ms": 1000 * cpu_s / max(1, len(r) + out["heavy_runs"]),
@@ -397,12 +428,14 @@ def main(argv=None) -> None:
     parser.add_argument("--period", type=float, default=3.0)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=60.0)
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="protocol part: Streamlit processes behind nginx (deploy/launch.py); 1: streamlit run")
     parser.add_argument("--pages", type=int, default=8)
     parser.add_argument("--presses", type=int, default=12)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a `timeout` still stops the server it started
     if args.part in ("protocol", "both"):
-        rows = protocol_class(args.sessions, args.period, args.duration, args.heavy, args.settle)
+        rows = protocol_class(args.sessions, args.period, args.duration, args.heavy, args.settle, args.replicas)
         print(table(rows[:1]))
         print()
         print(table(rows[1:]))

@@ -264,16 +264,25 @@ def method_widgets(method: Method, scope: str | None = None) -> dict:
 PIPELINE_SCOPES = (("pre", PREPROCESS_PARAMS), ("post", POSTPROCESS_PARAMS))
 
 
+PIPELINE_OPEN_KEY = "pipeline.open"
+
+
 def pipeline_widgets(expanded: bool = False) -> tuple[dict, dict]:
     """Pre- and post-processing widgets in an expander; returns ``(pre, post)`` options.
 
-    These are shared by every method (scopes ``pre`` and ``post``).
+    These are shared by every method (scopes ``pre`` and ``post``). The expander is lazy: while it
+    is closed its widgets are not drawn (a slider move elsewhere does not rebuild them) and the
+    options keep their last values (:func:`hidden_value`).
     """
-    pre, post = {}, {}
     changed = any(st.session_state.get(widget_key(scope, p), p.default) != p.default
                   for scope, specs in PIPELINE_SCOPES for p in specs)
     title = "Pre- and post-processing" + (" (active)" if changed else "")
-    with st.expander(title, expanded=expanded or changed, icon=":material/filter_alt:"):
+    box = st.expander(title, expanded=expanded or changed, icon=":material/filter_alt:", key=PIPELINE_OPEN_KEY,
+                      on_change="rerun")
+    with box:
+        if box.open is False:
+            return ({p.name: hidden_value(p, "pre") for p in PREPROCESS_PARAMS},
+                    {p.name: hidden_value(p, "post") for p in POSTPROCESS_PARAMS})
         st.caption("Before the method: colour space, blur, denoising. After it: clean the label map.")
         pre = params_widgets(PREPROCESS_PARAMS, "pre")
         st.divider()

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 import seglib
 from seglib.samples import DEFAULT_SAMPLE
 from ui import image_picker as picker
-from ui.params import widget_key
+from ui.params import PIPELINE_OPEN_KEY, widget_key
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 90
@@ -110,10 +110,24 @@ def test_parameters_of_another_mode_are_hidden_and_keep_their_value():
 def test_pipeline_options_reach_the_method():
     at = choose(page(), "global-threshold")
     before = metrics(at)["Objects"]
+    at.session_state[PIPELINE_OPEN_KEY] = True  # the user opens "Pre- and post-processing"
+    at.run()
     at.slider(key=widget_key("post", "min_size")).set_value(500).run()
     assert not at.exception
     assert int(metrics(at)["Objects"]) < int(before)
     assert at.query_params["post.min_size"] == "500"
+    at.session_state[PIPELINE_OPEN_KEY] = False  # closed again: its widgets are not drawn, their values last
+    at.run()
+    assert not at.exception
+    assert widget_key("post", "min_size") not in [s.key for s in at.slider]
+    assert at.query_params["post.min_size"] == "500"
+    assert int(metrics(at)["Objects"]) < int(before)
+
+
+def test_pipeline_widgets_are_not_drawn_while_closed():
+    at = choose(page(), "global-threshold")
+    keys = [w.key for w in [*at.slider, *at.selectbox, *at.toggle, *at.segmented_control]]
+    assert not any(k and k.startswith(("param.pre.", "param.post.")) for k in keys)
 
 
 def test_upload_of_a_good_image_replaces_the_picture(png_bytes):
