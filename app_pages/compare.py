@@ -1,24 +1,50 @@
 """Compare: two to four methods side by side on one picture, scored against ground truth.
 
 Thin page: read widgets, call seglib through ui/, draw. Each panel has its
-own method and sliders; the pictures zoom and pan together; with ground
-truth every panel gets an error map and a row in the scores table.
+own method and sliders; the panels whose method takes a prompt share one
+(clicks and a box); the pictures zoom and pan together; with ground truth
+every panel gets an error map and a row in the scores table. The address
+bar holds a share link to the view (see :mod:`ui.share`).
 """
 
 import streamlit as st
 
 from seglib import comparison
 from ui import panels, scores, views
+from ui import prompt_canvas as canvas
 from ui.ground_truth import image_and_truth, missing_truth_hint
 from ui.layout import control_row, wrapping_columns
 from ui.persist import keep
 from ui.params import pipeline_widgets
 from ui.run import analyse, result_key, run_method
+from ui.share import encode_compare_query, parse_query, restore, sync_query
 
 ERRORS_KEY = "compare.errors"
 BAND_KEY = "compare.band"
 DOWNLOAD_KEY = "compare.download_panel"
+QUERY_DONE_KEY = "compare.query_done"
+LINK_PROMPTS_KEY = "compare.link_prompts"
 PANEL_MIN_WIDTH = 200  # narrower panel controls go onto a second row
+
+
+def restore_from_url() -> list[str]:
+    """On the session's first run, load the panels, the picture and the pipeline from the URL."""
+    state = st.session_state
+    if state.get(QUERY_DONE_KEY):
+        return []
+    state[QUERY_DONE_KEY] = True
+    view = parse_query(st.query_params.to_dict(), panels=panels.MAX_PANELS)
+    restore(view)
+    panels.restore_panels(view)
+    if view.prompts:
+        state[LINK_PROMPTS_KEY] = view.prompts  # put on the canvas once the picture is known
+    return view.warnings
+
+
+def load_link_prompts(picked) -> list[str]:
+    """The link's prompts onto the canvas of the picture it restored (once); warnings for those that do not fit."""
+    prompts = st.session_state.pop(LINK_PROMPTS_KEY, None)
+    return canvas.load_prompts(picked, prompts) if prompts else []
 
 
 def preset_buttons() -> None:
@@ -50,14 +76,26 @@ def display_controls(truth) -> tuple[int, float, str, bool, bool]:
 @st.fragment
 def panels_view(picked, working_size, truth, count: int, opacity: float, mode: str, show_errors: bool, band: bool,
                 pre: dict, post: dict) -> None:
-    """The panels, the linked figure, scores and downloads: a panel's slider reruns this, not the sidebar."""
-    runs = []
-    for index, column in enumerate(wrapping_columns("compare-panels", count, min_width=PANEL_MIN_WIDTH)):
+    """The panels, the shared prompt, the linked figure, scores, downloads and the share link: a panel's slider
+    reruns this, not the sidebar."""
+    columns = wrapping_columns("compare-panels", count, min_width=PANEL_MIN_WIDTH)
+    chosen = []
+    for index, column in enumerate(columns):
         with column:
-            method, params = panels.panel_controls(index)
-            result = run_method(picked, method, params, pre=pre, post=post, working_size=working_size)
-            key = result_key(picked, method, params, pre=pre, post=post, working_size=working_size)
-            runs.append(panels.PanelRun(index, method, result, key))
+            chosen.append(panels.panel_controls(index))
+    items = panels.shared_prompt(picked, [method for method, _ in chosen])
+    runs = []
+    for index, (column, (method, params)) in enumerate(zip(columns, chosen)):
+        with column:
+            prompts, need = panels.panel_prompts(method, items)
+            if need:
+                st.info(f"{method.title} needs {need} in the prompt below the panels.", icon=":material/ads_click:")
+                result = None
+            else:
+                result = run_method(picked, method, {**params, **prompts}, pre=pre, post=post,
+                                    working_size=working_size)
+            key = result_key(picked, method, {**params, **prompts}, pre=pre, post=post, working_size=working_size)
+            runs.append(panels.PanelRun(index, method, result, key, missing="needs a prompt" if need else None))
 
     figure, meanings = panels.linked_figure(picked, runs, truth, opacity=opacity, mode=mode, errors=show_errors,
                                             band=band)
@@ -73,6 +111,12 @@ def panels_view(picked, working_size, truth, count: int, opacity: float, mode: s
                 if run.result is not None]
         scores.scores_section(comparison.scores_frame(rows), key="compare.scores", file_stem=picked.file_stem)
     downloads(picked, runs, opacity, mode)
+    query = encode_compare_query(chosen, pre, post, picked, prompts=canvas.prompt_args(items))
+    st.subheader("Share", divider="gray", help="A link to this comparison: send it and the receiver sees the same "
+                 "panels on the same picture, with the same prompt.")
+    views.share_link(query, restores="the panels, their methods and non-default parameters, the pre- and "
+                                     "post-processing, the prompt and the sample or synthetic scene")
+    sync_query(query)
 
 
 def downloads(picked, runs: list, opacity: float, mode: str) -> None:
@@ -91,11 +135,15 @@ def downloads(picked, runs: list, opacity: float, mode: str) -> None:
 
 
 panels.ensure_panels()
+warnings = restore_from_url()
 picked, working_size, truth = image_and_truth()
+warnings += load_link_prompts(picked)
 
 st.header("Compare", divider="gray",
           help="Several methods on the same picture, each with its own sliders. Zoom into one panel and the "
                "others follow. With ground truth you also get error maps and scores.")
+for warning in warnings:
+    st.warning(warning, icon=":material/link_off:")
 preset_buttons()
 count, opacity, mode, show_errors, band = display_controls(truth)
 pre, post = pipeline_widgets()

@@ -10,11 +10,11 @@ import seglib
 from seglib.registry import FAMILIES
 from ui import prompt_canvas as canvas
 from ui import views, weights
-from ui.image_picker import image_picker, select_sample
+from ui.image_picker import image_picker
 from ui.layout import controls_beside
-from ui.params import method_widgets, pipeline_widgets, set_value
+from ui.params import method_widgets, pipeline_widgets
 from ui.run import run_method
-from ui.share import encode_query, parse_query, select_linked_scene, sync_query
+from ui.share import encode_query, parse_query, restore, sync_query
 
 FAMILY_KEY = "explore.family"
 QUERY_DONE_KEY = "explore.query_done"
@@ -41,14 +41,10 @@ def restore_from_url() -> list[str]:
         return []
     state[QUERY_DONE_KEY] = True
     view = parse_query(st.query_params.to_dict())
-    if view.sample:
-        select_sample(view.sample)
-    select_linked_scene(view)
+    restore(view)  # the picture, parameter and pipeline values
     if view.method is not None:
         state[FAMILY_KEY] = view.method.family
         state[method_key(view.method.family)] = view.method.name
-    for scope, spec, value in view.values:
-        set_value(scope, spec, value)
     state[PROMPTS_KEY] = view.prompts  # points and a box for methods that take them (a Prompt page's link)
     return view.warnings
 

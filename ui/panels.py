@@ -1,11 +1,14 @@
-"""The Compare page's panels: presets, a method and its parameters per panel, and shared values.
+"""The Compare page's panels: presets, a method and its parameters per panel, shared values and prompt.
 
 Each panel ``i`` (0-based) has its own method box (``compare.method.<i>``)
 and parameter widgets in the scope ``compare.<i>.<slug>``, so two panels
 may run the same method with different values. A panel parameter that was
 never set starts from the value the method has in Explore.
 :func:`apply_everywhere` puts one value into Explore, Evaluate and every
-panel (the Evaluate page's "apply best").
+panel (the Evaluate page's "apply best"). A share link's panels are
+restored by :func:`restore_panels`; the prompt-taking panels share one
+prompt (:func:`shared_prompt`, the Prompt page's canvas), each taking the
+part its method accepts (:func:`panel_prompts`).
 
 The state changes are plain functions of a mapping so tests can drive them.
 """
@@ -26,11 +29,13 @@ from seglib.registry import Method
 from seglib.result import Segmentation
 from seglib.scoring import METRIC_NAMES
 
+from . import prompt_canvas as canvas
 from .ground_truth import LoadedTruth
 from .image_picker import PickedImage
 from .params import method_widgets, set_value, widget_key
 from .persist import session
 from .run import analyse
+from .share import PROMPTS, SharedView
 from .weights import method_title
 
 COUNT_KEY = "compare.count"
@@ -141,6 +146,57 @@ def apply_everywhere(slug: str, name: str, value, state: MutableMapping | None =
         set_value(scope, spec, value, state)
 
 
+def restore_panels(view: SharedView, state: MutableMapping | None = None) -> None:
+    """Give the panels a link's methods and values (nothing when the link names no methods).
+
+    The link's number of methods is the panel count (at least the smallest
+    count). Every parameter of a linked panel's method is set: the link's
+    value, else the default, since a link leaves defaults out. A panel whose
+    slug the link got wrong keeps its method.
+    """
+    state = session(state)
+    if not view.panels:
+        return
+    state[COUNT_KEY] = min(max(len(view.panels), min(COUNTS)), MAX_PANELS)
+    linked = {(index, spec.name): value for index, spec, value in view.panel_values}
+    for index, method in enumerate(view.panels):
+        if method is None:
+            continue
+        state[method_key(index)] = method.name
+        for spec in method.params:
+            set_value(panel_scope(index, method.name), spec, linked.get((index, spec.name), spec.default), state)
+
+
+def takes_prompt(method: Method) -> bool:
+    """Whether ``method`` takes points or a box (the shared prompt)."""
+    return bool(set(method.prompts) & set(PROMPTS))
+
+
+def shared_prompt(picked: PickedImage, methods: list[Method]) -> list[list]:
+    """The canvas (clicks and a box) of the panels whose method takes a prompt; its prompts (see
+    :mod:`ui.prompt_canvas`). Nothing is drawn when no shown panel takes one."""
+    takers = [str(index + 1) for index, method in enumerate(methods) if takes_prompt(method)]
+    if not takers:
+        return []
+    title = f"Prompt for panel{'s' if len(takers) > 1 else ''} {', '.join(takers)}: click the object or draw a box"
+    with st.expander(title, expanded=True, icon=":material/ads_click:"):
+        st.caption("One prompt for every panel that takes one: each method uses the points and box it accepts. "
+                   "Until you click, each runs on its own stand-in (a click at the centre or a box over the "
+                   "middle). The prompt is part of this page's share link.")
+        return canvas.prompt_canvas(picked)
+
+
+def panel_prompts(method: Method, items: list[list]) -> tuple[dict, str | None]:
+    """The part of the shared prompt ``method`` takes (``points=``/``box=``), and what it still lacks in words.
+
+    The second value is None when the method can run: it takes no prompt,
+    has what it needs, or was given none (it then uses its own stand-in).
+    """
+    taken = [item for item in items if {"point": "points", "box": "box"}[item[0]] in method.prompts]
+    args = canvas.prompt_args(taken)
+    return args, (canvas.missing(method, taken) if args else None)
+
+
 def _seed_from_explore(index: int, method: Method, state: MutableMapping) -> None:
     for param in method.params:
         explore, panel = widget_key(method.name, param), widget_key(panel_scope(index, method.name), param)
@@ -172,12 +228,16 @@ def panel_controls(index: int) -> tuple[Method, dict]:
 
 @dataclass(frozen=True)
 class PanelRun:
-    """One panel's method and result (None when it failed), with the result's cache key."""
+    """One panel's method and result (None when it failed or could not run), with the result's cache key.
+
+    ``missing`` says why it could not run: ``"needs a prompt"`` (None when it ran or failed).
+    """
 
     index: int
     method: Method
     result: Segmentation | None
     key: str
+    missing: str | None = None
 
     @property
     def label(self) -> str:
@@ -237,14 +297,14 @@ def headline(run: PanelRun, truth: LoadedTruth) -> str:
 
 def _overlay_panel(picked: PickedImage, run: PanelRun, opacity: float, mode: str, columns: int):
     if run.result is None:
-        return _plain_trace(picked.key, columns, picked), f"{run.label} (failed)"
+        return _plain_trace(picked.key, columns, picked), f"{run.label} ({run.missing or 'failed'})"
     return _overlay_trace(run.key, opacity, mode, columns, picked, run.result), run.label
 
 
 def _error_panel(picked: PickedImage, run: PanelRun, truth: LoadedTruth, band: bool, columns: int):
     """The panel's error trace, its title and its error map (None when the method failed)."""
     if run.result is None:
-        return _plain_trace(picked.key, columns, picked), f"{run.index + 1}: failed", None
+        return _plain_trace(picked.key, columns, picked), f"{run.index + 1}: {run.missing or 'failed'}", None
     errors = analyse("errors", run.result, run.key, truth)
     trace = _error_trace(run.key, truth.key, band, columns, picked, errors)
     score = headline(run, truth)

@@ -80,6 +80,33 @@ def clear(state: MutableMapping | None = None) -> None:
     session(state)[ITEMS_KEY] = []
 
 
+def load_prompts(picked: PickedImage, prompts: dict, state: MutableMapping | None = None) -> list[str]:
+    """Make a link's ``points``/``box`` (as :func:`prompt_args` gives them) the prompts on ``picked``.
+
+    Each kind is checked against the picture's size: one that does not fit
+    is left out and a returned warning says why.
+    """
+    state = session(state)
+    shape = picked.image.shape[:2]
+    items, warnings = [], []
+    for kind in ("points", "box"):
+        if kind not in prompts:
+            continue
+        try:
+            parse_prompts(prompts[kind] if kind == "points" else None, prompts[kind] if kind == "box" else None,
+                          shape=shape)
+        except ValueError as error:
+            warnings.append(f"Ignored the link's `{kind}`: {escape_markdown(error, limit=300)}.")
+            continue
+        if kind == "points":
+            items += [["point", x, y, int(label)] for x, y, label in prompts[kind]]
+        else:
+            items.append(["box", *prompts[kind]])
+    state[IMAGE_KEY] = picked.key
+    state[ITEMS_KEY] = items
+    return warnings
+
+
 def prompt_args(items: list[list]) -> dict:
     """``points=`` and ``box=`` for :func:`seglib.segment` (only those that are present)."""
     points = [(item[1], item[2], item[3]) for item in items if item[0] == "point"]

@@ -297,15 +297,15 @@ def python_snippet(method: Method, result: Segmentation, picked=None) -> None:
     st.code(seglib.snippet(method, result.params, **source), language="python")
 
 
-def share_link(query: dict[str, str]) -> None:
-    """The URL that restores this view."""
+def share_link(query: dict[str, str], restores: str = "the method, its parameters and the sample or synthetic "
+                                                        "scene") -> None:
+    """The URL that restores this view; ``restores`` says what it carries, in words."""
     try:
         base = urlsplit(st.context.url or "")
     except Exception:  # noqa: BLE001 - no browser context (tests, bare mode)
         base = urlsplit("")
     address = urlunsplit((base.scheme, base.netloc, base.path or "/", "", "")) if base.netloc else ""
     st.code(address + query_string(query), language="text", wrap_lines=True)
-    st.caption("The address bar always holds this link: bookmark it or send it to restore the method, "
-               "its parameters and the sample or synthetic scene. Uploaded pictures are not part of the link "
-               "(the receiver is told so).")
+    st.caption(f"The address bar always holds this link: bookmark it or send it to restore {restores}. "
+               "Uploaded pictures are not part of the link (the receiver is told so).")
 
