@@ -145,7 +145,7 @@ def describe(item: list) -> str:
     """``"object point at (12, 40)"`` or ``"box (3, 4) - (50, 60)"``."""
     if item[0] == "box":
         return "box ({:g}, {:g}) - ({:g}, {:g})".format(*item[1:5])
-    return f"{'object' if item[3] == POSITIVE else 'background'} point at ({item[1]}, {item[2]})"
+    return f"{'object' if item[3] == POSITIVE else 'background'} point at ({item[1]:g}, {item[2]:g})"
 
 
 def handle_event(value, mode: str, picked: PickedImage, state: MutableMapping | None = None) -> bool:

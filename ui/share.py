@@ -344,5 +344,5 @@ def sync_query(desired: dict[str, str]) -> None:
 
 
 def query_string(query: dict[str, str]) -> str:
-    """``?key=value&...`` with URL escaping."""
-    return "?" + urlencode(query)
+    """``?key=value&...`` with URL escaping; commas stay readable (``box=40,30,220,190``)."""
+    return "?" + urlencode(query, safe=",")

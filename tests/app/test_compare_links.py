@@ -16,7 +16,7 @@ from ui import image_picker as picker
 from ui import panels, run
 from ui import prompt_canvas as canvas
 from ui.params import widget_key
-from ui.share import encode_compare_query, parse_query
+from ui.share import encode_compare_query, parse_query, query_string
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 180
@@ -49,6 +49,7 @@ def test_encode_compare_query_writes_what_the_parser_reads():
     view = parse_query(query, panels=panels.MAX_PANELS)
     assert not view.warnings and view.scene == (5, "easy", 128) and view.prompts == {"box": BOX}
     assert [(i, spec.name, v) for i, spec, v in view.panel_values] == [(1, "smoothness", 80.0)]
+    assert query_string(query) == "?methods=sam2,grabcut,otsu&scene=5,easy,128&p2.smoothness=80&box=40,30,220,190"
     no_prompt = encode_compare_query([(otsu, {}), (otsu, {})], prompts={"box": BOX})
     assert no_prompt == {"methods": "otsu,otsu"}, "a prompt travels only when a panel takes one"
 

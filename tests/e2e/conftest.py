@@ -3,6 +3,8 @@
 Test modules here import the helpers (``open_page``, ``metric``, ``wait_idle``,
 ``screenshot``) from this file's sibling ``browser_helpers`` and mark
 themselves with ``BROWSER_MARKS`` so they skip only when Chromium is missing.
+A module whose server needs small random SAM weights asks for
+``small_sam_weights`` from a module-scoped autouse fixture.
 """
 
 import os
@@ -14,8 +16,11 @@ import time
 import urllib.request
 
 import pytest
+import torch
 
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT
+from seglib.deep import sam
+from seglib.deep.sam import sam2_model
 
 
 def _free_port() -> int:
@@ -75,3 +80,24 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture(scope="module")
+def small_sam_weights(tmp_path_factory):
+    """A tiny random SAM and a small random SAM 2.1 named by their environment variables for the module.
+
+    A module that needs them asks for this fixture from an autouse one, so it runs before the module's
+    server starts and the server inherits them.
+    """
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("sam")
+    paths = {sam.WEIGHTS_ENV: sam.save_sam_weights(sam.build_sam(sam.TINY_CONFIG), sam.TINY_CONFIG,
+                                                   folder / "tiny.safetensors"),
+             sam2_model.WEIGHTS_ENV: sam2_model.save_sam2_weights(sam2_model.build_sam2_network(
+                 sam2_model.TEST_CONFIG), sam2_model.TEST_CONFIG, folder / "small-sam2.safetensors")}
+    before = {name: os.environ.get(name) for name in paths}
+    os.environ.update({name: str(path) for name, path in paths.items()})
+    yield paths
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

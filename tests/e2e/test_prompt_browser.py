@@ -2,23 +2,19 @@
 
 The server runs with ``$SEGDASH_SAM2_WEIGHTS`` and ``$SEGDASH_SAM_WEIGHTS``
 naming a small random SAM 2.1 (the page's default Segment Anything) and a
-tiny random SAM saved by this module (set before the module's server
-starts), so their whole path runs in the browser without a download.
+tiny random SAM (conftest's ``small_sam_weights``, set before the module's
+server starts), so their whole path runs in the browser without a download.
 """
 
 import io
-import os
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from scipy import ndimage as ndi
 
 from browser_helpers import BROWSER_MARKS, WAIT_MS, metric, open_page, screenshot, wait_idle
 from seglib.datasets.shapes import make_scene
-from seglib.deep import sam
-from seglib.deep.sam import sam2_model
 from ui.image_picker import DEFAULT_SCENE
 
 pytestmark = BROWSER_MARKS
@@ -27,22 +23,9 @@ CANVAS = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def small_sam_weights(tmp_path_factory):
-    """Autouse and module-scoped, so it runs before the module's server starts: the server inherits them."""
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("sam")
-    paths = {sam.WEIGHTS_ENV: sam.save_sam_weights(sam.build_sam(sam.TINY_CONFIG), sam.TINY_CONFIG,
-                                                   folder / "tiny.safetensors"),
-             sam2_model.WEIGHTS_ENV: sam2_model.save_sam2_weights(sam2_model.build_sam2_network(
-                 sam2_model.TEST_CONFIG), sam2_model.TEST_CONFIG, folder / "small-sam2.safetensors")}
-    before = {name: os.environ.get(name) for name in paths}
-    os.environ.update({name: str(path) for name, path in paths.items()})
-    yield paths
-    for name, value in before.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+def small_sams(small_sam_weights):
+    """Autouse and module-scoped, so the weights are named before the module's server starts."""
+    return small_sam_weights
 
 
 @pytest.fixture(scope="module")
