@@ -17,27 +17,22 @@ from ui.layout import control_row, wrapping_columns
 from ui.persist import keep
 from ui.params import pipeline_widgets
 from ui.run import analyse, result_key, run_method
-from ui.share import encode_compare_query, parse_query, restore, sync_query
+from ui.share import encode_compare_query, parse_query, restore, restore_once, sync_query
 
 ERRORS_KEY = "compare.errors"
 BAND_KEY = "compare.band"
 DOWNLOAD_KEY = "compare.download_panel"
-QUERY_DONE_KEY = "compare.query_done"
 LINK_PROMPTS_KEY = "compare.link_prompts"
 PANEL_MIN_WIDTH = 200  # narrower panel controls go onto a second row
 
 
-def restore_from_url() -> list[str]:
-    """On the session's first run, load the panels, the picture and the pipeline from the URL."""
-    state = st.session_state
-    if state.get(QUERY_DONE_KEY):
-        return []
-    state[QUERY_DONE_KEY] = True
-    view = parse_query(st.query_params.to_dict(), panels=panels.MAX_PANELS)
+def restore_from_url(query: dict) -> list[str]:
+    """Load the panels, the picture and the pipeline from the URL's query (once a session, see ``restore_once``)."""
+    view = parse_query(query, panels=panels.MAX_PANELS)
     restore(view)
     panels.restore_panels(view)
     if view.prompts:
-        state[LINK_PROMPTS_KEY] = view.prompts  # put on the canvas once the picture is known
+        st.session_state[LINK_PROMPTS_KEY] = view.prompts  # put on the canvas once the picture is known
     return view.warnings
 
 
@@ -135,9 +130,9 @@ def downloads(picked, runs: list, opacity: float, mode: str) -> None:
 
 
 panels.ensure_panels()
-warnings = restore_from_url()
+warnings = restore_once("compare", restore_from_url)
 picked, working_size, truth = image_and_truth()
-warnings += load_link_prompts(picked)
+warnings.extend(load_link_prompts(picked))  # kept with the link's other warnings
 
 st.header("Compare", divider="gray",
           help="Several methods on the same picture, each with its own sliders. Zoom into one panel and the "

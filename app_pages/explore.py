@@ -14,10 +14,9 @@ from ui.image_picker import image_picker
 from ui.layout import controls_beside
 from ui.params import method_widgets, pipeline_widgets
 from ui.run import run_method
-from ui.share import encode_query, parse_query, restore, sync_query
+from ui.share import encode_query, parse_query, restore, restore_once, sync_query
 
 FAMILY_KEY = "explore.family"
-QUERY_DONE_KEY = "explore.query_done"
 PROMPTS_KEY = "explore.prompts"
 FAMILY_HELP = {
     "threshold": "Split pixels by intensity.",
@@ -34,13 +33,10 @@ def method_key(family: str) -> str:
     return f"explore.method.{family}"
 
 
-def restore_from_url() -> list[str]:
-    """On the session's first run, load method, parameters and sample from the URL."""
+def restore_from_url(query: dict) -> list[str]:
+    """Load method, parameters, sample and prompts from the URL's query (once a session, see ``restore_once``)."""
     state = st.session_state
-    if state.get(QUERY_DONE_KEY):
-        return []
-    state[QUERY_DONE_KEY] = True
-    view = parse_query(st.query_params.to_dict())
+    view = parse_query(query)
     restore(view)  # the picture, parameter and pipeline values
     if view.method is not None:
         state[FAMILY_KEY] = view.method.family
@@ -135,7 +131,7 @@ def method_view(picked, working_size) -> None:
     sync_query(query)
 
 
-warnings = restore_from_url()
+warnings = restore_once("explore", restore_from_url)
 picked, working_size = image_picker()
 
 st.header("Explore", divider="gray",

@@ -30,7 +30,7 @@ values into the session.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -159,6 +159,25 @@ def restore(view: SharedView, state=None) -> None:
         select_scene(*view.scene, state)
     for scope, spec, value in view.values:
         set_value(scope, spec, value, state)
+
+
+def restore_once(page: str, apply: Callable[[dict], list[str]]) -> list[str]:
+    """Run ``apply(query)`` on the session's first run of ``page``; return its kept warnings on every run.
+
+    The list returned is the one kept: a page may add warnings about the link
+    it finds later (once the picture is known).
+
+    A link is read once per session (later the page's own widgets rule);
+    its warnings are kept so that a rerun the user did not ask for (a heavy
+    job finishing, a component reporting its first value) does not wipe
+    them before they are read.
+    """
+    state = st.session_state
+    key = f"{page}.link_warnings"
+    if key not in state:
+        state[key] = []  # set first: a failure inside apply must not make every rerun read the link again
+        state[key] = list(apply(st.query_params.to_dict()))
+    return state[key]
 
 
 def _panel_index(prefix: str, max_panels: int) -> int | None:

@@ -145,6 +145,7 @@ def test_bad_entries_warn_and_the_rest_of_the_link_still_applies(calls):
     assert shown[0] == "otsu" and shown[2] == "grabcut" and shown[1] != "nope"
     assert at.slider(key=widget_key(panels.panel_scope(2, "grabcut"), "smoothness")).value == 80
     assert "box" not in calls()["grabcut"], "the box outside the picture stayed off the canvas"
+    assert " ".join(w.value for w in at.run().warning) == warnings, "a rerun keeps them on the page"
 
 
 def query_of(at) -> dict:
