@@ -25,7 +25,9 @@ invalid is ignored with a warning that says why.
 :func:`parse_query` reads both pages' links (``panels=`` selects Compare's);
 :func:`encode_query` and :func:`encode_compare_query` write them;
 :func:`restore` puts the picture and pipeline (and Explore's parameter)
-values into the session.
+values into the session; :func:`restore_once` reads a page's link on the
+session's first visit and keeps its warnings on the page;
+:func:`sync_query` keeps the address bar equal to the view.
 """
 
 from __future__ import annotations
