@@ -9,7 +9,10 @@ covers some 180 000 long-lived objects (480 000 once torch is in): 100 to
 interpreter's permanent generation (``gc.freeze``), which collections skip.
 Frozen objects are still freed by reference counting; only reference
 cycles among them are never collected, and module-level objects live as
-long as the process anyway.
+long as the process anyway. Sessions alive at a freeze (a first k-means run
+imports scikit-learn mid-class) would be frozen with them: when the last
+session has gone, :func:`ui.sessions.release_caches` thaws, collects and
+freezes again.
 """
 
 from __future__ import annotations

@@ -122,7 +122,12 @@ def release_caches() -> None:
     st.cache_data.clear()
     st.cache_resource.clear()  # samples, scenes, datasets; seglib keeps the models it loaded
     cache.clear()
+    # ui.memory froze every object alive at its last freeze, sessions' state included when a class
+    # was running then: reference cycles among frozen objects are never collected. With no session
+    # left, thaw, collect, and freeze what remains (modules, models) so later collections stay cheap.
+    gc.unfreeze()
     gc.collect()
+    gc.freeze()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc keeps freed arenas otherwise
     except (OSError, AttributeError):

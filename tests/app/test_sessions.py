@@ -83,6 +83,28 @@ def test_release_caches_empties_the_stage_cache():
     assert cache.total_bytes() == 0
 
 
+def test_release_caches_frees_cycles_frozen_while_sessions_were_alive():
+    import gc
+    import weakref
+
+    class State:  # a session's state: full of reference cycles
+        pass
+
+    state = State()
+    state.me = state
+    alive = weakref.ref(state)
+    gc.freeze()  # ui.memory froze while this session was alive
+    del state
+    gc.collect()
+    assert alive() is not None  # frozen: a plain collection cannot free it
+    try:
+        sessions.release_caches()
+        assert alive() is None
+        assert gc.get_freeze_count() > 0  # what remains is frozen again: collections stay cheap
+    finally:
+        gc.unfreeze()
+
+
 def test_caches_are_emptied_once_the_last_session_left_and_no_heavy_job_is_left(pool):
     import threading
 
