@@ -17,7 +17,9 @@ Each returns a binary mask of the object.
 Background seeds, where a method needs them, are the negative points plus
 everything outside the box; with neither, the image border. Called without
 any prompt (e.g. from the Explore page), a method clicks the image centre
-(``grabcut``: a box over the middle) and says so in a note. The solvers
+(``grabcut``: a box over the middle) and says so in a note. Given only a
+box, the random walker and the marker watershed take its centre as the
+object click (a note says so), so all of them run on the same box. The solvers
 that build a graph with one node per pixel (random walker, GrabCut) run on
 the image shrunk to ``solver_size`` and map their result back.
 """
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import operator
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,7 +42,7 @@ from sklearn.mixture import GaussianMixture
 
 from .cache import cached_stage
 from .imaging import colour_distance, resize_image, with_channels, working_shape
-from .prompts import SEED_BACKGROUND, SEED_OBJECT, Prompts, box_slices, default_prompts, draw_prompts, parse_prompts
+from .prompts import POSITIVE, SEED_BACKGROUND, SEED_OBJECT, Prompts, box_slices, default_prompts, draw_prompts, parse_prompts
 from .registry import Param, method as registered_method, missing_prompt, register
 from .result import Points, Segmentation
 from .threads import limit_threads
@@ -63,7 +65,7 @@ def seed_radius(shape: tuple[int, int]) -> int:
 
 
 def working_prompts(image: np.ndarray, points, box, original_shape, *, method: str,
-                    need: str | None = None) -> tuple[Prompts, list[str]]:
+                    need: str | None = None, box_centre: bool = False) -> tuple[Prompts, list[str]]:
     """Validate prompts given in original pixels and map them to the working image.
 
     Parameters
@@ -79,6 +81,10 @@ def working_prompts(image: np.ndarray, points, box, original_shape, *, method: s
     need : {"point", "box", "point or box"}, optional
         What the method cannot work without: an object point, a box, or
         either. Default: the method's registered ``prompt_need``.
+    box_centre : bool
+        For methods seeded by object points: with a box but no object point,
+        the box's centre stands in for one (and a note says so), so the
+        method runs on the same box as a box-driven one.
 
     Returns
     -------
@@ -102,6 +108,13 @@ def working_prompts(image: np.ndarray, points, box, original_shape, *, method: s
         notes.append(f"No prompt was given, so {what} stood in: click the object to choose it.")
     else:
         prompts = parse_prompts(points, box, shape=original)
+        if box_centre and prompts.box is not None and not len(prompts.positive):
+            x0, y0, x1, y1 = prompts.box
+            centre = np.array([[(x0 + x1) / 2, (y0 + y1) / 2]])
+            prompts = replace(prompts, points=np.concatenate([prompts.points.reshape(-1, 2), centre]),
+                              labels=np.concatenate([prompts.labels, [POSITIVE]]).astype(prompts.labels.dtype))
+            notes.append("No object click, so the box's centre stood in for one: click the object if the "
+                         "centre misses it.")
     wanted = missing_prompt(need, len(prompts.positive), prompts.box is not None)
     if wanted:
         box = "a" if prompts.box is not None else "no"
@@ -294,10 +307,10 @@ def _enlarge(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     references=("L. Grady, Random walks for image segmentation, IEEE Trans. PAMI 28(11), 2006.",),
     inputs=("points", "box"),
     supplied=("original_shape",),
-    prompt_need="point",
+    prompt_need="point or box",
 )
 def random_walker(image, *, points=None, box=None, original_shape=None, beta, threshold, solver_size):
-    prompts, notes = working_prompts(image, points, box, original_shape, method="random-walker")
+    prompts, notes = working_prompts(image, points, box, original_shape, method="random-walker", box_centre=True)
     shape = image.shape[:2]
     small = _shrink(image, solver_size)
     small_prompts = prompts.rescale(small.shape[:2])
@@ -350,10 +363,11 @@ def colour_gradient(image: np.ndarray, sigma: float) -> np.ndarray:
                 "P. Neubert & P. Protzel, Compact watershed and preemptive SLIC, ICPR 2014."),
     inputs=("points", "box"),
     supplied=("original_shape",),
-    prompt_need="point",
+    prompt_need="point or box",
 )
 def marker_watershed(image, *, points=None, box=None, original_shape=None, smoothing, compactness):
-    prompts, notes = working_prompts(image, points, box, original_shape, method="marker-watershed")
+    prompts, notes = working_prompts(image, points, box, original_shape, method="marker-watershed",
+                                     box_centre=True)
     gradient = colour_gradient(image, smoothing)
     markers = prompts.seed_map(seed_radius(image.shape[:2]), background="auto")
     basins = watershed(gradient, markers, compactness=compactness)

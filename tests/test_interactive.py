@@ -146,10 +146,21 @@ def test_without_prompts_a_default_stands_in_and_says_so(slug):
     assert iou(result.labels, image[..., 0] > 100) >= 0.9
 
 
+@pytest.mark.parametrize("slug", ["random-walker", "marker-watershed"])
+def test_a_box_alone_seeds_the_object_at_its_centre(slug):
+    image = np.full((40, 40, 3), 40, np.uint8)
+    image[12:28, 14:30] = (220, 200, 60)
+    result = seglib.segment(image, slug, box=(10, 8, 34, 32))
+    assert any("box's centre stood in" in note for note in result.notes)
+    assert iou(result.labels, image[..., 0] > 100) >= 0.9
+    clicked = seglib.segment(image, slug, box=(10, 8, 34, 32), points=[(20, 20, 1)])
+    assert not any("centre" in note for note in clicked.notes)  # a click of the user's own: no stand-in
+
+
 @pytest.mark.parametrize("slug, kwargs, match", [
     ("flood-fill", {"points": [(3, 3, 0)]}, "flood-fill needs at least one object point"),
     ("random-walker", {"points": []}, "random-walker needs at least one object point"),
-    ("marker-watershed", {"box": (1, 1, 5, 5)}, "needs at least one object point"),
+    ("marker-watershed", {"points": [(3, 3, 0)]}, "needs at least one object point .* or a box"),
     ("grabcut", {"points": [(3, 3, 1)]}, r"grabcut needs box=\(x0, y0, x1, y1\)"),
     ("flood-fill", {"points": [(16, 3, 1)]}, r"points\[0\]=\(16, 3, 1\) lies outside the image \(16 x 16"),
     ("grabcut", {"box": (4, 4, 4, 9)}, "zero area"),

@@ -124,13 +124,12 @@ def test_a_link_runs_sam2_grabcut_and_random_walker_on_its_box(small_sam2, calls
     assert at.query_params["box"] == "40,30,220,190" and at.query_params["methods"] == THREE
 
 
-def test_a_box_alone_runs_sam2_and_grabcut_and_random_walker_says_what_it_lacks(small_sam2, calls):
+def test_a_box_alone_runs_sam2_grabcut_and_random_walker_on_that_box(small_sam2, calls):
     at = compare({"methods": THREE, "sample": "coins", "box": "40,30,220,190"})
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert set(calls()) == {"sam2", "grabcut"}
+    assert set(calls()) == {"sam2", "grabcut", "random-walker"}
     assert all(args["box"] == BOX and "points" not in args for args in calls().values())
-    [info] = [i.value for i in at.info if "needs" in i.value]
-    assert info.startswith("Random walker (seeded) needs an object point")
+    assert not [i.value for i in at.info if "needs" in i.value]  # the random walker seeds the box's centre
 
 
 def test_bad_entries_warn_and_the_rest_of_the_link_still_applies(calls):
