@@ -241,14 +241,15 @@ async def _alone(url: str, repeats: int = 12) -> list[float]:
 
 
 async def _warm_up(url: str, replicas: int = 1) -> None:
-    """Open every method of the class once per replica (imports, first runs), then leave.
+    """Open every method and every sample of the class once per replica (imports, first runs), then leave.
 
     Behind the proxy a new session lands on a random replica: a few more rounds make it likely
     that each one was warmed.
     """
+    pages = [(method, "coins") for method, _, _ in [*CHEAP, *HEAVY]] + [("global-threshold", s) for s in SAMPLES]
     for _ in range(1 if replicas == 1 else 2 * replicas):
-        for method, _, _ in [*CHEAP, *HEAVY]:
-            session = Session(url, f"method={method}&sample=coins")
+        for method, sample in pages:
+            session = Session(url, f"method={method}&sample={sample}")
             await session.open(timeout=300)
             await session.close()
 
