@@ -10,6 +10,7 @@ them against the spec.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import MutableMapping
 
@@ -45,8 +46,12 @@ def _round_significant(value: float, digits: int = 3) -> float:
     return round(value, digits - 1 - int(math.floor(math.log10(abs(value)))))
 
 
-def log_grid(param: Param) -> list:
-    """Log-spaced slider stops between ``low`` and ``high`` (3 significant digits), default included."""
+@functools.lru_cache(maxsize=256)
+def log_grid(param: Param) -> tuple:
+    """Log-spaced slider stops between ``low`` and ``high`` (3 significant digits), default included.
+
+    Computed once per spec (a rerun draws every log slider again), hence a tuple.
+    """
     values = np.geomspace(param.low, param.high, _LOG_GRID_POINTS)
     if param.kind == "int":
         grid = {int(round(v)) for v in values}
@@ -54,7 +59,7 @@ def log_grid(param: Param) -> list:
         grid = {_round_significant(float(v)) for v in values}
     grid = {v for v in grid if param.low <= v <= param.high} | {param.slider_start, param.low, param.high}
     cast = int if param.kind == "int" else float
-    return sorted(cast(v) for v in grid)
+    return tuple(sorted(cast(v) for v in grid))
 
 
 def _snap(param: Param, value):
