@@ -20,3 +20,11 @@ def test_freezes_after_new_imports_and_not_again_without_them(monkeypatch):
         assert gc.get_freeze_count() >= frozen
     finally:
         gc.unfreeze()
+
+
+def test_the_app_runs_without_a_full_collection_after_every_run():
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False  # a third of a move's CPU with 30 sessions open
