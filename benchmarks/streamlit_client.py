@@ -144,6 +144,18 @@ class Session:
         report.seconds = time.perf_counter() - start
         return report
 
+    async def next_run(self, timeout: float = 120) -> RunReport:
+        """Wait for the next run to finish without asking for one (a fragment's own refresh, a rerun
+        the page started itself), with its images; ``seconds`` counts from this call."""
+        start = time.perf_counter()
+        report = await asyncio.wait_for(self._finished.get(), timeout)
+        media, self._media = self._media, []
+        if self.fetch_media and media:
+            sizes = await asyncio.gather(*(asyncio.to_thread(self._get, url) for url in media))
+            report.images, report.image_bytes = len(sizes), sum(sizes)
+        report.seconds = time.perf_counter() - start
+        return report
+
     def _page_cookies(self) -> str:
         with urllib.request.urlopen(f"{self.base_url}{self.path}/?{self.query}", timeout=60) as response:
             response.read()
