@@ -24,7 +24,9 @@ A running job stops early at its next :func:`seglib.progress.report` (or
 The process-wide pool of a dashboard is :func:`shared_pool`, sized by
 ``$SEGDASH_HEAVY_WORKERS`` (default: half the CPU cores, at least one); its
 workers run at a lower CPU priority, ``$SEGDASH_HEAVY_NICE`` (default 10),
-so a heavy job takes idle cores but yields them to cheap slider moves.
+so a heavy job takes idle cores but yields them to cheap slider moves, and
+``$SEGDASH_EXPRESS_WORKERS`` (default 1) more workers take only jobs
+expected to be short, so a two-second run never waits behind a long one.
 :class:`CostBook` remembers how long each method took per megapixel, so a
 caller can send only the runs expected to be slow through the pool.
 """
@@ -40,11 +42,12 @@ from typing import Any, Callable, Hashable
 from . import progress
 from .checks import check_int
 
-__all__ = ["CostBook", "JobCancelled", "JobPool", "Ticket", "checkpoint", "default_nice", "default_workers", "lower_priority",
+__all__ = ["CostBook", "JobCancelled", "JobPool", "Ticket", "checkpoint", "default_express", "default_nice", "default_workers", "lower_priority",
            "shared_pool"]
 
 WORKERS_ENV = "SEGDASH_HEAVY_WORKERS"
 NICE_ENV = "SEGDASH_HEAVY_NICE"
+EXPRESS_ENV = "SEGDASH_EXPRESS_WORKERS"
 DEFAULT_NICE = 10
 
 WAITING, RUNNING, DONE, FAILED, CANCELLED = "waiting", "running", "done", "failed", "cancelled"
@@ -55,9 +58,10 @@ class JobCancelled(Exception):
 
 
 class _Job:
-    def __init__(self, key: Hashable, fn: Callable[[], Any]):
+    def __init__(self, key: Hashable, fn: Callable[[], Any], seconds: float | None = None):
         self.key = key
         self.fn = fn
+        self.seconds = seconds  # predicted duration, when the caller knows one
         self.tickets: list[Ticket] = []
         self.state = WAITING
         self.value: Any = None
@@ -177,26 +181,40 @@ class JobPool:
         How much lower the workers' CPU priority is than the caller's (0 to 19; Linux sets it per
         thread, elsewhere it is ignored): at 10 a worker gets about a tenth of a core that cheap
         work also wants, so heavy jobs use idle cores without slowing everyone's slider moves.
+    express : int
+        Extra workers that take only short jobs (submitted with ``seconds`` below
+        ``short_seconds``), so a run of a second or two does not wait behind a long job (a
+        felzenszwalb on a big picture, a training run) that holds every other worker.
+    short_seconds : float
+        What counts as short for the express workers.
     """
 
-    def __init__(self, workers: int, *, name: str = "segdash-heavy", nice: int = 0):
+    def __init__(self, workers: int, *, name: str = "segdash-heavy", nice: int = 0, express: int = 0,
+                 short_seconds: float = 5.0):
         self.workers = check_int(workers, "workers", low=1)
         self.nice = check_int(nice, "nice", low=0, high=19)
+        self.express = check_int(express, "express", low=0)
+        if not short_seconds > 0:
+            raise ValueError(f"short_seconds={short_seconds!r} is not allowed: expected a positive number")
+        self.short_seconds = float(short_seconds)
         self.name = name
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._queue: deque[_Job] = deque()
         self._jobs: dict[Hashable, _Job] = {}   # waiting or running, by key
-        self._running = 0
+        self._running = 0          # jobs on the general workers
+        self._running_express = 0  # jobs on the express workers
         self._closed = False
         self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
                          for i in range(workers)]
+        self._threads += [threading.Thread(target=self._work, args=(True,), name=f"{name}-express-{i}", daemon=True)
+                          for i in range(self.express)]
         for thread in self._threads:
             thread.start()
 
     # ------------------------------------------------------------------ asking
     def submit(self, key: Hashable, fn: Callable[[], Any], *, owner: Hashable | None = None,
-               alive: Callable[[], bool] | None = None) -> Ticket:
+               alive: Callable[[], bool] | None = None, seconds: float | None = None) -> Ticket:
         """Ask for ``fn()``; join the job of an equal ``key`` that is waiting or running.
 
         Parameters
@@ -209,16 +227,19 @@ class JobPool:
             Who asks (for :meth:`cancel_owner`).
         alive : callable, optional
             Returns False once the owner is gone; its tickets then no longer hold the job.
+        seconds : float, optional
+            How long the work is expected to take; below ``short_seconds`` an express worker may
+            run it. Unknown (None): only the general workers do.
         """
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"the job pool {self.name!r} is shut down")
             job = self._jobs.get(key)
             if job is None:
-                job = _Job(key, fn)
+                job = _Job(key, fn, seconds)
                 self._jobs[key] = job
                 self._queue.append(job)
-                self._wake.notify()
+                self._wake.notify_all()  # an express worker cannot take every job: wake them all
             ticket = Ticket(self, job, owner, alive)
             job.tickets.append(ticket)
             return ticket
@@ -236,7 +257,7 @@ class JobPool:
         """``{"running": ..., "waiting": ...}`` right now (waiting jobs nobody wants are not counted)."""
         with self._lock:
             self._drop_unwanted_locked()
-            return {"running": self._running, "waiting": len(self._queue)}
+            return {"running": self._running + self._running_express, "waiting": len(self._queue)}
 
     def shutdown(self) -> None:
         """Cancel waiting jobs and stop the workers after their current job."""
@@ -260,7 +281,15 @@ class JobPool:
                 return 0
             # Running jobs are ahead too unless a worker is free for the first in line.
             busy = self._running if self._running >= self.workers else 0
-            return busy + place
+            ahead = busy + place
+            if self.express and self._short(job):  # or the express line, whichever comes first
+                shorts = sum(1 for other in list(self._queue)[:place] if self._short(other))
+                busy = self._running_express if self._running_express >= self.express else 0
+                ahead = min(ahead, busy + shorts)
+            return ahead
+
+    def _short(self, job: _Job) -> bool:
+        return job.seconds is not None and job.seconds < self.short_seconds
 
     def _forget_unwanted(self) -> None:
         with self._lock:
@@ -277,26 +306,32 @@ class JobPool:
             del self._jobs[job.key]
         job.finished.set()
 
-    def _next_locked(self) -> _Job | None:
+    def _next_locked(self, express: bool = False) -> _Job | None:
         while not self._closed:
             self._drop_unwanted_locked()
-            if self._queue:
-                return self._queue.popleft()
+            job = next((j for j in self._queue if self._short(j)), None) if express else \
+                (self._queue[0] if self._queue else None)
+            if job is not None:
+                self._queue.remove(job)
+                return job
             self._wake.wait()
         return None
 
-    def _work(self) -> None:
+    def _work(self, express: bool = False) -> None:
         lower_priority(self.nice)
         while True:
             with self._lock:
-                job = self._next_locked()
+                job = self._next_locked(express)
                 if job is None:
                     return
                 job.state = RUNNING
-                self._running += 1
-            self._run(job)
+                if express:
+                    self._running_express += 1
+                else:
+                    self._running += 1
+            self._run(job, express)
 
-    def _run(self, job: _Job) -> None:
+    def _run(self, job: _Job, express: bool = False) -> None:
         token = _current.set(job)
         state = DONE
         try:
@@ -309,11 +344,14 @@ class JobPool:
         finally:
             _current.reset(token)
             with self._lock:
-                self._running -= 1
+                if express:
+                    self._running_express -= 1
+                else:
+                    self._running -= 1
                 if state == CANCELLED and job.wanted() and not self._closed:
                     job.state = WAITING  # someone joined while it was being cancelled: run it again
                     self._queue.appendleft(job)
-                    self._wake.notify()
+                    self._wake.notify_all()
                 else:
                     self._end_locked(job, state)
                     job.fn = None  # let go of what the work closed over
@@ -334,29 +372,31 @@ def lower_priority(nice: int) -> bool:
     return True
 
 
+def _env_int(name: str, default: int, low: int, high: int | None = None) -> int:
+    """The whole number in ``$name`` (within ``[low, high]``), else ``default`` when unset or empty."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return check_int(int(text), name, low=low, high=high)
+    except ValueError:
+        allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise ValueError(f"{name}={text!r} is not allowed: expected a whole number {allowed}") from None
+
+
 def default_nice() -> int:
     """``$SEGDASH_HEAVY_NICE`` if set (0 to 19), else 10."""
-    text = os.environ.get(NICE_ENV, "").strip()
-    if not text:
-        return DEFAULT_NICE
-    try:
-        return check_int(int(text), NICE_ENV, low=0, high=19)
-    except ValueError:
-        raise ValueError(f"{NICE_ENV}={text!r} is not allowed: expected a whole number from 0 to 19") from None
+    return _env_int(NICE_ENV, DEFAULT_NICE, 0, 19)
 
 
 def default_workers() -> int:
     """``$SEGDASH_HEAVY_WORKERS`` if set, else half the CPU cores (at least one)."""
-    text = os.environ.get(WORKERS_ENV, "").strip()
-    if not text:
-        return max(1, (os.cpu_count() or 2) // 2)
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"{WORKERS_ENV}={text!r} is not allowed: expected a whole number of at least 1")
-    return value
+    return _env_int(WORKERS_ENV, max(1, (os.cpu_count() or 2) // 2), 1)
+
+
+def default_express() -> int:
+    """``$SEGDASH_EXPRESS_WORKERS`` if set (0 turns the express line off), else 1."""
+    return _env_int(EXPRESS_ENV, 1, 0)
 
 
 _shared: JobPool | None = None
@@ -364,11 +404,12 @@ _shared_lock = threading.Lock()
 
 
 def shared_pool() -> JobPool:
-    """The process-wide pool for heavy work, created on first use (:func:`default_workers`, :func:`default_nice`)."""
+    """The process-wide pool for heavy work, created on first use (:func:`default_workers`,
+    :func:`default_nice`, :func:`default_express`)."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = JobPool(default_workers(), nice=default_nice())
+            _shared = JobPool(default_workers(), nice=default_nice(), express=default_express())
         return _shared
 
 

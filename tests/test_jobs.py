@@ -3,20 +3,20 @@
 Every wait here is on an event the test controls; nothing asserts a duration.
 """
 
+import os
+import sys
 import threading
 
 import pytest
 
 from seglib import progress
-import os
-import sys
-
-from seglib.jobs import CostBook, JobCancelled, JobPool, checkpoint, default_nice, default_workers
+from seglib.jobs import (CostBook, JobCancelled, JobPool, checkpoint, default_express, default_nice,
+                         default_workers)
 
 LONG = 30  # seconds a test waits for an event at most before failing (never reached when it works)
 
 
-def blocker(pool, key="blocker"):
+def blocker(pool, key="blocker", seconds=None):
     """A job that holds a worker until the returned event is set."""
     release, started = threading.Event(), threading.Event()
 
@@ -25,7 +25,7 @@ def blocker(pool, key="blocker"):
         assert release.wait(LONG)
         return key
 
-    ticket = pool.submit(key, hold)
+    ticket = pool.submit(key, hold, seconds=seconds)
     assert started.wait(LONG)
     return ticket, release
 
@@ -266,3 +266,50 @@ def test_cost_book_predicts_per_picture_and_the_worst_rate_for_new_pictures():
     book.observe("sam", 10**6, 0.1, picture="a")
     book.observe("sam", 10**6, 0.1, picture="b")  # only two pictures are remembered: coins is forgotten
     assert book.is_heavy("sam", 10**6, picture="coins")
+
+
+def test_a_short_job_takes_the_express_line_while_a_long_one_holds_the_workers():
+    pool = JobPool(workers=1, express=1, short_seconds=5.0)
+    try:
+        long_job, release_long = blocker(pool, "train", seconds=None)  # unknown length: general workers only
+        waiting_long = pool.submit("felzenszwalb", lambda: "long", seconds=20.0)
+        short = pool.submit("kmeans on a big picture", lambda: "short", seconds=1.5)
+        assert short.result(LONG) == "short"              # did not wait for the training run
+        assert waiting_long.state == "waiting" and waiting_long.ahead() == 1  # long work keeps its line
+        assert pool.counts() == {"running": 1, "waiting": 1}
+        release_long.set()
+        assert waiting_long.result(LONG) == "long" and long_job.result(LONG) == "train"
+    finally:
+        pool.shutdown()
+
+
+def test_short_jobs_queue_on_both_lines_and_show_the_nearer_place():
+    pool = JobPool(workers=1, express=1, short_seconds=5.0)
+    try:
+        general, release_general = blocker(pool, "long", seconds=30.0)
+        express, release_express = blocker(pool, "short-1", seconds=1.0)  # general busy: the express worker
+        assert general.state == express.state == "running"
+        queued_long = pool.submit("long-2", lambda: 2, seconds=30.0)
+        queued_short = pool.submit("short-2", lambda: 3, seconds=1.0)
+        assert queued_long.ahead() == 1           # the general worker's job
+        assert queued_short.ahead() == 1          # the express worker's job (the general line has 2 ahead)
+        release_express.set()
+        assert queued_short.result(LONG) == 3 and queued_long.state == "waiting"
+        release_general.set()
+        assert queued_long.result(LONG) == 2
+    finally:
+        pool.shutdown()
+
+
+def test_express_settings_are_checked(monkeypatch):
+    with pytest.raises(ValueError, match="express=-1"):
+        JobPool(1, express=-1)
+    with pytest.raises(ValueError, match="short_seconds=0"):
+        JobPool(1, short_seconds=0)
+    monkeypatch.delenv("SEGDASH_EXPRESS_WORKERS", raising=False)
+    assert default_express() == 1
+    monkeypatch.setenv("SEGDASH_EXPRESS_WORKERS", "0")
+    assert default_express() == 0
+    monkeypatch.setenv("SEGDASH_EXPRESS_WORKERS", "one")
+    with pytest.raises(ValueError, match="SEGDASH_EXPRESS_WORKERS='one'.*at least 0"):
+        default_express()

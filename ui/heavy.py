@@ -95,7 +95,7 @@ def _run_again(slot: str) -> None:
     _cancelled().pop(slot, None)
 
 
-def _ticket(slot: str, key: Hashable, fn: Callable[[], Any]) -> jobs.Ticket:
+def _ticket(slot: str, key: Hashable, fn: Callable[[], Any], seconds: float | None = None) -> jobs.Ticket:
     tickets = _tickets()
     ticket = tickets.get(slot)
     if ticket is not None and ticket.key == key and ticket.state != jobs.CANCELLED:
@@ -104,7 +104,7 @@ def _ticket(slot: str, key: Hashable, fn: Callable[[], Any]) -> jobs.Ticket:
         ticket.cancel()  # the slot now wants other work
     ctx = get_script_run_ctx()
     session_id = ctx.session_id if ctx is not None else None
-    ticket = pool().submit(key, fn, owner=session_id, alive=_session_alive(session_id))
+    ticket = pool().submit(key, fn, owner=session_id, alive=_session_alive(session_id), seconds=seconds)
     tickets[slot] = ticket
     return ticket
 
@@ -174,7 +174,7 @@ def _wait(slot: str, ticket: jobs.Ticket, title: str, on_tick: Callable[[], None
 
 
 def run(slot: str, key: Hashable, fn: Callable[[], Any], *, title: str, block: bool = False,
-        on_tick: Callable[[], None] | None = None) -> Any:
+        on_tick: Callable[[], None] | None = None, seconds: float | None = None) -> Any:
     """``fn()`` through the heavy-job pool; None while it waits in line or after a cancel.
 
     Parameters
@@ -196,6 +196,9 @@ def run(slot: str, key: Hashable, fn: Callable[[], Any], *, title: str, block: b
         returns None at once and a small self-refreshing fragment shows its place instead.
     on_tick : callable, optional
         Called from this script run about four times a second while it waits (live charts).
+    seconds : float, optional
+        How long the work is expected to take (:data:`COSTS`); a short job may take the pool's
+        express line instead of waiting behind long ones.
 
     Raises
     ------
@@ -208,7 +211,7 @@ def run(slot: str, key: Hashable, fn: Callable[[], Any], *, title: str, block: b
                   icon=":material/play_arrow:")
         return None
     _cancelled().pop(slot, None)
-    ticket = _ticket(slot, key, fn)
+    ticket = _ticket(slot, key, fn, seconds)
     if not block and ticket.state == jobs.WAITING and not ticket.wait(0.05):
         _waiting_fragment(slot, title)
         return None

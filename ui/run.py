@@ -106,9 +106,10 @@ def run_method(picked: PickedImage, method: Method, params: dict, *, pre: dict |
     args = (picked.key, picked.image, method.name, dict(params), dict(pre or {}), dict(post or {}), working_size)
     try:
         key = result_key(picked, method, params, pre=pre, post=post, working_size=working_size)
-        if _heavy_now(picked, method, working_size, key):  # through the shared pool: waits its turn, visibly
+        heavy_now, seconds = _heavy_now(picked, method, working_size, key)
+        if heavy_now:  # through the shared pool: waits its turn, visibly
             return heavy.run(heavy.call_slot(f"result.{method.name}"), key, lambda: _segment(*args),
-                             title=method.title)
+                             title=method.title, seconds=seconds)
         with st.spinner(f"Running {method.title}...", show_time=True):
             return _segment(*args)
     except Exception as error:  # noqa: BLE001 - any failure of a method stays in its panel
@@ -128,8 +129,9 @@ def run_with_progress(picked: PickedImage, method: Method, params: dict, *,
     key = "progress:" + result_key(picked, method, params, working_size=working_size)
     bar = st.empty()
     try:
-        if _heavy_now(picked, method, working_size, key, unknown=True):
-            return heavy.run(heavy.call_slot(f"progress.{method.name}"), key, title=method.title,
+        heavy_now, seconds = _heavy_now(picked, method, working_size, key, unknown=True)
+        if heavy_now:
+            return heavy.run(heavy.call_slot(f"progress.{method.name}"), key, title=method.title, seconds=seconds,
                              fn=lambda: _call(picked.image, method.name, dict(params), {}, {}, working_size,
                                               picked.key))
         with progress.listen(lambda fraction, text: bar.progress(fraction, text=text)):
@@ -142,13 +144,15 @@ def run_with_progress(picked: PickedImage, method: Method, params: dict, *,
 
 
 def _heavy_now(picked: PickedImage, method: Method, working_size: int | None, key: str, *,
-               unknown: bool = False) -> bool:
-    """Whether this run goes through the heavy-job pool: expected to take a second or more, not yet run."""
+               unknown: bool = False) -> tuple[bool, float | None]:
+    """Whether this run goes through the heavy-job pool (expected to take a second or more, not yet
+    run), and how long it is expected to take (None: never ran)."""
     if heavy.finished(key):
-        return False  # it ran through the pool already: a cache hit now
+        return False, None  # it ran through the pool already: a cache hit now
     pixels = _working_pixels(picked.image, working_size)
-    return heavy.COSTS.is_heavy(method.name, pixels, picture=picked.key,
-                                unknown=unknown or method.family == "deep")
+    heavy_now = heavy.COSTS.is_heavy(method.name, pixels, picture=picked.key,
+                                     unknown=unknown or method.family == "deep")
+    return heavy_now, heavy.COSTS.expected(method.name, pixels, picture=picked.key)
 
 
 def clear() -> None:

@@ -200,3 +200,34 @@ def test_each_call_of_a_run_has_its_own_slot_and_the_next_run_finds_them_again()
     assert first == "result.kmeans.0 result.kmeans.1 result.otsu.0"
     at.run()
     assert at.markdown[0].value == first
+
+
+def test_a_short_run_takes_the_express_line_past_a_long_job(monkeypatch):
+    """A run predicted to take a second or two goes through the pool but does not wait behind a
+    training run that holds its only general worker."""
+    pool = JobPool(workers=1, express=1, name="test-express")
+    monkeypatch.setattr(heavy, "pool", lambda: pool)
+    release, started = threading.Event(), threading.Event()
+    pool.submit("someone else's training", lambda: (started.set(), release.wait(LONG)))
+    assert started.wait(LONG)
+    try:
+        def express_page():
+            import streamlit as st
+
+            from ui import heavy
+
+            value = heavy.run("demo", ("demo", "big picture"), lambda: "the answer", title="k-means",
+                              seconds=1.5)
+            st.markdown(f"result: {value}")
+
+        at = AppTest.from_function(express_page, default_timeout=LONG).run()
+        for _ in range(20):  # the waiting line, if any, refreshes itself: rerun until the result shows
+            if "result: the answer" in texts(at):
+                break
+            assert pool.submit("probe", lambda: None, seconds=0.1).wait(LONG)
+            at.run()
+        assert "result: the answer" in texts(at)
+        assert pool.counts()["running"] == 1  # the training run still holds the general worker
+    finally:
+        release.set()
+        pool.shutdown()
