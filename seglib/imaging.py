@@ -108,9 +108,22 @@ def colour_distance(a, b) -> np.ndarray:
     -------
     ndarray, (...)
         Distance in [0, 1]; for one channel it is ``abs(a - b)``.
+
+    Notes
+    -----
+    The squared differences are summed channel by channel, in order, then
+    divided by the channel count: the arithmetic of ``np.mean(..., axis=-1)``
+    over a few channels, so the same bits, without numpy's slow reduction
+    over a short last axis or a full (..., C) temporary (region growing calls
+    this once per growth round on the whole picture).
     """
-    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    return np.sqrt(np.mean(diff * diff, axis=-1))
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    total = np.zeros(a.shape[:-1])
+    for channel in range(a.shape[-1]):
+        diff = a[..., channel] - b[..., channel]
+        total += diff * diff
+    total /= a.shape[-1]
+    return np.sqrt(total)
 
 
 def slic_colour_options(image: np.ndarray, compactness: float, colour_space: str = "rgb") -> dict:

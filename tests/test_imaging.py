@@ -41,6 +41,15 @@ def test_resize_gray_float():
     assert out.shape == (5, 5) and 0 <= out.min() and out.max() <= 1
 
 
+@pytest.mark.parametrize("shape", [(31, 17, 3), (31, 17, 1), (200, 3), (5, 4), (2, 6, 2)])
+def test_colour_distance_has_the_bits_of_the_mean_formula(shape):
+    rng = np.random.default_rng(0)
+    a, b = rng.random(shape), rng.random(shape[-1])
+    for x, y in ((a, b), (a, a[::-1]), (b, a)):
+        expected = np.sqrt(np.mean((np.asarray(x) - np.asarray(y)) ** 2, axis=-1))
+        np.testing.assert_array_equal(imaging.colour_distance(x, y), expected)
+
+
 def test_colour_distance_is_rms_over_channels_and_broadcasts():
     image = np.zeros((2, 3, 3))
     image[0, 0] = (1.0, 1.0, 0.0)

@@ -339,9 +339,14 @@ def auto_seed(image: np.ndarray) -> tuple[int, int]:
     inner = sizes.copy()
     inner[on_border] = 0
     chosen = int(np.argmax(inner if inner.any() else sizes))
-    depth = ndi.distance_transform_edt(blobs == chosen)
+    # The distance transform runs on the blob's bounding box and a one-pixel ring (clipped at the picture's
+    # edge): every pixel of the ring is outside the blob, so each blob pixel's distance to the nearest one
+    # is what it is on the whole picture, and the first deepest pixel is the same one.
+    rows, cols = (slice(max(s.start - 1, 0), min(s.stop + 1, size))
+                  for s, size in zip(ndi.find_objects(blobs, max_label=chosen)[chosen - 1], blobs.shape))
+    depth = ndi.distance_transform_edt(blobs[rows, cols] == chosen)
     row, col = np.unravel_index(int(np.argmax(depth)), depth.shape)
-    return int(row), int(col)
+    return int(row) + rows.start, int(col) + cols.start
 
 
 def _mark_point(image: np.ndarray, point: tuple[int, int]) -> np.ndarray:

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
+from skimage import filters
 
 import seglib
 import seglib.cache
@@ -180,6 +181,41 @@ def test_auto_seed_starts_inside_the_object_not_on_the_background():
     off_centre[5:15, 40:55] = 0.8
     row, col = region.auto_seed(off_centre)
     assert off_centre[row, col] == 0.8 and 7 <= row <= 12 and 44 <= col <= 51
+
+
+def _deepest_on_whole_picture(image):
+    """auto_seed's choice with the distance transform on the whole picture (the windowed one must agree)."""
+    smooth = ndi.gaussian_filter(np.atleast_3d(image).astype(np.float64), sigma=(1, 1, 0))
+    border = np.concatenate([smooth[0], smooth[-1], smooth[:, 0], smooth[:, -1]])
+    distance = colour_distance(smooth, np.median(border, axis=0))
+    blobs, n = ndi.label(distance > filters.threshold_otsu(distance))
+    sizes = np.bincount(blobs.ravel(), minlength=n + 1)
+    sizes[0] = 0
+    inner = sizes.copy()
+    inner[np.unique(np.concatenate([blobs[0], blobs[-1], blobs[:, 0], blobs[:, -1]]))] = 0
+    chosen = int(np.argmax(inner if inner.any() else sizes))
+    depth = ndi.distance_transform_edt(blobs == chosen)
+    return tuple(int(v) for v in np.unravel_index(int(np.argmax(depth)), depth.shape))
+
+
+@pytest.mark.parametrize("where", ["middle", "top edge", "corner", "left and right", "two objects", "noise"])
+def test_auto_seed_is_the_deepest_pixel_of_the_whole_picture(where):
+    image = np.zeros((48, 64, 3))
+    if where == "middle":
+        image[10:30, 20:50] = (0.9, 0.2, 0.1)
+    elif where == "top edge":
+        image[:12, 30:64] = 0.8
+    elif where == "corner":
+        image[:20, :20] = 0.7
+    elif where == "left and right":
+        image[:, :10] = 0.9
+        image[:, 55:] = 0.9
+    elif where == "two objects":
+        image[5:15, 5:15] = 0.8
+        image[20:44, 30:60] = 0.6
+    else:
+        image = np.random.default_rng(3).random((48, 64, 3))
+    assert region.auto_seed(image) == _deepest_on_whole_picture(image)
 
 
 def test_region_growing_connectivity():
