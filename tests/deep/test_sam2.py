@@ -177,6 +177,9 @@ def test_embeddings_on_disk_hold_every_feature_map_and_outlive_the_memory_cache(
     assert again.timings["cache_hit"] and encoder_calls == []
     np.testing.assert_array_equal(again.labels, first.labels)
     np.testing.assert_allclose(again.scores, first.scores, atol=1e-6)
+    (stored,) = folder.glob("*.safetensors")
+    features = S.embedding._read_embedding(stored, torch.device("cpu")).features
+    assert all(t.is_contiguous(memory_format=torch.channels_last) for t in features.values())  # as encoded
 
 
 def test_sam_and_sam2_keep_separate_embeddings_of_one_image(small, scene, tmp_path):

@@ -85,12 +85,15 @@ def _embedding_file(key: tuple) -> Path | None:
 
 def _read_embedding(path: Path, device) -> Embedding | None:
     """A stored embedding (safetensors: data only), or None when missing or unreadable (it is then recomputed)."""
+    import torch
     from safetensors import safe_open
 
     try:
         with safe_open(str(path), framework="pt") as file:
             meta = file.metadata() or {}
             tensors = {name: file.get_tensor(name).to(device) for name in file.keys()}
+            for name in json.loads(meta.get("channels_last", "[]")):  # stored contiguous: the layout comes back
+                tensors[name] = tensors[name].contiguous(memory_format=torch.channels_last)
             features = tensors["features"] if set(tensors) == {"features"} else tensors
             embedding = Embedding(features, tuple(json.loads(meta["input_size"])),
                                   tuple(json.loads(meta["original_size"])), float(meta["seconds"]))
@@ -105,14 +108,18 @@ def _write_embedding(path: Path, embedding: Embedding) -> None:
 
     A folder that cannot be written only costs the encoder run next time: the error is not raised.
     """
+    import torch
     from safetensors.torch import save_file
 
+    tensors = embedding.features if isinstance(embedding.features, dict) else {"features": embedding.features}
+    channels_last = [name for name, t in tensors.items()
+                     if t.ndim == 4 and not t.is_contiguous() and t.is_contiguous(memory_format=torch.channels_last)]
     meta = {"input_size": json.dumps(list(embedding.input_size)),
-            "original_size": json.dumps(list(embedding.original_size)), "seconds": repr(embedding.seconds)}
+            "original_size": json.dumps(list(embedding.original_size)), "seconds": repr(embedding.seconds),
+            "channels_last": json.dumps(channels_last)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.partial")
-        tensors = embedding.features if isinstance(embedding.features, dict) else {"features": embedding.features}
         save_file({name: t.detach().cpu().contiguous() for name, t in tensors.items()}, str(partial), metadata=meta)
         partial.replace(path)
         files = sorted(path.parent.glob("*.safetensors"), key=lambda f: f.stat().st_mtime_ns)

@@ -170,6 +170,16 @@ def sam(image, *, points=None, box=None, original_shape=None, weights=None, conf
                          refined=mask_input is not None)
 
 
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-clip(logits, -50, 50)))`` in float64, computed in one buffer (the same values)."""
+    values = logits.astype(np.float64)
+    np.clip(values, -50, 50, out=values)
+    np.negative(values, out=values)
+    np.exp(values, out=values)
+    values += 1.0
+    return np.divide(1.0, values, out=values)
+
+
 def prompt_result(image, prompts: Prompts, notes: list[str], name: str, embedding: Embedding, hit: bool,
                   decoded: Decoded, candidate: str, *, refined: bool, family: str = "SAM") -> SamSegmentation:
     """The result of a prompted SAM (1 or 2.1): the chosen candidate as the mask, the others as stages.
@@ -178,17 +188,15 @@ def prompt_result(image, prompts: Prompts, notes: list[str], name: str, embeddin
     the timing note; ``refined`` says whether the decoder was given an earlier mask.
     """
     chosen, extra = _choose(candidate, decoded)
-    logits = decoded.logits[chosen]
-    mask = logits > _MASK_THRESHOLD
-    candidates = [{"predicted_iou": float(i), "stability": float(s), "area": int((m > _MASK_THRESHOLD).sum()),
+    masks = decoded.logits > _MASK_THRESHOLD  # each candidate thresholded once: area, stage and result
+    mask = masks[chosen]
+    candidates = [{"predicted_iou": float(i), "stability": float(s), "area": int(np.count_nonzero(m)),
                    "chosen": k == chosen}
-                  for k, (i, s, m) in enumerate(zip(decoded.predicted_iou, decoded.stability, decoded.logits))]
+                  for k, (i, s, m) in enumerate(zip(decoded.predicted_iou, decoded.stability, masks))]
     stages = {"prompts": draw_prompts(image, prompts)}
     for k, info in enumerate(candidates):
-        stages[f"candidate {k + 1}: IoU {info['predicted_iou']:.2f}, stability {info['stability']:.2f}"] = \
-            decoded.logits[k] > _MASK_THRESHOLD
-    probability = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -50, 50)))
-    stages["object probability"] = probability
+        stages[f"candidate {k + 1}: IoU {info['predicted_iou']:.2f}, stability {info['stability']:.2f}"] = masks[k]
+    stages["object probability"] = probability = _sigmoid(decoded.logits[chosen])
     notes = notes + _timing_notes(embedding, hit, decoded.seconds, model=family) + extra
     notes.append(f"{name}: candidate {chosen + 1} of {len(candidates)} (predicted IoU "
                  f"{candidates[chosen]['predicted_iou']:.2f})" + ("; refined with mask_input." if refined else "."))
