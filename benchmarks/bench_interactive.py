@@ -1,7 +1,8 @@
 """Latency of prompt-driven segmentation: SAM and SAM 2.1 (encoder, decoder per prompt, automatic masks) and the
 classical methods.
 
-Run: ``python -m benchmarks.bench_interactive [--repeats 5] [--skip-sam] [--skip-classical] [--sam2-only]``
+Run: ``python -m benchmarks.bench_interactive [--repeats 5] [--skip-sam] [--skip-classical] [--sam2-only]
+[--rows encoder,disk,decoder,raw,filter]``
 
 Every row is a full :func:`seglib.segment` call on a 1024 x 768 RGB photo
 (scikit-image's astronaut, resized) at default parameters.
@@ -16,6 +17,8 @@ the same tensor sizes), only the masks are meaningless. Rows, for each:
 - embedding on disk: the same with ``$SEGDASH_SAM_EMBEDDING_DIR`` holding the image's embedding,
   as after a restart;
 - decoder per prompt: a further prompt on the same image (embedding cached);
+- decoder per refined prompt: the same with the first click's mask fed back (``mask_input``), as the
+  Prompt page does for every click after the first;
 - automatic masks: generating the raw masks of a 16 x 16 grid (embedding cached);
 - re-filter: moving a filter slider of ``sam-auto`` (raw masks cached).
 
@@ -78,21 +81,36 @@ def classical_cases(image: np.ndarray) -> list[Case]:
     return rows
 
 
+ROWS = ("encoder", "disk", "decoder", "refined", "raw", "filter")
+"""The SAM rows, in order: image encoder, embedding on disk, decoder per prompt, decoder per refined prompt,
+raw automatic masks, re-filter."""
+
+
 def sam_rows(image: np.ndarray, weights: Path, repeats: int, *, slug: str = "sam", model: str = "vit_b",
              encoder_target_ms: float | None = None, decoder_target_ms: float = DECODER_TARGET_MS,
-             baseline: tuple[str, str, Path] | None = None) -> list[dict]:
+             baseline: tuple[str, str, Path] | None = None, rows: tuple[str, ...] = ROWS) -> list[dict]:
     """Encoder, embedding on disk, decoder per prompt, raw automatic masks and re-filter of ``slug``.
 
     ``baseline`` = (slug, label, weights) of another SAM timed alternately with every row but the
-    on-disk one, in the same process (its ratio to this one is the speed-up column).
+    on-disk one, in the same process (its ratio to this one is the speed-up column). ``rows``: which
+    of :data:`ROWS` to time.
     """
     def calls(name: str, path: Path) -> dict:
         prompt, auto = dict(points=[CLICK], weights=str(path)), dict(weights=str(path), points_per_side=16)
         fresh = lambda what: lambda: (sam.clear_caches(what), seglib.segment(image, name, **prompt))  # noqa: E731
+        earlier = {}  # the first click's low-resolution logits, fed back as the Prompt page does by default
+
+        def refined():
+            if "logits" not in earlier:
+                earlier["logits"] = seglib.segment(image, name, **prompt).low_res_logits
+            return seglib.segment(image, name, points=[CLICK, NEGATIVE], weights=str(path),
+                                  mask_input=earlier["logits"])
+
         return {
             "encoder": lambda: (sam.clear_caches("embeddings"), seglib.segment(image, name, **prompt)),
             "disk": lambda: seglib.segment(image, name, **prompt),
             "decoder": lambda: seglib.segment(image, name, points=[CLICK, NEGATIVE], weights=str(path)),
+            "refined": refined,
             "raw": lambda: (sam.clear_caches("raw_masks"), seglib.segment(image, f"{name}-auto", **auto)),
             "filter": lambda: seglib.segment(image, f"{name}-auto", pred_iou_thresh=0.5, stability_score_thresh=0.5,
                                              **auto),
@@ -112,12 +130,15 @@ def sam_rows(image: np.ndarray, weights: Path, repeats: int, *, slug: str = "sam
               setup=lambda: sam.clear_caches("embeddings")), max(2, repeats // 2)),
         (Case(f"{slug} {model}: decoder per prompt (embedding cached)", SIZE, own["decoder"], other.get("decoder"),
               target_ms=decoder_target_ms, **vs), repeats),
+        (Case(f"{slug} {model}: decoder per refined prompt (mask_input, embedding cached)", SIZE, own["refined"],
+              other.get("refined"), target_ms=decoder_target_ms, **vs), repeats),
         (Case(f"{slug}-auto {model}: raw masks, 16 x 16 grid (embedding cached)", SIZE, own["raw"], other.get("raw"),
               **vs), 1),
         (Case(f"{slug}-auto {model}: re-filter (raw masks cached)", SIZE, own["filter"], other.get("filter"),
               target_ms=FILTER_TARGET_MS, **vs), repeats),
     ]
-    rows = []
+    cases = [(case, n) for (case, n), row in zip(cases, ROWS) if row in rows]
+    results = []
     with tempfile.TemporaryDirectory() as folder:
         for case, n in cases:
             on_disk = "on disk" in case.label
@@ -125,11 +146,12 @@ def sam_rows(image: np.ndarray, weights: Path, repeats: int, *, slug: str = "sam
                 os.environ[sam.EMBEDDING_DIR_ENV] = folder
                 own["disk"]()
             try:
-                rows.append(measure(case, repeats=n, warmup=0 if n == 1 else 1))
+                results.append(measure(case, repeats=n, warmup=0 if n == 1 else 1))
             finally:
                 os.environ.pop(sam.EMBEDDING_DIR_ENV, None)
-            print(f"{case.label}: {rows[-1]['median ms']:.1f} ms (baseline {rows[-1]['baseline ms']})", flush=True)
-    return rows
+            print(f"{case.label}: {results[-1]['median ms']:.1f} ms (baseline {results[-1]['baseline ms']})",
+                  flush=True)
+    return results
 
 
 def random_weights(folder: str) -> tuple[Path, Path]:
@@ -151,7 +173,13 @@ def main(argv=None) -> None:
     parser.add_argument("--skip-classical", action="store_true", help="only SAM and SAM 2.1")
     parser.add_argument("--sam2-only", action="store_true",
                         help="of the SAM rows, only SAM 2.1's (each with SAM vit_b timed alternately)")
+    parser.add_argument("--rows", default=",".join(ROWS),
+                        help=f"which SAM rows, comma-separated (default all: {','.join(ROWS)})")
     args = parser.parse_args(argv)
+    rows_wanted = tuple(row.strip() for row in args.rows.split(",") if row.strip())
+    unknown = sorted(set(rows_wanted) - set(ROWS))
+    if unknown:
+        parser.error(f"--rows={args.rows!r}: unknown rows {unknown}; allowed: {', '.join(ROWS)}")
     torch.set_num_threads(min(2, torch.get_num_threads()))
     image = photo()
     rows = []
@@ -159,11 +187,11 @@ def main(argv=None) -> None:
         with tempfile.TemporaryDirectory() as folder:
             sam1, sam2 = random_weights(folder)
             if not args.sam2_only:
-                rows += sam_rows(image, sam1, args.repeats)
+                rows += sam_rows(image, sam1, args.repeats, rows=rows_wanted)
                 sam.clear_caches()
             rows += sam_rows(image, sam2, args.repeats, slug="sam2", model="tiny",
                              encoder_target_ms=SAM2_ENCODER_TARGET_MS, decoder_target_ms=SAM2_DECODER_TARGET_MS,
-                             baseline=("sam", "sam vit_b", sam1))
+                             baseline=("sam", "sam vit_b", sam1), rows=rows_wanted)
         sam.clear_caches()
     for case in [] if args.skip_classical else classical_cases(image):
         rows.append(measure(case, repeats=args.repeats))
