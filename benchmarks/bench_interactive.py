@@ -17,8 +17,8 @@ the same tensor sizes), only the masks are meaningless. Rows, for each:
 - embedding on disk: the same with ``$SEGDASH_SAM_EMBEDDING_DIR`` holding the image's embedding,
   as after a restart;
 - decoder per prompt: a further prompt on the same image (embedding cached);
-- decoder per refined prompt: the same with the first click's mask fed back (``mask_input``), as the
-  Prompt page does for every click after the first;
+- decoder per refined prompt: a new click each run with the previous answer's mask fed back
+  (``mask_input``), as the Prompt page does for every click after the first;
 - automatic masks: generating the raw masks of a 16 x 16 grid (embedding cached);
 - re-filter: moving a filter slider of ``sam-auto`` (raw masks cached).
 
@@ -98,13 +98,15 @@ def sam_rows(image: np.ndarray, weights: Path, repeats: int, *, slug: str = "sam
     def calls(name: str, path: Path) -> dict:
         prompt, auto = dict(points=[CLICK], weights=str(path)), dict(weights=str(path), points_per_side=16)
         fresh = lambda what: lambda: (sam.clear_caches(what), seglib.segment(image, name, **prompt))  # noqa: E731
-        earlier = {}  # the first click's low-resolution logits, fed back as the Prompt page does by default
+        earlier, clicks = {}, _next_clicks()
 
         def refined():
+            """A new click refining the previous answer (its low-resolution logits fed back), as on the Prompt page."""
             if "logits" not in earlier:
                 earlier["logits"] = seglib.segment(image, name, **prompt).low_res_logits
-            return seglib.segment(image, name, points=[CLICK, NEGATIVE], weights=str(path),
-                                  mask_input=earlier["logits"])
+            result = seglib.segment(image, name, points=next(clicks), weights=str(path), mask_input=earlier["logits"])
+            earlier["logits"] = result.low_res_logits
+            return result
 
         return {
             "encoder": lambda: (sam.clear_caches("embeddings"), seglib.segment(image, name, **prompt)),

@@ -15,6 +15,7 @@ import urllib.error
 import numpy as np
 import pytest
 import torch
+from pycocotools import mask as coco_mask
 from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
 from sam2.sam2_image_predictor import SAM2ImagePredictor
 
@@ -346,16 +347,20 @@ def test_automatic_masks_are_the_packages_raw_masks_refiltered_without_the_decod
     first = seglib.segment(scene.image, "sam2-auto", weights=small["safetensors"], points_per_side=6, **permissive)
     assert first.kind == "instance" and not first.timings["raw_cached"]
     loaded = M.load_sam2(weights=small["safetensors"])
-    raw = SM.generate_raw_masks(loaded, S.image_embedding(loaded, scene.image)[0], 6)
-    reference = SAM2AutomaticMaskGenerator(small["model"], points_per_side=6, pred_iou_thresh=0.0,
+    raw = SM.generate_raw_masks(loaded, S.image_embedding(loaded, scene.image)[0], 10)  # over 255 masks
+    reference = SAM2AutomaticMaskGenerator(small["model"], points_per_side=10, pred_iou_thresh=0.0,
                                            stability_score_thresh=0.0, box_nms_thresh=1.0)
     reference.predictor = package_predictor(small["model"], scene.image)
     reference.predictor.set_image = lambda image: None  # embedded above, as a user would before generating
     expected = [r for r in reference.generate(scene.image) if r["area"] > 0]
-    assert len(raw.area) == len(expected) > 0
-    np.testing.assert_allclose(np.sort(raw.predicted_iou), np.sort([r["predicted_iou"] for r in expected]),
-                               atol=1e-5)
-    assert sorted(raw.area) == sorted(r["area"] for r in expected)
+    assert len(raw.area) == len(expected) > 255  # the same masks in the same order as the package's generate()
+    np.testing.assert_allclose(raw.predicted_iou, [r["predicted_iou"] for r in expected], atol=1e-5)
+    np.testing.assert_allclose(raw.stability, [r["stability_score"] for r in expected], atol=1e-5)
+    assert list(raw.area) == [r["area"] for r in expected]
+    np.testing.assert_array_equal(raw.boxes[:, 2:] - raw.boxes[:, :2], [r["bbox"][2:] for r in expected])
+    np.testing.assert_allclose(raw.points, [r["point_coords"][0] for r in expected])
+    masks = [coco_mask.encode(np.asfortranarray(r["segmentation"].astype(np.uint8))) for r in expected]
+    assert [rle["counts"] for rle in raw.rles] == [mask["counts"] for mask in masks]
 
     decoder_calls = count_calls(monkeypatch, loaded.model.sam_mask_decoder)
     strict = seglib.segment(scene.image, "sam2-auto", weights=small["safetensors"], points_per_side=6,
