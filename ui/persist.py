@@ -38,7 +38,11 @@ def session(state: MutableMapping | None = None) -> MutableMapping:
 
 
 def keep(key: str, default, state: MutableMapping | None = None):
-    """Re-assign ``state[key]`` (``default`` when missing) before its widget is drawn; return the value."""
+    """Re-assign ``state[key]`` (``default`` when missing) before its widget is drawn; return the value.
+
+    Still needed with ``persist_state="session"``: writing only a missing default, a share link's scene
+    seed 7 on Explore read 0 on Evaluate (tests/e2e/test_values_across_pages.py).
+    """
     state = session(state)
     value = state[key] if key in state else default
     state[key] = value
