@@ -26,9 +26,10 @@ PROBLEMS = """([selector, width]) => {
     const problems = [];
     const describe = el => (el.innerText || el.getAttribute('aria-label') || el.tagName).trim().slice(0, 40);
     for (const el of document.querySelectorAll(selector)) {
-        // Toolbars that appear on hover (plotly's, a table's, the sidebar's collapse button).
+        // Toolbars that appear on hover (plotly's, a table's, a code block's copy button, the sidebar's
+        // collapse button).
         if (el.closest('.modebar, [data-testid="stSidebarCollapseButton"], [data-testid="stToolbar"], '
-                       + '[data-testid="stElementToolbar"]')) continue;
+                       + '[data-testid="stElementToolbar"], [data-testid="stElementToolbarButton"]')) continue;
         if (el.closest('details:not([open]) > :not(summary)')) continue;  // inside a closed expander
         let rect = el.getBoundingClientRect();
         if (rect.width < 4 || rect.height < 4) continue;  // not drawn (closed tab, hidden input)
