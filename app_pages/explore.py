@@ -11,13 +11,15 @@ from seglib.registry import FAMILIES
 from ui import prompt_canvas as canvas
 from ui import views, weights
 from ui.image_picker import image_picker
-from ui.layout import controls_beside
+from ui.layout import controls_beside, lazy_expander, lazy_tabs
 from ui.params import method_widgets, pipeline_widgets
 from ui.run import run_method
 from ui.share import encode_query, parse_query, restore, restore_once, sync_query
 
 FAMILY_KEY = "explore.family"
 PROMPTS_KEY = "explore.prompts"
+DOWNLOADS_KEY = "explore.downloads"  # open state of "Download and reuse" (its buttons are drawn only while open)
+TABS_KEY = "explore.tabs"  # the open tab below the stages (only it is drawn)
 FAMILY_HELP = {
     "threshold": "Split pixels by intensity.",
     "region": "Grow, split or flood regions of similar pixels.",
@@ -82,8 +84,10 @@ def result_panel(picked, method, result) -> None:
     views.result_images(picked, result, opacity, mode, side)
     views.result_numbers(result)
     views.result_notes(result)
-    with st.expander("Download and reuse", icon=":material/download:"):
-        views.downloads(picked, method, result, opacity, mode)
+    box, is_open = lazy_expander("Download and reuse", DOWNLOADS_KEY, icon=":material/download:")
+    if is_open:
+        with box:
+            views.downloads(picked, method, result, opacity, mode)
 
 
 def clicked_prompts(picked, method: seglib.Method) -> dict:
@@ -120,14 +124,17 @@ def method_view(picked, working_size) -> None:
         views.stage_grid(result, key=f"stages.{method.name}")
 
     query = encode_query(method, params, pre, post, picked, prompts=prompts)
-    about_tab, python_tab, share_tab = st.tabs(["About this method", "Copy as Python", "Share"])
-    with about_tab:
-        views.about(method)
-    with python_tab:
-        if result is not None:
+    (about_tab, about_open), (python_tab, python_open), (share_tab, share_open) = lazy_tabs(
+        ["About this method", "Copy as Python", "Share"], TABS_KEY)
+    if about_open:
+        with about_tab:
+            views.about(method)
+    if python_open and result is not None:
+        with python_tab:
             views.python_snippet(method, result, picked)
-    with share_tab:
-        views.share_link(query)
+    if share_open:
+        with share_tab:
+            views.share_link(query)
     sync_query(query)
 
 

@@ -8,7 +8,11 @@ runs off the page. Instead:
   results when both fit, and above them when the results would be narrower
   than :data:`MIN_RESULT_WIDTH` (a wrapping flex row);
 - :func:`control_row` lays controls out in a row that wraps onto more lines
-  rather than clipping them.
+  rather than clipping them;
+- :func:`lazy_expander` and :func:`lazy_tabs` draw only what is open: every
+  element on a page costs the browser a little on every slider move
+  (Streamlit re-renders the page's elements as a run starts, streams and
+  ends), so content nobody is looking at is better not drawn.
 
 Both use Streamlit's own horizontal containers; the one rule Streamlit cannot
 express (a minimum width for the results, so that the row wraps) is a line of
@@ -56,3 +60,30 @@ def wrapping_columns(key: str, count: int, min_width: int, gap: str = "medium") 
 def control_row(**options):
     """A horizontal container whose controls wrap onto more lines instead of running off the edge."""
     return st.container(horizontal=True, wrap=True, vertical_alignment="bottom", gap="medium", **options)
+
+
+def lazy_expander(label: str, key: str, expanded: bool = False, **options):
+    """An expander whose content is drawn only while it is open; returns it and whether it is open.
+
+    Opening or closing it reruns (the fragment it is in), so the content
+    appears at once when opened. ``options`` go to ``st.expander``. The
+    open state lives in ``st.session_state[key]`` (tests open it there)::
+
+        box, is_open = lazy_expander("Downloads", key="page.downloads")
+        if is_open:
+            with box:
+                ...
+    """
+    box = st.expander(label, expanded=expanded, key=key, on_change="rerun", **options)
+    return box, box.open is not False
+
+
+def lazy_tabs(labels: list[str], key: str) -> list:
+    """Tabs of which only the open one should be drawn (``[(tab, is_open), ...]``).
+
+    Switching tabs reruns (the fragment they are in) and draws the new tab.
+    The open tab's label lives in ``st.session_state[key]`` (the first tab
+    until the user picks another).
+    """
+    tabs = st.tabs(labels, key=key, on_change="rerun")
+    return [(tab, tab.open is not False) for tab in tabs]

@@ -20,8 +20,9 @@ import streamlit as st
 from seglib.pipeline import POSTPROCESS_PARAMS, PREPROCESS_PARAMS
 from seglib.registry import Method, Param
 
+from .layout import lazy_expander
 from .persist import keep
-from .weights import weights_widget
+from .weights import weights_value, weights_widget
 
 _LOG_GRID_POINTS = 61
 _CHOICE_BUTTONS_MAX = 4  # up to this many short choices: segmented control; more: a select box
@@ -266,6 +267,13 @@ def method_widgets(method: Method, scope: str | None = None) -> dict:
     return values | weights_widget(method, scope)  # deep methods: custom or pretrained weights
 
 
+def method_values(method: Method, scope: str | None = None) -> dict:
+    """What :func:`method_widgets` returns, without drawing a widget: each parameter's last value
+    (:func:`hidden_value`) and the weights in use. For widgets kept out of sight (a closed expander)."""
+    scope = scope or method.name
+    return {p.name: hidden_value(p, scope) for p in method.params} | weights_value(method)
+
+
 PIPELINE_SCOPES = (("pre", PREPROCESS_PARAMS), ("post", POSTPROCESS_PARAMS))
 
 
@@ -282,10 +290,9 @@ def pipeline_widgets(expanded: bool = False) -> tuple[dict, dict]:
     changed = any(st.session_state.get(widget_key(scope, p), p.default) != p.default
                   for scope, specs in PIPELINE_SCOPES for p in specs)
     title = "Pre- and post-processing" + (" (active)" if changed else "")
-    box = st.expander(title, expanded=expanded or changed, icon=":material/filter_alt:", key=PIPELINE_OPEN_KEY,
-                      on_change="rerun")
+    box, is_open = lazy_expander(title, PIPELINE_OPEN_KEY, expanded=expanded or changed, icon=":material/filter_alt:")
     with box:
-        if box.open is False:
+        if not is_open:
             return ({p.name: hidden_value(p, "pre") for p in PREPROCESS_PARAMS},
                     {p.name: hidden_value(p, "post") for p in POSTPROCESS_PARAMS})
         st.caption("Before the method: colour space, blur, denoising. After it: clean the label map.")

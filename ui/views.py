@@ -205,11 +205,12 @@ def _stage_figure(name: str, digest: str, _value) -> go.Figure:
 
 
 def about(method: Method) -> None:
-    """Description and references of a method."""
-    st.markdown(method.description)
+    """Description and references of a method (one element: each one costs the browser on every rerun)."""
+    parts = [method.description]
     if method.references:
-        st.markdown("**References**\n" + "\n".join(f"1. {ref}" for ref in method.references))
-    st.caption(f"Family: {method.family}. Output: {method.kind}. Slug: `{method.name}`.")
+        parts.append("**References**\n" + "\n".join(f"1. {ref}" for ref in method.references))
+    parts.append(f":small[:gray[Family: {method.family}. Output: {method.kind}. Slug: `{method.name}`.]]")
+    st.markdown("\n\n".join(parts))
 
 
 def model_card(method: Method) -> None:

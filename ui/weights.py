@@ -186,4 +186,13 @@ def weights_widget(method: Method, scope: str | None = None) -> dict:
                          args=(method.name, key), max_upload_size=UPLOAD_LIMIT_MB,
                          help="A .safetensors file, or a state dict saved with torch.save (.pt/.pth), e.g. from "
                               "the Train page. It is read safely: files that would run code are refused.")
+    return weights_value(method)
+
+
+def weights_value(method: Method, state: MutableMapping | None = None) -> dict:
+    """What :func:`weights_widget` returns, without drawing it: ``{"weights": path}`` of the custom weights
+    ``method`` runs with, or ``{}`` (its own weights, or a method that takes none)."""
+    if "weights" not in method.inputs:
+        return {}
+    chosen = custom_weights(method.name, state)
     return {"weights": chosen["path"]} if chosen is not None else {}

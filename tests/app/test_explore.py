@@ -14,6 +14,8 @@ from ui.params import PIPELINE_OPEN_KEY, widget_key
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 90
 FAMILY_KEY = "explore.family"
+DOWNLOADS_KEY = "explore.downloads"  # open state of "Download and reuse"
+TABS_KEY = "explore.tabs"  # the open tab below the stages
 TRADITIONAL = [f for f in ("threshold", "region", "graph", "edge", "clustering") if seglib.methods(f)]
 
 
@@ -192,13 +194,30 @@ def test_view_controls_and_python_snippet():
     at.button_group(key="view.side").set_value("Label colours").run()
     assert not at.exception and not at.error
     assert at.session_state["view.mode"] == "contour"
-    snippet = next(c.value for c in at.code if "seglib.segment(" in c.value)
+    assert not [c for c in at.code if "seglib.segment(" in c.value], "the Python tab is closed: not drawn"
+    at.session_state[TABS_KEY] = "Copy as Python"  # the user opens the tab
+    snippet = next(c.value for c in at.run().code if "seglib.segment(" in c.value)
     assert "import seglib" in snippet
     assert f"load_sample({DEFAULT_SAMPLE!r})" in snippet and "your_image" not in snippet  # the shown sample's loader
 
 
 def download_labels(at):
-    return [b.proto.label for b in at.get("download_button")]
+    """The download buttons, once "Download and reuse" is open."""
+    at.session_state[DOWNLOADS_KEY] = True
+    return [b.proto.label for b in at.run().get("download_button")]
+
+
+def test_downloads_and_tabs_are_drawn_only_when_open():
+    at = page()
+    assert not at.get("download_button"), "closed: no buttons are built on every slider move"
+    assert download_labels(at) == ["Label map (PNG)", "Overlay (PNG)", "COCO JSON"]
+    assert [t.label for t in at.tabs] == ["About this method", "Copy as Python", "Share"]
+    about = " ".join(m.value for m in at.tabs[0].markdown)
+    assert "**References**" in about and "Slug: `" in about
+    assert not at.tabs[1].code and not at.tabs[2].code, "closed tabs are empty"
+    at.session_state[TABS_KEY] = "Share"
+    at.run()
+    assert not at.exception and at.tabs[2].code and not at.tabs[0].markdown
 
 
 def test_a_local_method_below_full_size_offers_a_tiled_full_resolution_label_map():
