@@ -32,7 +32,8 @@ from seglib.scoring import METRIC_NAMES
 from . import prompt_canvas as canvas
 from .ground_truth import LoadedTruth
 from .image_picker import PickedImage
-from .params import method_widgets, set_value, widget_key
+from .layout import lazy_expander
+from .params import method_values, method_widgets, set_value, widget_key
 from .persist import session
 from .run import analyse
 from .share import PROMPTS, SharedView
@@ -76,6 +77,12 @@ PRESET_HELP = {
 def method_key(index: int) -> str:
     """Session-state key of panel ``index``'s method box."""
     return f"compare.method.{index}"
+
+
+def params_open_key(index: int) -> str:
+    """Session-state key of whether panel ``index``'s "Parameters" expander is open (its widgets are
+    drawn only while it is; closed, the panel keeps its values)."""
+    return f"compare.params_open.{index}"
 
 
 def panel_scope(index: int, slug: str) -> str:
@@ -152,7 +159,8 @@ def restore_panels(view: SharedView, state: MutableMapping | None = None) -> Non
     The link's number of methods is the panel count (at least the smallest
     count). Every parameter of a linked panel's method is set: the link's
     value, else the default, since a link leaves defaults out. A panel whose
-    slug the link got wrong keeps its method.
+    slug the link got wrong keeps its method. The "Parameters" of a panel
+    whose values the link tuned open, so the receiver sees them.
     """
     state = session(state)
     if not view.panels:
@@ -165,6 +173,8 @@ def restore_panels(view: SharedView, state: MutableMapping | None = None) -> Non
         state[method_key(index)] = method.name
         for spec in method.params:
             set_value(panel_scope(index, method.name), spec, linked.get((index, spec.name), spec.default), state)
+    for index in {index for index, _, _ in view.panel_values}:
+        state[params_open_key(index)] = True
 
 
 def takes_prompt(method: Method) -> bool:
@@ -217,9 +227,14 @@ def panel_controls(index: int) -> tuple[Method, dict]:
                              "from the values set in Explore.")
     method = seglib.method(slug)
     _seed_from_explore(index, method, state)
-    with st.expander("Parameters", icon=":material/tune:"):
+    scope = panel_scope(index, slug)
+    # Closed, the sliders are not drawn: every element costs the browser on each slider move of any panel.
+    box, is_open = lazy_expander("Parameters", params_open_key(index), icon=":material/tune:")
+    if not is_open:
+        return method, method_values(method, scope)
+    with box:
         st.caption(method.description)
-        params = method_widgets(method, panel_scope(index, slug))
+        params = method_widgets(method, scope)
     return method, params
 
 

@@ -47,8 +47,14 @@ def test_page_opened_directly_shows_a_scene_scored_in_every_panel():
     assert at.get("plotly_chart"), "linked figure and bar chart"
 
 
+def open_parameters(at, index):
+    """The user opens panel ``index``'s "Parameters" (closed, its sliders are not drawn)."""
+    at.session_state[panels.params_open_key(index)] = True
+
+
 def test_switching_a_panel_method_changes_its_row():
     at = scene_page()
+    open_parameters(at, 0)
     at.selectbox(key=panels.method_key(0)).set_value("global-threshold").run()
     assert not at.exception
     assert table(at)["method"].iloc[0] == "1. Global threshold"
@@ -59,10 +65,31 @@ def test_switching_a_panel_method_changes_its_row():
     assert table(at)["IoU"].iloc[0] != pytest.approx(low)
 
 
+def test_a_closed_panel_draws_no_sliders_and_runs_with_its_last_values():
+    at = scene_page()
+    index = 2  # k-means in the first preset
+    key = widget_key(panels.panel_scope(index, "kmeans"), "n_clusters")
+    assert at.selectbox(key=panels.method_key(index)).value == "kmeans"
+    with pytest.raises(KeyError):
+        at.slider(key=key)  # closed: its sliders are not drawn
+    before = table(at)["mean IoU (one-to-one)"].iloc[index]
+    open_parameters(at, index)
+    at.run().slider(key=key).set_value(2).run()
+    assert not at.exception
+    moved = table(at)["mean IoU (one-to-one)"].iloc[index]
+    assert moved != pytest.approx(before)
+    at.session_state[panels.params_open_key(index)] = False  # closed again
+    at.run()
+    assert not at.exception and key not in [s.key for s in at.slider]
+    assert at.session_state[key] == 2
+    assert table(at)["mean IoU (one-to-one)"].iloc[index] == pytest.approx(moved), "the panel keeps k = 2"
+
+
 def test_two_panels_may_run_the_same_method_with_different_values():
     at = scene_page()
     for i in (0, 1):
         at.selectbox(key=panels.method_key(i)).set_value("kmeans")
+    open_parameters(at, 1)
     at.run()
     at.slider(key=widget_key(panels.panel_scope(1, "kmeans"), "n_clusters")).set_value(2).run()
     assert not at.exception

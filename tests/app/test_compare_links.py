@@ -73,6 +73,14 @@ def test_compare_link_entries_that_are_wrong_are_ignored_with_a_reason(query, fr
     assert not view.panel_values and "box" not in view.prompts
 
 
+def test_a_link_opens_the_parameters_of_the_panels_it_tuned():
+    view = parse_query({"methods": THREE, "p2.iterations": "2"}, panels=panels.MAX_PANELS)
+    state = {}
+    panels.restore_panels(view, state)
+    assert state[panels.params_open_key(1)] is True, "the receiver sees the tuned value"
+    assert not any(panels.params_open_key(i) in state for i in (0, 2)), "untuned panels stay closed"
+
+
 def test_explore_points_at_compare_for_compare_entries():
     [warning] = parse_query({"method": "otsu", "methods": "otsu,kmeans"}).warnings
     assert "`methods`" in warning and "/compare" in warning
@@ -179,5 +187,7 @@ def test_a_link_resets_values_it_leaves_out_to_their_defaults():
     at = compare({"methods": "otsu,adaptive-threshold"})
     assert not at.exception
     spec = seglib.method("adaptive-threshold").param("block_size")
-    assert at.slider(key=widget_key(panels.panel_scope(1, "adaptive-threshold"), "block_size")).value == spec.default
+    at.session_state[panels.params_open_key(1)] = True  # a link without values leaves it closed: the user opens it
+    key = widget_key(panels.panel_scope(1, "adaptive-threshold"), "block_size")
+    assert at.run().slider(key=key).value == spec.default
     assert at.session_state[panels.COUNT_KEY] == 2

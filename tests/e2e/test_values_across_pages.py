@@ -47,10 +47,20 @@ def test_a_parameter_from_a_link_is_the_same_on_explore_and_evaluate(server, pag
     assert slider(page, "N clusters") == "7"
 
 
+def open_parameters(page, index: int, label: str) -> None:
+    """Open Compare panel ``index``'s "Parameters" (closed, its sliders are not drawn) and wait for slider ``label``."""
+    page.locator('[data-testid="stExpander"]').filter(has_text="Parameters").nth(index).locator("summary").click()
+    page.locator('[data-testid="stSlider"]').filter(has_text=label).first.wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+
+
 def test_a_preset_value_survives_a_visit_to_another_page(server, page):
     open_page(page, server)
     go(page, "Compare")  # the first visit fills the panels from the first preset, block size 151
+    open_parameters(page, 1, "Block size")
     assert slider(page, "Block size") == "151"
     go(page, "Explore")
     go(page, "Compare")
+    if not page.locator('[data-testid="stSlider"]').filter(has_text="Block size").count():
+        open_parameters(page, 1, "Block size")
     assert slider(page, "Block size") == "151"
