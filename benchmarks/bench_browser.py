@@ -24,7 +24,11 @@ Cases (the bare threshold app is the baseline of each):
 - ``explore-threshold``: Explore, global threshold slider, the overlay;
 - ``explore-kmeans``: Explore, k-means' k (``n_clusters``) slider, the overlay;
 - ``compare``: Compare with four panels (Otsu, adaptive threshold, k-means,
-  mean shift), k-means' k slider in panel 3, panel 3's picture.
+  mean shift), k-means' k slider in panel 3, panel 3's picture;
+- ``bare+N`` (e.g. ``bare+40``): the bare app with N captions below its
+  pictures, on a server of its own: what the size of a page alone costs
+  (Streamlit's frontend re-renders every element of the page several times
+  a rerun).
 
 Prints a Markdown table of medians and p95s and the ratios against the bare app.
 Nothing passes or fails.
@@ -221,10 +225,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
+def padded_bare_app(captions: int) -> str:
+    """:data:`BARE_APP` with ``captions`` one-line captions below its pictures."""
+    return BARE_APP + f"for i in range({int(captions)}):\n    st.caption(f'Caption {{i}} of a longer page.')\n"
+
+
 def run(presses: int, cases: list[str], warmup: int = 2) -> list[dict]:
     from playwright.sync_api import sync_playwright
 
-    rows = []
+    rows, padded = [], []
     with tempfile.TemporaryDirectory() as folder:
         bare_script = Path(folder) / "bare_app.py"
         bare_script.write_text(BARE_APP)
@@ -242,7 +251,16 @@ def run(presses: int, cases: list[str], warmup: int = 2) -> list[dict]:
                 }
                 bare = open_bare(browser, bare_url, bare_process.pid)
                 for case in cases:
-                    target = openers[case]()
+                    if case.startswith("bare+"):
+                        captions = int(case[len("bare+"):])
+                        script = Path(folder) / f"bare_{captions}.py"
+                        script.write_text(padded_bare_app(captions))
+                        process, url = start_server(script)
+                        padded.append(process)
+                        target = open_bare(browser, url, process.pid)
+                        target.name = f"bare app + {captions} captions"
+                    else:
+                        target = openers[case]()
                     bare.ms, bare.cpu_ms = [], []
                     for i in range(warmup + presses):
                         for side in (bare, target):
@@ -254,8 +272,8 @@ def run(presses: int, cases: list[str], warmup: int = 2) -> list[dict]:
                     target.page.close()
                 browser.close()
         finally:
-            stop_server(app_process)
-            stop_server(bare_process)
+            for process in (app_process, bare_process, *padded):
+                stop_server(process)
     return rows
 
 
@@ -273,7 +291,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--presses", type=int, default=12, help="measured key presses per case and app")
     parser.add_argument("--cases", default="explore-threshold,explore-kmeans,compare",
-                        help="comma-separated: explore-threshold, explore-kmeans, compare")
+                        help="comma-separated: explore-threshold, explore-kmeans, compare, bare+N (the bare app "
+                             "with N captions)")
     args = parser.parse_args(argv)
     rows = run(args.presses, [c.strip() for c in args.cases.split(",") if c.strip()])
     print(f"\n{args.presses} presses per case, medians and p95, this app and the bare app alternating; "
