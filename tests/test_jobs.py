@@ -219,17 +219,26 @@ def test_bad_sizes_and_settings_are_refused(monkeypatch):
         CostBook(0)
 
 
-def test_nice_settings_are_checked(monkeypatch):
-    with pytest.raises(ValueError, match="nice=20"):
-        JobPool(1, nice=20)
-    monkeypatch.delenv("SEGDASH_HEAVY_NICE", raising=False)
-    assert default_nice() == 10
-    monkeypatch.setenv("SEGDASH_HEAVY_NICE", "0")
-    assert default_nice() == 0
-    for bad in ("-1", "20", "low"):
-        monkeypatch.setenv("SEGDASH_HEAVY_NICE", bad)
-        with pytest.raises(ValueError, match=f"SEGDASH_HEAVY_NICE='{bad}'.*0 to 19"):
-            default_nice()
+@pytest.mark.parametrize("read, name, default, allowed, bad, message", [
+    (default_nice, "SEGDASH_HEAVY_NICE", 10, "0", ("-1", "20", "low"), "0 to 19"),
+    (default_express, "SEGDASH_EXPRESS_WORKERS", 1, "0", ("-1", "one"), "at least 0"),
+])
+def test_pool_settings_from_the_environment_are_checked(monkeypatch, read, name, default, allowed, bad, message):
+    monkeypatch.delenv(name, raising=False)
+    assert read() == default
+    monkeypatch.setenv(name, allowed)
+    assert read() == int(allowed)
+    for text in bad:
+        monkeypatch.setenv(name, text)
+        with pytest.raises(ValueError, match=f"{name}='{text}'.*{message}"):
+            read()
+
+
+def test_pool_arguments_are_checked():
+    for kwargs, match in (({"nice": 20}, "nice=20"), ({"express": -1}, "express=-1"),
+                          ({"short_seconds": 0}, "short_seconds=0")):
+        with pytest.raises(ValueError, match=match):
+            JobPool(1, **kwargs)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are a Linux feature")
@@ -299,17 +308,3 @@ def test_short_jobs_queue_on_both_lines_and_show_the_nearer_place():
         assert queued_long.result(LONG) == 2
     finally:
         pool.shutdown()
-
-
-def test_express_settings_are_checked(monkeypatch):
-    with pytest.raises(ValueError, match="express=-1"):
-        JobPool(1, express=-1)
-    with pytest.raises(ValueError, match="short_seconds=0"):
-        JobPool(1, short_seconds=0)
-    monkeypatch.delenv("SEGDASH_EXPRESS_WORKERS", raising=False)
-    assert default_express() == 1
-    monkeypatch.setenv("SEGDASH_EXPRESS_WORKERS", "0")
-    assert default_express() == 0
-    monkeypatch.setenv("SEGDASH_EXPRESS_WORKERS", "one")
-    with pytest.raises(ValueError, match="SEGDASH_EXPRESS_WORKERS='one'.*at least 0"):
-        default_express()
