@@ -281,6 +281,7 @@ def load_sam(model_type: str = "vit_b", weights=None, *, config=None, fetch: Cal
                               max_parameters=MAX_PARAMETERS)
         model.to("cuda" if torch.cuda.is_available() else "cpu")
         cache_dense_pe(model.prompt_encoder)
+        channels_last_mask_input(model.prompt_encoder)
         channels_last_decoder(model.mask_decoder)
         remember_image_projections(model.mask_decoder)
         return LoadedSam(model=model, config=chosen, name=name, source=label, key=key)
@@ -346,6 +347,11 @@ def cache_dense_pe(prompt_encoder) -> None:
     ``get_dense_pe()`` depends on the weights only (SAM and SAM 2.1 alike); the
     decoder asks for it on every prompt (sines and cosines of the whole grid, a
     few milliseconds). Outside inference (gradients on) it is computed as before.
+
+    The kept copy is contiguous: the encoding comes as a permuted (channels-last)
+    view, and the decoder's ``torch.repeat_interleave`` of it, called on every
+    prompt even for a batch of one, takes 8 ms on such a view against 0.5 ms on a
+    contiguous tensor (same values).
     """
     import torch
 
@@ -355,10 +361,26 @@ def cache_dense_pe(prompt_encoder) -> None:
         if torch.is_grad_enabled():
             return compute()
         if not kept:
-            kept.append(compute())
+            kept.append(compute().contiguous())
         return kept[0]
 
     prompt_encoder.get_dense_pe = get_dense_pe
+
+
+def channels_last_mask_input(prompt_encoder) -> None:
+    """Embed a mask input (a refining click's previous answer) in channels-last layout, as the decoder works.
+
+    The decoder adds the mask's embedding to the image embedding, which is
+    channels-last (see :func:`channels_last_decoder`): with the embedding in the
+    usual layout that sum of two 256 x 64 x 64 tensors in different layouts took
+    4.4 ms on one thread against 0.3 ms in one layout. With the small
+    downscaling network's weights channels-last, its convolutions write their
+    output in that layout at the same cost (the same products; float rounding
+    of about 5e-7 differs).
+    """
+    import torch
+
+    prompt_encoder.mask_downscaling.to(memory_format=torch.channels_last)
 
 
 def remember_image_projections(mask_decoder) -> None:
