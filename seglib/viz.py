@@ -238,9 +238,11 @@ def _visible_binary_lut(rgb: np.ndarray, mask: np.ndarray, lut: np.ndarray) -> n
     """``lut`` with the mask colour swapped for the alternative farthest from the covered pixels' mean
     colour, when the usual colour is closer to it than :data:`MIN_MASK_CONTRAST` (a red mask on a pink
     object would be invisible)."""
-    if not mask.any():
+    covered = np.count_nonzero(mask)
+    if not covered:
         return lut
-    mean = rgb[mask].mean(axis=0)
+    # Masked sums per channel: half the time of rgb[mask].mean(), which copies the covered pixels first.
+    mean = np.array([rgb[..., c].sum(where=mask, dtype=np.int64) for c in range(3)]) / covered
 
     def distance(colour) -> float:
         return float(np.linalg.norm(mean - np.asarray(colour, dtype=np.float64)))
@@ -318,35 +320,41 @@ _JPEG_QUALITY = 90
 
 
 def is_flat(rgb: np.ndarray) -> bool:
-    """Whether an RGB uint8 picture is drawn in a few flat colours (label maps, masks) rather than a photo.
+    """Whether a uint8 picture (RGB or gray) is drawn in a few flat colours (label maps, masks) rather than a photo.
 
     Looks at every 7th pixel (a few thousand at most), so it costs well under a millisecond.
     """
-    sample = np.ascontiguousarray(rgb.reshape(-1, rgb.shape[-1])[::7][:20000]).astype(np.uint32)
-    packed = (sample[:, 0] << 16) | (sample[:, 1] << 8) | sample[:, -1]
+    channels = rgb.shape[-1] if rgb.ndim == 3 else 1
+    sample = np.ascontiguousarray(rgb.reshape(-1, channels)[::7][:20000]).astype(np.uint32)
+    packed = (sample[:, 0] << 16) | (sample[:, 1 % channels] << 8) | sample[:, -1]
     return np.unique(packed).size <= _FLAT_COLOURS
 
 
-def encode_picture(rgb: np.ndarray, lossless: bool | None = None) -> tuple[bytes, str]:
-    """Encode an RGB uint8 picture for display: ``(bytes, mime type)``.
+def encode_picture(picture: np.ndarray, lossless: bool | None = None) -> tuple[bytes, str]:
+    """Encode a picture for display: ``(bytes, mime type)``.
 
-    Flat-colour pictures (see :func:`is_flat`) become PNG, lossless and small;
-    photos and overlays on photos become JPEG at quality 90, a tenth of the
-    PNG's size and several times faster to encode. ``lossless`` forces one or
-    the other.
+    ``picture`` is RGB uint8 (H, W, 3), gray uint8 (H, W) or a boolean mask
+    (H, W). Flat-colour pictures (see :func:`is_flat`) become PNG, lossless and
+    small; photos and overlays on photos become JPEG at quality 90, a tenth of
+    the PNG's size and several times faster to encode. ``lossless`` forces one
+    or the other. A mask is always a 1-bit PNG and a gray picture keeps one
+    channel: a 600 x 400 mask encodes in 1 ms against 5 ms as black-and-white RGB.
     """
-    rgb = np.ascontiguousarray(rgb)
+    picture = np.ascontiguousarray(picture)
     buffer = io.BytesIO()
-    if lossless if lossless is not None else is_flat(rgb):
-        # Fastest zlib level: a few ms for a 720 px picture.
-        Image.fromarray(rgb).save(buffer, format="PNG", compress_level=1)
+    if picture.dtype == bool:
+        Image.fromarray(picture).save(buffer, format="PNG", compress_level=1)  # mode "1": a bit a pixel
         return buffer.getvalue(), "image/png"
-    Image.fromarray(rgb).save(buffer, format="JPEG", quality=_JPEG_QUALITY)
+    if lossless if lossless is not None else is_flat(picture):
+        # Fastest zlib level: a few ms for a 720 px picture.
+        Image.fromarray(picture).save(buffer, format="PNG", compress_level=1)
+        return buffer.getvalue(), "image/png"
+    Image.fromarray(picture).save(buffer, format="JPEG", quality=_JPEG_QUALITY)
     return buffer.getvalue(), "image/jpeg"
 
 
-def _data_uri(rgb: np.ndarray, lossless: bool | None = None) -> str:
-    data, mime = encode_picture(rgb, lossless)
+def _data_uri(picture: np.ndarray, lossless: bool | None = None) -> str:
+    data, mime = encode_picture(picture, lossless)
     return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
@@ -362,8 +370,8 @@ def _colourmap(name: str) -> np.ndarray:
     return np.array([[int(float(c)) for c in s[s.index("(") + 1:-1].split(",")] for s in colours], dtype=np.uint8)
 
 
-def _scalar_to_rgb(array: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Float map -> RGB: min-max gray, or red-blue symmetric around zero for signed values."""
+def _scalar_to_picture(array: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Float map -> picture: min-max gray (one channel), or red-blue RGB symmetric around zero for signed values."""
     low, high = float(array.min()), float(array.max())
     if low < 0 < high:
         name, bound = "RdBu_r", max(-low, high)
@@ -372,21 +380,26 @@ def _scalar_to_rgb(array: np.ndarray) -> tuple[np.ndarray, dict]:
         name, scale = "gray", _GRAY_SCALE
     span = high - low
     scaled = (array - low) / span if span > 0 else np.full(array.shape, 0.5)
-    index = np.clip(np.round(scaled * 255), 0, 255).astype(np.intp)
-    return _colourmap(name)[index], {"colorscale": scale, "cmin": low, "cmax": high if span > 0 else low + 1}
+    index = np.clip(np.round(scaled * 255), 0, 255).astype(np.uint8)
+    picture = index if name == "gray" else _colourmap(name)[index]
+    return picture, {"colorscale": scale, "cmin": low, "cmax": high if span > 0 else low + 1}
 
 
-def _stage_rgb(value: np.ndarray) -> tuple[np.ndarray, dict | None]:
-    """An RGB uint8 picture of a stage array and, for scalar maps, its colour scale."""
+def _stage_picture(value: np.ndarray) -> tuple[np.ndarray, dict | None]:
+    """A displayable picture of a stage array and, for scalar maps, its colour scale.
+
+    RGB stays RGB (uint8); masks and 0/1 maps become boolean (a 1-bit PNG), gray
+    scalar maps one uint8 channel, label maps and signed maps RGB colours.
+    """
     if value.ndim == 3:
         if value.dtype == np.uint8:
             return value, None
         return as_uint8(np.clip(np.nan_to_num(value.astype(np.float64)), 0, 1)), None
     if value.dtype == bool or (np.issubdtype(value.dtype, np.integer) and value.size and value.min() >= 0 and value.max() <= 1):
-        return np.repeat((value.astype(np.uint8) * 255)[..., None], 3, axis=-1), None
+        return value.astype(bool, copy=False), None
     if np.issubdtype(value.dtype, np.integer):
         return colourise(value), None
-    return _scalar_to_rgb(np.nan_to_num(value.astype(np.float64)))
+    return _scalar_to_picture(np.nan_to_num(value.astype(np.float64)))
 
 
 def _title(title: str) -> dict:
@@ -412,10 +425,10 @@ def image_figure(value: np.ndarray, title: str = "", height: int | None = None) 
     if height is None:
         height = int(np.clip(_FIGURE_MARGIN["t"] + 300 * h / w, 160, 480))
     small, pixel = _shrink(value, FIGURE_MAX_SIDE)
-    rgb, scale = _stage_rgb(small)
+    picture, scale = _stage_picture(small)
     # A scalar map through a 256-colour scale looks "flat" to is_flat but is a continuous picture:
     # JPEG (a tenth of the PNG's size and several times faster; every move re-sends its stages).
-    source = _data_uri(rgb, lossless=False if scale is not None else None)
+    source = _data_uri(picture, lossless=False if scale is not None else None)
     data = [go.Image(source=source, dx=pixel, dy=pixel,
                      x0=(pixel - 1) / 2, y0=(pixel - 1) / 2, hoverinfo="x+y")]
     if scale is not None:

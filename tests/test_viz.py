@@ -189,6 +189,31 @@ def test_label_maps_are_sent_lossless_and_photos_as_jpeg():
     assert mime == "image/png" and data.startswith(b"\x89PNG")
 
 
+def _decoded(source):
+    """The picture in a data URI (str) or in encoded bytes."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    data = base64.b64decode(source.split(",", 1)[1]) if isinstance(source, str) else source
+    return Image.open(io.BytesIO(data))
+
+
+def test_masks_go_as_one_bit_and_gray_maps_as_one_channel():
+    rng = np.random.default_rng(2)
+    mask = rng.random((90, 120)) > 0.5
+    picture = _decoded(_image_trace(viz.stage_figure("mask", mask)).source)
+    assert picture.mode == "1" and np.array_equal(np.asarray(picture), mask)
+    zero_one = mask.astype(np.int64)  # a 0/1 integer map is drawn as the same mask
+    assert np.array_equal(np.asarray(_decoded(_image_trace(viz.stage_figure("01", zero_one)).source)), mask)
+    assert _decoded(_image_trace(viz.stage_figure("gradient", rng.random((90, 120)))).source).mode == "L"
+    signed = _decoded(_image_trace(viz.stage_figure("log", rng.random((90, 120)) - 0.5)).source)
+    assert signed.mode == "RGB"  # red-blue around zero
+    data, mime = viz.encode_picture(mask)
+    assert mime == "image/png" and np.array_equal(np.asarray(_decoded(data)), mask)
+
+
 def test_overlay_blends_only_painted_pixels_with_the_given_opacity():
     image = np.full((4, 6, 3), 100, np.uint8)
     labels = np.zeros((4, 6), np.int32)

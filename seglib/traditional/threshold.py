@@ -15,6 +15,7 @@ from skimage import filters
 from skimage.filters import rank
 from skimage.morphology import footprint_rectangle
 
+from ..cache import cached_stage
 from ..imaging import to_gray
 from ..registry import Param, register
 from ..result import Curve, Segmentation
@@ -32,6 +33,17 @@ POLARITY = Param(
 def _histogram(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     counts, edges = np.histogram(gray, bins=_BINS, range=(0.0, 1.0))
     return (edges[:-1] + edges[1:]) / 2, counts
+
+
+@cached_stage
+def gray_histogram(image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The luminance of ``image`` and its histogram (bin centres, counts), read-only.
+
+    Computed once per picture: moving a threshold re-uses them (and the gray
+    stage stays the same object, whose figure the dashboard has already drawn).
+    """
+    gray = to_gray(image)
+    return (gray, *_histogram(gray))
 
 
 def between_class_variance(centres: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -86,8 +98,7 @@ def _side_notes(polarity: str, side: str) -> list[str]:
 
 
 def _global(image, threshold: float, polarity: str, *, extra: dict | None = None) -> Segmentation:
-    gray = to_gray(image)
-    centres, counts = _histogram(gray)
+    gray, centres, counts = gray_histogram(image)
     series = {"pixels": counts.astype(np.float64)}
     series.update(extra(centres, counts) if extra else {})
     mask, side = foreground_side(gray, threshold, polarity)
@@ -130,7 +141,7 @@ def _auto(name: str, title: str, func, description: str, reference: str, with_va
     """Register an automatic global threshold computed by ``func(gray)``."""
 
     def run(image, *, polarity):
-        gray = to_gray(image)
+        gray = gray_histogram(image)[0]
         value = float(gray.min()) if _flat_guard(gray) else float(func(gray))
         extra = (lambda c, n: {"between-class variance": _rescale(between_class_variance(c, n), n)}) if with_variance else None
         result = _global(image, value, polarity, extra=extra)
@@ -198,8 +209,7 @@ isodata = _auto(
     references=("P.-S. Liao, T.-S. Chen & P.-C. Chung, A fast algorithm for multilevel thresholding, J. Inf. Sci. Eng. 17(5), 2001.",),
 )
 def multi_otsu(image, *, classes):
-    gray = to_gray(image)
-    centres, counts = _histogram(gray)
+    gray, centres, counts = gray_histogram(image)
     if np.unique(gray).size < classes:
         thresholds = np.linspace(gray.min(), gray.max(), classes + 1)[1:-1]
     else:
@@ -264,12 +274,21 @@ def _odd(value: int) -> int:
     references=("Gonzalez & Woods, Digital Image Processing, 4th ed., section 10.3.7 (variable thresholding).",),
 )
 def adaptive_threshold(image, *, block_size, offset, method, polarity):
-    gray = to_gray(image)
-    if method == "median":
-        surface = _median_surface(gray, _odd(block_size)) - offset
-    else:
-        surface = filters.threshold_local(gray, block_size=_odd(block_size), method=method, offset=offset)
+    gray = gray_histogram(image)[0]
+    surface = _local_statistic(gray, _odd(block_size), method) - offset
     return _local(gray, surface, polarity)
+
+
+@cached_stage
+def _local_statistic(gray: np.ndarray, block_size: int, method: str) -> np.ndarray:
+    """The neighbourhood statistic of every pixel, before the offset: moving the offset re-uses it.
+
+    ``threshold_local`` subtracts its offset last, so with offset 0 and the offset
+    subtracted here the surface is the same, bit for bit.
+    """
+    if method == "median":
+        return _median_surface(gray, block_size)
+    return filters.threshold_local(gray, block_size=block_size, method=method, offset=0.0)
 
 
 def _local(gray, surface, polarity):
@@ -301,6 +320,6 @@ def _local(gray, surface, polarity):
     references=("J. Sauvola & M. Pietikäinen, Adaptive document image binarization, Pattern Recognition 33(2), 2000.",),
 )
 def sauvola(image, *, window_size, k, polarity):
-    gray = to_gray(image)
+    gray = gray_histogram(image)[0]
     surface = filters.threshold_sauvola(gray, window_size=_odd(window_size), k=k)
     return _local(gray, surface, polarity)

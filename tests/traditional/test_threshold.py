@@ -120,3 +120,27 @@ def test_adaptive_median_surface_is_the_local_median_to_one_level():
     reference = filters.threshold_local(gray, 9, method="median", offset=0.05)
     inside = (slice(4, -4), slice(4, -4))  # at the border the window holds fewer pixels instead of reflecting
     np.testing.assert_allclose(result.stages["threshold surface"][inside], reference[inside], atol=0.5 / 255 + 1e-9)
+
+
+def test_moving_a_threshold_or_offset_reuses_the_picture_s_gray_histogram_and_local_statistic():
+    from seglib import cache
+
+    image = data.coffee()
+    first = seglib.segment(image, "global-threshold", threshold=0.3)
+    second = seglib.segment(image, "global-threshold", threshold=0.6)
+    assert second.stages["gray"] is first.stages["gray"]  # the same read-only object: its figure is reused
+    assert not second.stages["gray"].flags.writeable
+    assert np.array_equal(first.stages["histogram"].series["pixels"], second.stages["histogram"].series["pixels"])
+    assert first.stages["histogram"].markers["threshold"] == 0.3
+    assert np.count_nonzero(second.labels) < np.count_nonzero(first.labels)
+
+    cache.clear()
+    low = seglib.segment(image, "adaptive-threshold", offset=0.0, method="gaussian")
+    misses = cache.stats["misses"]
+    high = seglib.segment(image, "adaptive-threshold", offset=0.05, method="gaussian")
+    assert cache.stats["misses"] == misses  # gray and the local statistic came from the cache
+    # threshold_local subtracts its offset last: the cached statistic minus the offset is its surface, exactly
+    gray = rgb2gray(image)
+    expected = filters.threshold_local(gray, block_size=35, method="gaussian", offset=0.05)
+    assert np.array_equal(high.stages["threshold surface"], low.stages["threshold surface"] - 0.05)
+    assert np.allclose(high.stages["threshold surface"], expected, atol=1e-6)
