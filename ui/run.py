@@ -33,6 +33,9 @@ from .memory import freeze_imports
 _MAX_RESULTS = 12  # each entry holds labels and stages: a few tens of MB on a 1024 px image
 _MAX_LEAN_RESULTS = 96  # labels only: a sweep of 12 values x 4 methods x 2 settings fits
 _MAX_ANALYSES = 64
+QUIET_BELOW_S = 0.25
+"""A run expected to take less (it ran before on this picture size) shows no spinner: one element
+less to send and re-render on every slider move."""
 
 
 def _call(image, method: str, params: dict, pre: dict, post: dict, working_size: int | None,
@@ -110,6 +113,8 @@ def run_method(picked: PickedImage, method: Method, params: dict, *, pre: dict |
         if heavy_now:  # through the shared pool: waits its turn, visibly
             return heavy.run(heavy.call_slot(f"result.{method.name}"), key, lambda: _segment(*args),
                              title=method.title, seconds=seconds)
+        if seconds is not None and seconds < QUIET_BELOW_S:  # no spinner element for a few milliseconds
+            return _segment(*args)
         with st.spinner(f"Running {method.title}...", show_time=True):
             return _segment(*args)
     except Exception as error:  # noqa: BLE001 - any failure of a method stays in its panel

@@ -116,12 +116,18 @@ def _overlay_picture(image_id: str, labels_id: str, kind: str, opacity: float, m
                      _labels: np.ndarray) -> tuple[bytes, str]:
     image, labels = viz.fit(_image, _labels, DISPLAY_MAX_SIDE)
     picture = viz.overlay(image, labels, kind, opacity=opacity, mode=mode, line_width=line_width(image.shape[1]))
-    return viz.encode_picture(picture)
+    return viz.encode_picture(picture, lossless=_is_flat(image_id, _image))  # a photo's overlay is a photo
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _original_picture(image_id: str, _image: np.ndarray) -> tuple[bytes, str]:
-    return viz.encode_picture(viz.fit(_image, None, DISPLAY_MAX_SIDE)[0])
+    return viz.encode_picture(viz.fit(_image, None, DISPLAY_MAX_SIDE)[0], lossless=_is_flat(image_id, _image))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _is_flat(image_id: str, _image: np.ndarray) -> bool:
+    """Whether the picture is drawn in flat colours (PNG) or is a photo (JPEG), judged once per picture."""
+    return viz.is_flat(_image)
 
 
 @st.cache_data(max_entries=_MAX_PICTURES, show_spinner=False)
@@ -181,27 +187,28 @@ def stage_grid(result: Segmentation, key: str = "stages", columns: int = STAGE_C
 
 def _stage(name: str, value, key: str) -> None:
     try:
-        figure = stage_figure(name, value)
+        figure, caption = stage_view(name, value)
     except Exception as error:  # noqa: BLE001 - one odd stage must not hide the others
         st.warning(f"Stage {code(name)} cannot be drawn: {escape_markdown(error)}")
         return
     st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, width="stretch")
-    st.caption(viz.describe_stage(value))
+    st.caption(caption)
 
 
-def stage_figure(name: str, value) -> go.Figure:
-    """:func:`seglib.viz.stage_figure`, built once per stage content (a threshold's gray picture is the
-    same for every threshold) and shared: Streamlit only reads the figure."""
+def stage_view(name: str, value) -> tuple[go.Figure, str]:
+    """:func:`seglib.viz.stage_figure` and :func:`seglib.viz.describe_stage`, built once per stage content
+    (a threshold's gray picture is the same for every threshold) and shared: Streamlit only reads the
+    figure. (A label map's caption counts its distinct labels: a sort of every pixel.)"""
     if isinstance(value, np.ndarray):
         digest = fingerprint(value)  # remembered per read-only array: free on reruns of a cached result
     else:  # curves, points: small
         digest = hashlib.blake2b(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
-    return _stage_figure(name, digest, value)
+    return _stage_view(name, digest, value)
 
 
 @st.cache_resource(max_entries=_MAX_STAGE_FIGURES, show_spinner=False)
-def _stage_figure(name: str, digest: str, _value) -> go.Figure:
-    return viz.stage_figure(name, _value)
+def _stage_view(name: str, digest: str, _value) -> tuple[go.Figure, str]:
+    return viz.stage_figure(name, _value), viz.describe_stage(_value)
 
 
 def about(method: Method) -> None:
