@@ -319,3 +319,15 @@ def test_edges_are_drawn_wider_with_line_width():
     np.testing.assert_array_equal(viz.overlay(image, edges, "edges", mode="contour")[6, 0], viz.EDGE_COLOUR)
     with pytest.raises(ValueError, match="line_width"):
         viz.overlay(image, edges, "edges", line_width=0)
+
+
+def test_float_colour_stages_become_the_same_uint8_as_clipping_and_rounding():
+    from seglib.imaging import as_uint8
+
+    value = np.random.default_rng(3).random((20, 30, 3)) * 1.4 - 0.2
+    value[0, 0, 0], value[1, 1, 1], value[2, 2, 2] = np.nan, np.inf, -np.inf
+    expected = as_uint8(np.clip(np.nan_to_num(value), 0, 1))
+    for dtype in (np.float64, np.float32):
+        assert np.array_equal(viz._unit_float_to_uint8(value.astype(dtype)), expected)
+    picture = _decoded(_image_trace(viz.stage_figure("colours", value)).source)
+    assert picture.mode == "RGB" and picture.size == (30, 20)
