@@ -514,7 +514,9 @@ def points_figure(points: Points, title: str = "", height: int = 380) -> go.Figu
     values, colours = _cluster_colours(labels)
     for value, colour in zip(values, colours):
         sel = labels == value
-        traces.append(dict({axis: xyz[sel, i] for i, axis in enumerate(axes)}, type=kind, mode="markers",
+        # float32 coordinates: half the bytes of the figure's typed arrays, far finer than a pixel's colour step
+        traces.append(dict({axis: xyz[sel, i].astype(np.float32) for i, axis in enumerate(axes)}, type=kind,
+                           mode="markers",
                            name=f"cluster {value}", showlegend=len(values) <= 12,
                            marker=dict(size=3.5 if three else 5, color="rgb(%d,%d,%d)" % tuple(colour),
                                        opacity=0.8)))
