@@ -370,8 +370,14 @@ def _colourmap(name: str) -> np.ndarray:
     return np.array([[int(float(c)) for c in s[s.index("(") + 1:-1].split(",")] for s in colours], dtype=np.uint8)
 
 
-def _scalar_to_picture(array: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Float map -> picture: min-max gray (one channel), or red-blue RGB symmetric around zero for signed values."""
+def _scalar_to_picture(value: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Float map -> picture: min-max gray (one channel), or red-blue RGB symmetric around zero for signed values.
+
+    NaN counts as 0 and infinities as the largest floats (``np.nan_to_num``). Scaled in place in one
+    float copy (the same arithmetic, in the same order, as ``round((x - low) / span * 255)``).
+    """
+    array = np.array(value, dtype=np.float64)
+    np.nan_to_num(array, copy=False)
     low, high = float(array.min()), float(array.max())
     if low < 0 < high:
         name, bound = "RdBu_r", max(-low, high)
@@ -379,8 +385,15 @@ def _scalar_to_picture(array: np.ndarray) -> tuple[np.ndarray, dict]:
     else:
         name, scale = "gray", _GRAY_SCALE
     span = high - low
-    scaled = (array - low) / span if span > 0 else np.full(array.shape, 0.5)
-    index = np.clip(np.round(scaled * 255), 0, 255).astype(np.uint8)
+    if span > 0:
+        array -= low
+        array /= span
+        array *= 255
+        np.round(array, out=array)
+        np.clip(array, 0, 255, out=array)
+        index = array.astype(np.uint8)
+    else:
+        index = np.full(array.shape, 128, dtype=np.uint8)  # round(0.5 * 255)
     picture = index if name == "gray" else _colourmap(name)[index]
     return picture, {"colorscale": scale, "cmin": low, "cmax": high if span > 0 else low + 1}
 
@@ -412,7 +425,7 @@ def _stage_picture(value: np.ndarray) -> tuple[np.ndarray, dict | None]:
         return value.astype(bool, copy=False), None
     if np.issubdtype(value.dtype, np.integer):
         return colourise(value), None
-    return _scalar_to_picture(np.nan_to_num(value.astype(np.float64)))
+    return _scalar_to_picture(value)
 
 
 def _title(title: str) -> dict:
