@@ -25,7 +25,7 @@ from seglib.registry import Method
 from seglib.result import Segmentation
 
 from .image_picker import PickedImage, image_hash
-from .layout import SLIDER_WIDTH, control_row, wrapping_columns
+from .layout import SLIDER_WIDTH, control_row, lazy_expander, wrapping_columns
 from .persist import keep
 from .share import query_string
 from .weights import custom_weights
@@ -40,6 +40,7 @@ DISPLAY_MAX_SIDE = 1200
 _PIXELS_PER_LINE = 350
 STAGE_COLUMNS = 3
 STAGE_MIN_WIDTH = 260  # narrower stage figures go onto the next row
+STAGES_SHOWN = 6  # two rows; more stages wait in an expander (see stage_grid)
 _MAX_PICTURES = 48  # encoded display pictures (JPEG or PNG, tens of kB each)
 _MAX_STAGE_FIGURES = 64
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
@@ -172,17 +173,34 @@ def result_notes(result: Segmentation) -> None:
 
 
 def stage_grid(result: Segmentation, key: str = "stages", columns: int = STAGE_COLUMNS) -> None:
-    """Every stage of the result as a captioned plotly figure, in a grid."""
+    """Every stage of the result as a captioned plotly figure, in a grid.
+
+    The first :data:`STAGES_SHOWN` stages are always drawn; more (fuzzy c-means has nine) wait in an
+    expander that draws them only while it is open (its state is kept per ``key``): each stage figure
+    is rebuilt and re-sent on every slider move, most of a move's cost for a method with many stages.
+    """
     items = list(result.stages.items())
     if not items:
         st.caption("This method reports no intermediate stages.")
         return
+    _stage_rows(items[:STAGES_SHOWN], key, columns, 0)
+    rest = items[STAGES_SHOWN:]
+    if rest:
+        box, is_open = lazy_expander(f"{len(rest)} more stage{'s' if len(rest) > 1 else ''}: "
+                                     + ", ".join(name for name, _ in rest), f"{key}.more",
+                                     icon=":material/layers:")
+        if is_open:
+            with box:
+                _stage_rows(rest, key, columns, STAGES_SHOWN)
+
+
+def _stage_rows(items: list, key: str, columns: int, first: int) -> None:
     for start in range(0, len(items), columns):
         row = items[start:start + columns]
-        grid_key = re.sub(r"[^A-Za-z0-9_-]", "-", f"{key}-{start}")
+        grid_key = re.sub(r"[^A-Za-z0-9_-]", "-", f"{key}-{first + start}")
         for column, (name, value) in zip(wrapping_columns(grid_key, columns, STAGE_MIN_WIDTH), row):
             with column:
-                _stage(name, value, f"{key}.{start}.{name}")
+                _stage(name, value, f"{key}.{first + start}.{name}")
 
 
 def _stage(name: str, value, key: str) -> None:

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 import seglib
 from seglib.samples import DEFAULT_SAMPLE
 from ui import image_picker as picker
+from ui import views
 from ui.params import PIPELINE_OPEN_KEY, widget_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,6 +219,18 @@ def test_downloads_and_tabs_are_drawn_only_when_open():
     at.session_state[TABS_KEY] = "Share"
     at.run()
     assert not at.exception and at.tabs[2].code and not at.tabs[0].markdown
+
+
+def test_stages_beyond_two_rows_are_drawn_only_when_their_expander_is_open():
+    at = choose(page(), "fuzzy-cmeans")
+    assert not at.exception and not at.error
+    charts = at.get("plotly_chart")
+    assert len(charts) == views.STAGES_SHOWN  # fuzzy c-means has 9 stages: 6 drawn
+    more = [e for e in at.expander if "more stages" in e.label]
+    assert len(more) == 1 and more[0].label.startswith("3 more stages: ") and "objective" in more[0].label
+    at.session_state["stages.fuzzy-cmeans.more"] = True  # the user opens it
+    at.run()
+    assert not at.exception and len(at.get("plotly_chart")) == 9
 
 
 def test_a_local_method_below_full_size_offers_a_tiled_full_resolution_label_map():
