@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import itertools
 import threading
 import weakref
 from collections import OrderedDict
@@ -26,6 +27,8 @@ _lock = threading.Lock()
 _entries: "OrderedDict[tuple, Any]" = OrderedDict()
 _sizes: dict[tuple, int] = {}
 _fingerprints: dict[int, tuple[weakref.ref, str]] = {}
+_identities: dict[int, tuple[weakref.ref, str]] = {}
+_tokens = itertools.count()
 stats = {"hits": 0, "misses": 0}
 
 
@@ -51,6 +54,33 @@ def fingerprint(array: np.ndarray) -> str:
         except TypeError:  # arrays that do not support weak references
             pass
     return value
+
+
+def identity(array: np.ndarray) -> str:
+    """A key that stands for this read-only array object while it lives, without reading its bytes.
+
+    For caches of what is drawn from an array (a figure, an encoded picture): a
+    cached result hands every rerun the same read-only objects, and a new result
+    brings new ones whose content is new anyway, so hashing them
+    (:func:`fingerprint`, a millisecond or more per megabyte, on every slider
+    move) would buy nothing. Two distinct objects get distinct keys even when
+    their contents are equal; a key is never given to another object, even at
+    the same address once this one is gone. A writeable array could change
+    under its key: it gets its :func:`fingerprint` instead.
+    """
+    array = np.asarray(array)
+    if array.flags.writeable:
+        return fingerprint(array)
+    key = id(array)
+    known = _identities.get(key)
+    if known is not None and known[0]() is array:
+        return known[1]
+    token = f"object-{next(_tokens)}"
+    try:
+        _identities[key] = (weakref.ref(array, lambda _, k=key: _identities.pop(k, None)), token)
+    except TypeError:  # arrays that do not support weak references
+        return fingerprint(array)
+    return token
 
 
 def remember(array: np.ndarray, key: str) -> None:

@@ -184,3 +184,35 @@ def test_working_image_fingerprint_comes_from_the_input_and_its_options(quadrant
 def test_remember_refuses_writeable_arrays():
     with pytest.raises(ValueError, match="read-only"):
         cache.remember(np.zeros(3), "key")
+
+
+def test_identity_names_a_read_only_object_not_its_content():
+    data = np.random.default_rng(2).random((20, 20))
+    data.setflags(write=False)
+    twin = data.copy()
+    twin.setflags(write=False)
+    assert cache.identity(data) == cache.identity(data)
+    assert cache.identity(data) != cache.identity(twin)  # equal content, another object
+    seen = {cache.identity(data), cache.identity(twin)}
+    del data, twin
+    for _ in range(20):  # new objects, perhaps at the old addresses: never an old key
+        fresh = np.zeros((20, 20))
+        fresh.setflags(write=False)
+        assert cache.identity(fresh) not in seen
+        seen.add(cache.identity(fresh))
+    writeable = np.ones(4)
+    assert cache.identity(writeable) == cache.fingerprint(writeable)  # it could change: its content names it
+
+
+def test_a_uint8_picture_s_working_image_is_kept_between_calls(quadrant_rgb):
+    image, _ = quadrant_rgb
+    image = (image * 255).astype(np.uint8) if image.dtype != np.uint8 else image
+    cache.clear()
+    first = seglib.segment(image, "global-threshold", threshold=0.3)
+    misses = cache.stats["misses"]  # the working image, then gray and histogram
+    second = seglib.segment(image, "global-threshold", threshold=0.6)
+    assert cache.stats["misses"] == misses and cache.stats["hits"] >= 2
+    assert second.stages["gray"] is first.stages["gray"]
+    blurred = seglib.segment(image, "global-threshold", threshold=0.3, preprocess_options={"blur_sigma": 1.0})
+    assert cache.stats["misses"] > misses  # other options: another working image
+    assert not np.array_equal(blurred.stages["gray"], first.stages["gray"])

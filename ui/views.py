@@ -18,13 +18,13 @@ import streamlit as st
 
 import seglib
 from seglib import tiling, viz
-from seglib.cache import fingerprint
+from seglib.cache import identity
 from seglib.imaging import resize_labels
 from seglib.io.export import coco_json, label_png_bytes, overlay_png_bytes
 from seglib.registry import Method
 from seglib.result import Segmentation
 
-from .image_picker import PickedImage, image_hash
+from .image_picker import PickedImage
 from .layout import SLIDER_WIDTH, control_row, lazy_expander, wrapping_columns
 from .persist import keep
 from .share import query_string
@@ -98,7 +98,7 @@ def result_images(picked: PickedImage, result: Segmentation, opacity: float, mod
     cached by the content of the picture and the labels, so a rerun that
     changes neither sends the same bytes again (and the browser keeps them).
     """
-    labels_id = image_hash(result.labels)
+    labels_id = identity(result.labels)  # a cached result's read-only labels: the same object on reruns
     left, right = st.columns(2, gap="small")
     data, mime = _overlay_picture(picked.key, labels_id, result.kind, opacity, mode, picked.image, result.labels)
     _show(left, data, mime, f"{mode.capitalize()} overlay ({result.kind})")
@@ -218,7 +218,7 @@ def stage_view(name: str, value) -> tuple[go.Figure, str]:
     (a threshold's gray picture is the same for every threshold) and shared: Streamlit only reads the
     figure. (A label map's caption counts its distinct labels: a sort of every pixel.)"""
     if isinstance(value, np.ndarray):
-        digest = fingerprint(value)  # remembered per read-only array: free on reruns of a cached result
+        digest = identity(value)  # a cached result's stage (or a cached early stage) is the same object
     else:  # curves, points: small
         digest = hashlib.blake2b(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
     return _stage_view(name, digest, value)
