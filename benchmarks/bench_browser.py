@@ -1,6 +1,6 @@
-"""Slider -> repainted picture in real Chromium: the dashboard against a bare Streamlit app, side by side.
+"""Slider (or click) -> repainted picture in real Chromium: the dashboard against a bare Streamlit app, side by side.
 
-Run: ``python -m benchmarks.bench_browser [--presses 12] [--cases explore-threshold,explore-kmeans,compare]``
+Run: ``python -m benchmarks.bench_browser [--presses 12] [--cases explore-threshold,explore-kmeans,compare,prompt]``
 
 The bare app is a dozen lines written by this script (:data:`BARE_APP`): one
 slider thresholds the 600 x 400 coffee photo and ``st.image`` shows the
@@ -14,10 +14,12 @@ alternate between the two apps (bare, app, bare, app...), so the machine's
 noise falls on both alike. For every press the page itself measures, with
 ``performance.now()``, the time from the keydown to the first animation
 frame in which the watched picture shows a new, decoded image: an ``<img>``
-for ``st.image``, a plotly ``<image>`` for the Compare page's linked figure.
+for ``st.image``, a plotly ``<image>`` for the Compare page's linked figure
+(with ``column``, only pictures in the ``st.columns`` column whose first bold
+text is that title).
 The server's CPU time per move (user + system of the whole process, from
 ``/proc/<pid>/stat``) is read before the press and again once the run is
-over (the status widget gone).
+over (the app's script-run state back to "notRunning", :data:`IDLE`).
 
 Cases (the bare threshold app is the baseline of each):
 
@@ -28,7 +30,19 @@ Cases (the bare threshold app is the baseline of each):
 - ``bare+N`` (e.g. ``bare+40``): the bare app with N captions below its
   pictures, on a server of its own: what the size of a page alone costs
   (Streamlit's frontend re-renders every element of the page several times
-  a rerun).
+  a rerun);
+- ``prompt``: the Prompt page with its default methods (SAM 2.1 tiny first,
+  then the classical ones), on a server of its own whose
+  ``$SEGDASH_SAM2_WEIGHTS`` names a SAM 2.1 tiny network with RANDOM weights
+  saved by this script (no download; the timings do not depend on the
+  weight values). Here a move is a click on the picture (the
+  ``streamlit_image_coordinates`` canvas, in an iframe), timed from its
+  pointerdown to the first frame showing SAM 2.1's result panel with a new
+  picture. Two rows: the first click on each of ``--presses`` samples
+  (a picture not embedded yet: the image encoder runs), and
+  :data:`FURTHER_CLICKS` further clicks on each, at new positions (each
+  refines the previous mask). One picture with two clicks is done first,
+  untimed: the model loads then.
 
 Prints a Markdown table of medians and p95s and the ratios against the bare app.
 Nothing passes or fails.
@@ -71,9 +85,15 @@ left.image(overlay, caption="Overlay")
 right.image(image, caption="Original")
 '''
 
-# Resolves with the ms from the last keydown to the first frame showing a new, decoded picture.
-WATCH_JS = """([selector, index]) => { window.__repaint = new Promise((resolve, reject) => {
-    const pick = () => document.querySelectorAll(selector)[index];
+# Resolves with the ms from the last keydown (or click in a frame) to the first frame showing a new, decoded
+# picture: the index-th of those matching selector (and, with column, in the column titled so in bold).
+WATCH_JS = """([selector, index, column]) => { window.__repaint = new Promise((resolve, reject) => {
+    const titled = el => {
+        const box = el.closest('[data-testid="stColumn"]');
+        const title = box && box.querySelector('strong');
+        return !column || (title !== null && title.textContent === column);
+    };
+    const pick = () => [...document.querySelectorAll(selector)].filter(titled)[index];
     const source = el => el ? (el.getAttribute('src') || el.getAttribute('href') || '') : '';
     const before = source(pick());
     const limit = performance.now() + %d;
@@ -93,10 +113,19 @@ WATCH_JS = """([selector, index]) => { window.__repaint = new Promise((resolve, 
 
 ARM_JS = """() => {
     if (!window.__listening) {
-        document.addEventListener('keydown', () => {
+        window.__input = () => {
             window.__keydown = performance.now();
             if (window.__armed) { const go = window.__armed; window.__armed = null; requestAnimationFrame(go); }
-        }, true);
+        };
+        document.addEventListener('keydown', window.__input, true);
+        window.__listening = true;
+    }
+}"""
+
+# In a component's iframe (same origin as the page): a pointerdown starts the page's clock, as a keydown does.
+FRAME_ARM_JS = """() => {
+    if (!window.__listening) {
+        document.addEventListener('pointerdown', () => window.parent.__input(), true);
         window.__listening = true;
     }
 }"""
@@ -108,10 +137,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(script: Path) -> tuple[subprocess.Popen, str]:
-    """``streamlit run script`` from the repository root (its config, seglib importable); process and URL."""
+def start_server(script: Path, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """``streamlit run script`` from the repository root (its config, seglib importable); process and URL.
+
+    ``env``: variables set for the server on top of this process's environment (a value of None removes one).
+    """
     port = _free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = {key: value for key, value in {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}.items()
+           if value is not None}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port), "--server.headless",
          "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
@@ -144,9 +177,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15)
 
 
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+"""The app when no script run is going on (the attribute Streamlit's own end-to-end tests wait on; the status
+widget is no sign: it appears only after half a second of running, and not at all in this app's minimal
+toolbar)."""
+
+
 def wait_idle(page) -> None:
     page.wait_for_timeout(150)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=WAIT_MS)
+    page.wait_for_selector(IDLE, timeout=WAIT_MS)
 
 
 @dataclass
@@ -159,6 +198,7 @@ class Target:
     slider: object
     picture: str  # CSS selector of the watched pictures
     index: int = 0  # which of them
+    column: str | None = None  # only those in the column of this bold title
     key: str = "ArrowRight"
     ms: list = field(default_factory=list)
     cpu_ms: list = field(default_factory=list)
@@ -171,14 +211,24 @@ class Target:
             self.key = "ArrowLeft" if self.key == "ArrowRight" else "ArrowRight"
         return self.key
 
-    def move(self) -> None:
-        """One key press; records the repaint time and the server's CPU time."""
-        page = self.page
+    def reset(self) -> None:
+        """Forget the times so far."""
+        self.ms, self.cpu_ms = [], []
+
+    def _prepare(self) -> None:
         self.slider.focus()
+
+    def _act(self) -> None:
+        self.page.keyboard.press(self._key())
+
+    def move(self) -> None:
+        """One key press (or click); records the repaint time and the server's CPU time."""
+        page = self.page
+        self._prepare()
         page.evaluate(ARM_JS)
         before = cpu_seconds(self.pid)
-        page.evaluate(WATCH_JS, [self.picture, self.index])
-        page.keyboard.press(self._key())
+        page.evaluate(WATCH_JS, [self.picture, self.index, self.column])
+        self._act()
         self.ms.append(float(page.evaluate("() => window.__repaint")))
         wait_idle(page)
         self.cpu_ms.append((cpu_seconds(self.pid) - before) * 1000)
@@ -204,13 +254,19 @@ def open_explore(browser, url: str, pid: int, method: str, label: str, name: str
     return Target(name, page, pid, _slider(page, label), '[data-testid="stMain"] [data-testid="stImage"] img')
 
 
-def open_compare(browser, url: str, pid: int) -> Target:
+def open_page(browser, url: str, sample: str, title: str):
+    """A new browser page on the app's page ``title``, showing ``sample``."""
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.goto(f"{url}/?sample=coffee")  # the entry page first: it picks the photo
+    page.goto(f"{url}/?sample={sample}")  # the entry page first: it picks the photo
     page.wait_for_selector('[data-testid="stMain"] [data-testid="stImage"] img', timeout=WAIT_MS)
     wait_idle(page)
-    page.locator('[data-testid="stSidebarNavLink"]').filter(has_text="Compare").click()
-    page.get_by_role("heading", name="Compare").wait_for(timeout=WAIT_MS)
+    page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).click()
+    page.get_by_role("heading", name=title).wait_for(timeout=WAIT_MS)
+    return page
+
+
+def open_compare(browser, url: str, pid: int) -> Target:
+    page = open_page(browser, url, "coffee", "Compare")
     page.get_by_role("button", name="Thresholds vs clustering").click()
     page.wait_for_selector(".js-plotly-plot image", timeout=WAIT_MS)
     wait_idle(page)
@@ -218,6 +274,90 @@ def open_compare(browser, url: str, pid: int) -> Target:
     wait_idle(page)
     slider = _slider(page, "N clusters")
     return Target("Compare, panel 3 k-means k", page, pid, slider, ".js-plotly-plot .imagelayer image", index=2)
+
+
+CANVAS_FRAME = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
+CLICKS = ((0.5, 0.5), (0.42, 0.44), (0.58, 0.56), (0.45, 0.62), (0.57, 0.38))
+"""Where the clicks on one picture go, in turn, as fractions of its displayed width and height."""
+FURTHER_CLICKS = 3
+"""Clicks after the first on each picture of the ``prompt`` case."""
+PROMPT_SAMPLES = ("coffee", "chelsea", "astronaut", "rocket", "camera", "coins", "retina", "ihc", "hubble", "moon",
+                  "cell", "page", "text", "horse")
+"""The pictures of the ``prompt`` case's first clicks, in order (one per press)."""
+PROMPT_WARMUP_SAMPLE = "microaneurysms"
+"""The picture clicked twice, untimed, before them (the model loads)."""
+
+
+@dataclass
+class CanvasTarget(Target):
+    """Clicks on the Prompt page's picture (each at the next of :data:`CLICKS`) and the result that repaints."""
+
+    clicks: int = 0
+
+    def _canvas(self):
+        return self.page.frame_locator(CANVAS_FRAME).locator("img")
+
+    def _prepare(self) -> None:
+        self._canvas().evaluate(FRAME_ARM_JS)
+
+    def _act(self) -> None:
+        canvas = self._canvas()
+        box = canvas.bounding_box()
+        x, y = CLICKS[self.clicks % len(CLICKS)]
+        self.clicks += 1
+        canvas.click(position={"x": x * box["width"], "y": y * box["height"]})
+
+
+def open_prompt(browser, url: str, pid: int, sample: str) -> CanvasTarget:
+    """The Prompt page on ``sample`` with its default methods; watches SAM 2.1's result panel."""
+    import seglib
+
+    page = open_page(browser, url, sample, "Prompt")
+    page.frame_locator(CANVAS_FRAME).locator("img").wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    return CanvasTarget(f"Prompt, {sample}", page, pid, None, '[data-testid="stMain"] [data-testid="stImage"] img',
+                        column=seglib.method("sam2").title)
+
+
+@dataclass
+class Times:
+    """Repaint and server CPU times of some moves, gathered from targets."""
+
+    ms: list = field(default_factory=list)
+    cpu_ms: list = field(default_factory=list)
+
+    def take(self, target: Target) -> None:
+        """Move ``target``'s times here (the target starts afresh)."""
+        self.ms += target.ms
+        self.cpu_ms += target.cpu_ms
+        target.reset()
+
+
+def alternate(bare: Target, target: Target, times: int) -> None:
+    """``times`` moves of each, the bare app first."""
+    for _ in range(times):
+        for side in (bare, target):
+            side.move()
+
+
+def prompt_rows(browser, bare: Target, url: str, pid: int, presses: int) -> list[dict]:
+    """First clicks on ``presses`` new pictures and :data:`FURTHER_CLICKS` further clicks on each."""
+    warm = open_prompt(browser, url, pid, PROMPT_WARMUP_SAMPLE)
+    alternate(bare, warm, 2)  # untimed: the model loads
+    warm.page.close()
+    first, further, bare_first, bare_further = Times(), Times(), Times(), Times()
+    bare.reset()
+    for sample in PROMPT_SAMPLES[:presses]:
+        target = open_prompt(browser, url, pid, sample)
+        alternate(bare, target, 1)
+        first.take(target)
+        bare_first.take(bare)
+        alternate(bare, target, FURTHER_CLICKS)
+        further.take(target)
+        bare_further.take(bare)
+        target.page.close()
+    return [_row("Prompt, SAM 2.1 tiny: first click on a new picture", first, bare_first),
+            _row("Prompt, SAM 2.1 tiny: a further click (refines)", further, bare_further)]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -233,7 +373,7 @@ def padded_bare_app(captions: int) -> str:
 def run(presses: int, cases: list[str], warmup: int = 2) -> list[dict]:
     from playwright.sync_api import sync_playwright
 
-    rows, padded = [], []
+    rows, extra = [], []
     with tempfile.TemporaryDirectory() as folder:
         bare_script = Path(folder) / "bare_app.py"
         bare_script.write_text(BARE_APP)
@@ -251,52 +391,94 @@ def run(presses: int, cases: list[str], warmup: int = 2) -> list[dict]:
                 }
                 bare = open_bare(browser, bare_url, bare_process.pid)
                 for case in cases:
+                    bare.reset()
+                    if case == "prompt":
+                        process, url = start_prompt_server(folder)
+                        extra.append(process)
+                        rows += prompt_rows(browser, bare, url, process.pid, presses)
+                        for row in rows[-2:]:
+                            print(f"{case}: {row}", flush=True)
+                        continue
                     if case.startswith("bare+"):
                         captions = int(case[len("bare+"):])
                         script = Path(folder) / f"bare_{captions}.py"
                         script.write_text(padded_bare_app(captions))
                         process, url = start_server(script)
-                        padded.append(process)
+                        extra.append(process)
                         target = open_bare(browser, url, process.pid)
                         target.name = f"bare app + {captions} captions"
                     else:
                         target = openers[case]()
-                    bare.ms, bare.cpu_ms = [], []
-                    for i in range(warmup + presses):
-                        for side in (bare, target):
-                            side.move()
-                        if i < warmup:
-                            bare.ms, bare.cpu_ms, target.ms, target.cpu_ms = [], [], [], []
-                    rows.append(_row(target, bare))
+                    alternate(bare, target, warmup)
+                    bare.reset()
+                    target.reset()
+                    alternate(bare, target, presses)
+                    rows.append(_row(target.name, target, bare))
                     print(f"{case}: {rows[-1]}", flush=True)
                     target.page.close()
                 browser.close()
         finally:
-            for process in (app_process, bare_process, *padded):
+            for process in (app_process, bare_process, *extra):
                 stop_server(process)
     return rows
 
 
-def _row(target: Target, bare: Target) -> dict:
+def start_prompt_server(folder: str) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` with ``$SEGDASH_SAM2_WEIGHTS`` naming SAM 2.1 tiny with random weights saved
+    in ``folder`` (and no embeddings on disk)."""
+    from seglib.deep.sam import EMBEDDING_DIR_ENV, sam2_model
+
+    from .bench_interactive import random_sam2_weights
+
+    print("Building SAM 2.1 tiny with RANDOM weights (timings do not depend on the weight values)...", flush=True)
+    weights = random_sam2_weights(folder)
+    return start_server(ROOT / "app.py", env={sam2_model.WEIGHTS_ENV: str(weights), EMBEDDING_DIR_ENV: None})
+
+
+def _row(name: str, target: Target | Times, bare: Target | Times) -> dict:
     median, base = statistics.median(target.ms), statistics.median(bare.ms)
     cpu, base_cpu = statistics.median(target.cpu_ms), statistics.median(bare.cpu_ms)
-    return {"slider -> repaint": target.name, "median ms": median, "p95 ms": percentile(target.ms, 95),
+    return {"move -> repaint": name, "median ms": median, "p95 ms": percentile(target.ms, 95),
             "bare median ms": base, "bare p95 ms": percentile(bare.ms, 95), "repaint ratio": median / base,
             "server CPU ms/move": cpu, "bare CPU ms/move": base_cpu, "CPU ratio": cpu / base_cpu if base_cpu else None}
+
+
+CASES = ("explore-threshold", "explore-kmeans", "compare", "prompt")
+"""The cases by name; ``bare+N`` (N captions) besides."""
+
+
+def parse_cases(text: str, presses: int) -> list[str]:
+    """``--cases`` as a list; raises ValueError naming a case that does not exist or cannot run ``presses``."""
+    cases = [case.strip() for case in text.split(",") if case.strip()]
+    for case in cases:
+        if case.startswith("bare+") and case[len("bare+"):].isdigit():
+            continue
+        if case not in CASES:
+            raise ValueError(f"--cases: {case!r} is not a case; allowed: {', '.join(CASES)}, bare+N (N a whole "
+                             "number of captions)")
+        if case == "prompt" and not 1 <= presses <= len(PROMPT_SAMPLES):
+            raise ValueError(f"--presses={presses} with the prompt case: one new picture a press, so from 1 to "
+                             f"{len(PROMPT_SAMPLES)}")
+    return cases
 
 
 def main(argv: list[str] | None = None) -> None:
     from .harness import table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--presses", type=int, default=12, help="measured key presses per case and app")
+    parser.add_argument("--presses", type=int, default=12,
+                        help="measured key presses per case and app (prompt: first clicks, each on a new picture)")
     parser.add_argument("--cases", default="explore-threshold,explore-kmeans,compare",
-                        help="comma-separated: explore-threshold, explore-kmeans, compare, bare+N (the bare app "
-                             "with N captions)")
+                        help="comma-separated: explore-threshold, explore-kmeans, compare, prompt (SAM 2.1 clicks "
+                             "on the Prompt page), bare+N (the bare app with N captions)")
     args = parser.parse_args(argv)
-    rows = run(args.presses, [c.strip() for c in args.cases.split(",") if c.strip()])
+    try:
+        cases = parse_cases(args.cases, args.presses)
+    except ValueError as error:
+        parser.error(str(error))
+    rows = run(args.presses, cases)
     print(f"\n{args.presses} presses per case, medians and p95, this app and the bare app alternating; "
-          f"{os.cpu_count()} CPUs\n")
+          f"{os.cpu_count()} CPUs; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
     print(table(rows))
 
 

@@ -156,16 +156,20 @@ def sam_rows(image: np.ndarray, weights: Path, repeats: int, *, slug: str = "sam
     return results
 
 
-def random_weights(folder: str) -> tuple[Path, Path]:
-    """SAM vit_b and SAM 2.1 tiny with RANDOM weights, saved as their loaders read checkpoints."""
+def random_sam2_weights(folder: str) -> Path:
+    """SAM 2.1 tiny with RANDOM weights, saved in ``folder`` as its loader reads checkpoints; the file's path."""
     from seglib.deep.checkpoints import save_weights
     from seglib.deep.sam import sam2_model
 
+    return save_weights(sam2_model.build_sam2_network("tiny"), Path(folder) / "sam2.1_hiera_tiny_random.safetensors")
+
+
+def random_weights(folder: str) -> tuple[Path, Path]:
+    """SAM vit_b and SAM 2.1 tiny with RANDOM weights, saved as their loaders read checkpoints."""
     print("Building SAM vit_b and SAM 2.1 tiny with RANDOM weights (timings do not depend on the weight values)...")
     sam1 = sam.save_sam_weights(sam.build_sam("vit_b"), sam.SAM_CONFIGS["vit_b"],
                                 Path(folder) / "sam_vit_b_random.safetensors")
-    sam2 = save_weights(sam2_model.build_sam2_network("tiny"), Path(folder) / "sam2.1_hiera_tiny_random.safetensors")
-    return sam1, sam2
+    return sam1, random_sam2_weights(folder)
 
 
 def main(argv=None) -> None:
