@@ -19,7 +19,9 @@ for ``st.image``, a plotly ``<image>`` for the Compare page's linked figure
 text is that title).
 The server's CPU time per move (user + system of the whole process, from
 ``/proc/<pid>/stat``) is read before the press and again once the run is
-over (the app's script-run state back to "notRunning", :data:`IDLE`).
+over (the app's script-run state back to "notRunning", :data:`IDLE`); the table gives its mean
+over the presses (the kernel counts CPU in 10 ms clock ticks: a median of single moves would be
+one of a few tick counts).
 
 Cases (the bare threshold app is the baseline of each):
 
@@ -437,7 +439,8 @@ def start_prompt_server(folder: str) -> tuple[subprocess.Popen, str]:
 
 def _row(name: str, target: Target | Times, bare: Target | Times) -> dict:
     median, base = statistics.median(target.ms), statistics.median(bare.ms)
-    cpu, base_cpu = statistics.median(target.cpu_ms), statistics.median(bare.cpu_ms)
+    # Means: /proc counts CPU in clock ticks (10 ms), too coarse for a median of single moves.
+    cpu, base_cpu = statistics.fmean(target.cpu_ms), statistics.fmean(bare.cpu_ms)
     return {"move -> repaint": name, "median ms": median, "p95 ms": percentile(target.ms, 95),
             "bare median ms": base, "bare p95 ms": percentile(bare.ms, 95), "repaint ratio": median / base,
             "server CPU ms/move": cpu, "bare CPU ms/move": base_cpu, "CPU ratio": cpu / base_cpu if base_cpu else None}
