@@ -2,7 +2,7 @@
 classical methods.
 
 Run: ``python -m benchmarks.bench_interactive [--repeats 5] [--skip-sam] [--skip-classical] [--sam2-only]
-[--rows encoder,disk,decoder,raw,filter]``
+[--rows encoder,disk,decoder,raw,filter] [--through-server]``
 
 Every row is a full :func:`seglib.segment` call on a 1024 x 768 RGB photo
 (scikit-image's astronaut, resized) at default parameters.
@@ -28,6 +28,14 @@ process as their baseline, so the speed-up column holds on a busy machine.
 Classical methods are timed on a first click (stage caches emptied) and on
 a next click on the same image (cached early stages reused). Torch uses at
 most 2 threads.
+
+``--through-server`` times instead a first SAM 2.1 click on a new picture as the
+dashboard serves it, without a browser on the machine: ``streamlit run app.py``
+with ``$SEGDASH_SAM2_WEIGHTS`` naming the random weights, and a websocket
+client (:mod:`benchmarks.streamlit_client`) opening Explore's link
+``?method=sam2&sample=S&points=x,y,1`` for one sample after another: from the
+request to the run's end (its pictures fetched), the encoder, the decoder and
+the page's own work. The first sample (model loading) is not timed.
 """
 
 from __future__ import annotations
@@ -172,6 +180,42 @@ def random_weights(folder: str) -> tuple[Path, Path]:
     return sam1, random_sam2_weights(folder)
 
 
+SERVER_SAMPLES = ("coins", "astronaut", "coffee", "chelsea", "rocket", "horse", "cell", "camera", "ihc")
+
+
+def through_server(weights: Path, samples: tuple[str, ...] = SERVER_SAMPLES) -> list[dict]:
+    """A first SAM 2.1 click on each of ``samples`` (a new picture each) through the app's server."""
+    import asyncio
+
+    from seglib.samples import load_sample
+
+    from .bench_classroom import Server
+    from .streamlit_client import Session
+
+    async def click(url: str, sample: str) -> float:
+        height, width = load_sample(sample).shape[:2]
+        session = Session(url, f"method=sam2&sample={sample}&points={width // 2},{height // 2},1")
+        report = await session.open(timeout=600)
+        await session.close()
+        if report.exceptions or not report.images:
+            raise RuntimeError(f"{sample}: the run showed {report.exceptions or 'no picture'}")
+        return report.seconds
+
+    server = Server(env={"SEGDASH_SAM2_WEIGHTS": str(weights)})
+    try:
+        cpu = server.cpu_seconds()
+        seconds = [asyncio.run(click(server.url, sample)) for sample in samples]
+        cpu = (server.cpu_seconds() - cpu) / len(samples)
+    finally:
+        server.stop()
+    timed = seconds[1:]  # the first one also loaded the model
+    print("first clicks through the server, s:", ", ".join(f"{s:.2f}" for s in seconds), flush=True)
+    return [{"case": "sam2 tiny: first click on a new picture, through the app server (no browser)",
+             "pictures": len(timed), "median ms": 1000 * float(np.median(timed)),
+             "max ms": 1000 * max(timed), "server CPU ms/click": 1000 * cpu,
+             "target ms": SAM2_ENCODER_TARGET_MS}]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per case (median reported)")
@@ -181,7 +225,13 @@ def main(argv=None) -> None:
                         help="of the SAM rows, only SAM 2.1's (each with SAM vit_b timed alternately)")
     parser.add_argument("--rows", default=",".join(ROWS),
                         help=f"which SAM rows, comma-separated (default all: {','.join(ROWS)})")
+    parser.add_argument("--through-server", action="store_true",
+                        help="only a first SAM 2.1 click on new pictures through `streamlit run app.py`")
     args = parser.parse_args(argv)
+    if args.through_server:
+        with tempfile.TemporaryDirectory() as folder:
+            print(table(through_server(random_sam2_weights(folder))))
+        return
     rows_wanted = tuple(row.strip() for row in args.rows.split(",") if row.strip())
     unknown = sorted(set(rows_wanted) - set(ROWS))
     if unknown:

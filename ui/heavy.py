@@ -212,7 +212,9 @@ def run(slot: str, key: Hashable, fn: Callable[[], Any], *, title: str, block: b
         return None
     _cancelled().pop(slot, None)
     ticket = _ticket(slot, key, fn, seconds)
-    if not block and ticket.state == jobs.WAITING and not ticket.wait(0.05):
+    # A free worker takes a new job within milliseconds: only a job still in line after a moment
+    # shows its place (a self-refreshing fragment); a running one is waited for here, with its progress.
+    if not block and not ticket.wait(0.05) and ticket.state == jobs.WAITING:
         _waiting_fragment(slot, title)
         return None
     try:

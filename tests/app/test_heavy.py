@@ -144,6 +144,32 @@ def test_a_free_pool_runs_the_job_at_once(monkeypatch):
         pool.shutdown()
 
 
+def slow_page():
+    import threading
+
+    import streamlit as st
+
+    from ui import heavy
+
+    def work():
+        threading.Event().wait(0.5)  # longer than the moment a new job is given to be picked up
+        return "the answer"
+
+    st.markdown(f"result: {heavy.run('slow', ('slow', 'picture'), work, title='Encoder')}")
+
+
+def test_a_job_that_starts_at_once_is_waited_for_not_shown_in_line(monkeypatch):
+    pool = JobPool(workers=1, name="test-heavy")
+    monkeypatch.setattr(heavy, "pool", lambda: pool)
+    try:
+        at = AppTest.from_function(slow_page, default_timeout=LONG).run()
+        assert not at.exception
+        assert "result: the answer" in texts(at)  # in the same run: no place in line, no refresh to wait for
+        assert not [t for t in texts(at) if "ahead of you" in t]
+    finally:
+        pool.shutdown()
+
+
 def button_page():
     import streamlit as st
 
