@@ -11,7 +11,7 @@ from seglib.registry import FAMILIES
 from ui import prompt_canvas as canvas
 from ui import views, weights
 from ui.image_picker import image_picker
-from ui.layout import controls_beside, lazy_expander, lazy_tabs
+from ui.layout import controls_beside, lazy_expander, lazy_panes
 from ui.params import method_widgets, pipeline_widgets
 from ui.run import run_method
 from ui.share import encode_query, parse_query, restore, restore_once, sync_query
@@ -19,7 +19,7 @@ from ui.share import encode_query, parse_query, restore, restore_once, sync_quer
 FAMILY_KEY = "explore.family"
 PROMPTS_KEY = "explore.prompts"
 DOWNLOADS_KEY = "explore.downloads"  # open state of "Download and reuse" (its buttons are drawn only while open)
-TABS_KEY = "explore.tabs"  # the open tab below the stages (only it is drawn)
+TABS_KEY = "explore.tabs"  # the open pane below the stages: about, Python, share (only it is drawn)
 FAMILY_HELP = {
     "threshold": "Split pixels by intensity.",
     "region": "Grow, split or flood regions of similar pixels.",
@@ -124,8 +124,8 @@ def method_view(picked, working_size) -> None:
         views.stage_grid(result, key=f"stages.{method.name}")
 
     query = encode_query(method, params, pre, post, picked, prompts=prompts)
-    (about_tab, about_open), (python_tab, python_open), (share_tab, share_open) = lazy_tabs(
-        ["About this method", "Copy as Python", "Share"], TABS_KEY)
+    (about_tab, about_open), (python_tab, python_open), (share_tab, share_open) = lazy_panes(
+        ["About this method", "Copy as Python", "Share"], TABS_KEY, label="About, code or link")
     if about_open:
         with about_tab:
             views.about(method)

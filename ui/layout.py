@@ -9,7 +9,7 @@ runs off the page. Instead:
   than :data:`MIN_RESULT_WIDTH` (a wrapping flex row);
 - :func:`control_row` lays controls out in a row that wraps onto more lines
   rather than clipping them;
-- :func:`lazy_expander` and :func:`lazy_tabs` draw only what is open: every
+- :func:`lazy_expander` and :func:`lazy_panes` draw only what is open: every
   element on a page costs the browser a little on every slider move
   (Streamlit re-renders the page's elements as a run starts, streams and
   ends), so content nobody is looking at is better not drawn.
@@ -78,12 +78,20 @@ def lazy_expander(label: str, key: str, expanded: bool = False, **options):
     return box, box.open is not False
 
 
-def lazy_tabs(labels: list[str], key: str) -> list:
-    """Tabs of which only the open one should be drawn (``[(tab, is_open), ...]``).
+def lazy_panes(labels: list[str], key: str, label: str = "Show") -> list:
+    """Panes of which only the open one is drawn: ``[(pane, is_open), ...]``, one per label.
 
-    Switching tabs reruns (the fragment they are in) and draws the new tab.
-    The open tab's label lives in ``st.session_state[key]`` (the first tab
-    until the user picks another).
+    A segmented control picks the pane (its value, a label, lives in
+    ``st.session_state[key]``; the first one until the user picks another);
+    the open pane is drawn in a container below it. Not ``st.tabs``: a tab
+    bar cost the browser about 30-40 ms of every slider move of the page
+    around it (Explore's threshold slider, Chromium, alternating runs), a
+    segmented control next to nothing. ``label`` names the control for screen
+    readers (it is not shown).
     """
-    tabs = st.tabs(labels, key=key, on_change="rerun")
-    return [(tab, tab.open is not False) for tab in tabs]
+    labels = list(labels)
+    if st.session_state.get(key) not in labels:
+        st.session_state[key] = labels[0]
+    chosen = st.segmented_control(label, labels, key=key, required=True, label_visibility="collapsed")
+    pane = st.container()
+    return [(pane, name == chosen) for name in labels]

@@ -212,13 +212,14 @@ def test_downloads_and_tabs_are_drawn_only_when_open():
     at = page()
     assert not at.get("download_button"), "closed: no buttons are built on every slider move"
     assert download_labels(at) == ["Label map (PNG)", "Overlay (PNG)", "COCO JSON"]
-    assert [t.label for t in at.tabs] == ["About this method", "Copy as Python", "Share"]
-    about = " ".join(m.value for m in at.tabs[0].markdown)
+    panes = at.button_group(key=TABS_KEY)
+    assert panes.value == "About this method" and not at.tabs  # a segmented control, not a tab bar
+    about = " ".join(m.value for m in at.markdown)
     assert "**References**" in about and "Slug: `" in about
-    assert not at.tabs[1].code and not at.tabs[2].code, "closed tabs are empty"
-    at.session_state[TABS_KEY] = "Share"
-    at.run()
-    assert not at.exception and at.tabs[2].code and not at.tabs[0].markdown
+    assert not [c for c in at.code if "seglib.segment(" in c.value or "?method=" in c.value], "closed panes are empty"
+    panes.set_value("Share").run()
+    assert not at.exception and [c for c in at.code if "method=" in c.value]
+    assert "**References**" not in " ".join(m.value for m in at.markdown)
 
 
 def test_stages_beyond_two_rows_are_drawn_only_when_their_expander_is_open():
