@@ -55,7 +55,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -64,6 +63,8 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .harness import free_port, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -133,18 +134,12 @@ FRAME_ARM_JS = """() => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(script: Path, env: dict | None = None) -> tuple[subprocess.Popen, str]:
     """``streamlit run script`` from the repository root (its config, seglib importable); process and URL.
 
     ``env``: variables set for the server on top of this process's environment (a value of None removes one).
     """
-    port = _free_port()
+    port = free_port()
     env = {key: value for key, value in {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}.items()
            if value is not None}
     process = subprocess.Popen(
@@ -360,11 +355,6 @@ def prompt_rows(browser, bare: Target, url: str, pid: int, presses: int) -> list
         target.page.close()
     return [_row("Prompt, SAM 2.1 tiny: first click on a new picture", first, bare_first),
             _row("Prompt, SAM 2.1 tiny: a further click (refines)", further, bare_further)]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 def padded_bare_app(captions: int) -> str:

@@ -34,7 +34,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,7 +45,7 @@ from pathlib import Path
 import psutil
 
 from benchmarks.bench_browser import IDLE
-from benchmarks.harness import table
+from benchmarks.harness import free_port, percentile, table
 from benchmarks.streamlit_client import Session
 from ui.sessions import CHECK_EVERY_S, release_after
 
@@ -66,12 +65,6 @@ HEAVY = [("felzenszwalb", "scale", "retina"), ("felzenszwalb", "scale", "hubble"
 
 
 # ----------------------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:
@@ -156,11 +149,6 @@ class MemoryWatch:
 
     def close(self):
         self._stop.set()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def steps_of(slider, count: int = 12) -> list[float]:
@@ -303,7 +291,7 @@ async def _protocol(server, watch, n, period, duration, heavy, settle, replicas=
     r = out["repaints"]
     rows = [{
         "sessions": f"{n} + {heavy} heavy", "replicas": replicas, "period s": period, "moves": len(r),
-        "p50 ms": 1000 * statistics.median(r) if r else None, "p95 ms": 1000 * percentile(r, 0.95) if r else None,
+        "p50 ms": 1000 * statistics.median(r) if r else None, "p95 ms": 1000 * percentile(r, 95) if r else None,
         "max ms": 1000 * max(r) if r else None, "alone p50 ms": 1000 * statistics.median(alone),
         "server CPU (cores)": cpu_s / wall, "server CPU per move ms": 1000 * cpu_s / max(1, len(r) + out["heavy_runs"]),
         "moves through the pool": out["pooled"], "heavy results": out["heavy_runs"],
@@ -330,13 +318,17 @@ def browser_class(pages: int = 8, presses: int = 12) -> list[dict]:
     try:
         server_cpu, machine = server.cpu_seconds(), psutil.cpu_times()
         rows = asyncio.run(_browser_class(server.url, pages, presses))
-        busy = lambda t: t.user + t.system + t.nice + t.irq + t.softirq  # noqa: E731
-        share = (server.cpu_seconds() - server_cpu) / max(busy(psutil.cpu_times()) - busy(machine), 1e-9)
+        share = (server.cpu_seconds() - server_cpu) / max(_busy(psutil.cpu_times()) - _busy(machine), 1e-9)
         for row in rows:
             row["server's share of the machine's CPU"] = share
         return rows
     finally:
         server.stop()
+
+
+def _busy(times) -> float:
+    """CPU seconds the machine spent working (``psutil.cpu_times()``: all but idle and I/O wait)."""
+    return times.user + times.system + times.nice + times.irq + times.softirq
 
 
 async def _browser_class(url: str, pages: int, presses: int) -> list[dict]:
@@ -358,12 +350,12 @@ async def _browser_class(url: str, pages: int, presses: int) -> list[dict]:
     times = [t for page in together for t in page["times"]]
     return [
         {"case": "one student alone", "moves": len(alone["times"]),
-         "p50 ms": 1000 * statistics.median(alone["times"]), "p95 ms": 1000 * percentile(alone["times"], 0.95),
+         "p50 ms": 1000 * statistics.median(alone["times"]), "p95 ms": 1000 * percentile(alone["times"], 95),
          "p95 / alone": 1.0, "moves with the same picture": alone["missed"], "presses at a slider's end": alone["no-ops"],
          "exceptions shown": alone["exceptions"]},
         {"case": f"{pages} students + 1 running felzenszwalb ({heavy_moves} results)", "moves": len(times),
-         "p50 ms": 1000 * statistics.median(times), "p95 ms": 1000 * percentile(times, 0.95),
-         "p95 / alone": percentile(times, 0.95) / percentile(alone["times"], 0.95),
+         "p50 ms": 1000 * statistics.median(times), "p95 ms": 1000 * percentile(times, 95),
+         "p95 / alone": percentile(times, 95) / percentile(alone["times"], 95),
          "moves with the same picture": sum(p["missed"] for p in together),
          "presses at a slider's end": sum(p["no-ops"] for p in together),
          "exceptions shown": sum(p["exceptions"] for p in together)},

@@ -8,6 +8,7 @@ measured in the same process, interleaved with it.
 
 from __future__ import annotations
 
+import socket
 import statistics
 import time
 from dataclasses import dataclass
@@ -107,3 +108,16 @@ def run_cases(cases: list[Case], repeats: int = 5, progress: bool = True) -> lis
         if progress:
             print(f"[{i}/{len(cases)}] {case.label}: {row['median ms']:.1f} ms", flush=True)
     return rows
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values``, nearest rank (one of the values itself)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
