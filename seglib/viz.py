@@ -324,9 +324,9 @@ def is_flat(rgb: np.ndarray) -> bool:
 
     Looks at every 7th pixel (a few thousand at most), so it costs well under a millisecond.
     """
-    channels = rgb.shape[-1] if rgb.ndim == 3 else 1
-    sample = np.ascontiguousarray(rgb.reshape(-1, channels)[::7][:20000]).astype(np.uint32)
-    packed = (sample[:, 0] << 16) | (sample[:, 1 % channels] << 8) | sample[:, -1]
+    sample = np.ascontiguousarray(rgb.reshape(-1, rgb.shape[-1] if rgb.ndim == 3 else 1)[::7][:20000])
+    sample = sample.astype(np.uint32)
+    packed = sample[:, 0] if sample.shape[1] == 1 else (sample[:, 0] << 16) | (sample[:, 1] << 8) | sample[:, 2]
     return np.unique(packed).size <= _FLAT_COLOURS
 
 

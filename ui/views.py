@@ -94,9 +94,11 @@ def view_controls() -> tuple[float, str, str]:
 def result_images(picked: PickedImage, result: Segmentation, opacity: float, mode: str, side: str) -> None:
     """The overlay and, beside it, the original or the label colours (shrunk for display).
 
-    The pictures are encoded once (JPEG for photos, PNG for flat colours) and
-    cached by the content of the picture and the labels, so a rerun that
-    changes neither sends the same bytes again (and the browser keeps them).
+    The pictures are encoded once (JPEG for photos, PNG for flat colours; the
+    picture decides, once) and cached by the picture's content key and the
+    labels' identity (a cached result hands every rerun the same read-only
+    labels), so a rerun that changes neither sends the same bytes again (and
+    the browser keeps them).
     """
     labels_id = identity(result.labels)  # a cached result's read-only labels: the same object on reruns
     left, right = st.columns(2, gap="small")
@@ -214,18 +216,20 @@ def _stage(name: str, value, key: str) -> None:
 
 
 def stage_view(name: str, value) -> tuple[go.Figure, str]:
-    """:func:`seglib.viz.stage_figure` and :func:`seglib.viz.describe_stage`, built once per stage content
-    (a threshold's gray picture is the same for every threshold) and shared: Streamlit only reads the
-    figure. (A label map's caption counts its distinct labels: a sort of every pixel.)"""
+    """:func:`seglib.viz.stage_figure` and :func:`seglib.viz.describe_stage`, built once per stage and
+    shared: Streamlit only reads the figure. An array stage is keyed by the identity of the read-only
+    object (a cached result's stages on every rerun, and a cached early stage such as a threshold's gray
+    picture across thresholds, are the same objects); curves and clouds, small, by their content.
+    (A label map's caption counts its distinct labels: a sort of every pixel.)"""
     if isinstance(value, np.ndarray):
-        digest = identity(value)  # a cached result's stage (or a cached early stage) is the same object
-    else:  # curves, points: small
-        digest = hashlib.blake2b(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
-    return _stage_view(name, digest, value)
+        stage_key = identity(value)
+    else:
+        stage_key = hashlib.blake2b(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
+    return _stage_view(name, stage_key, value)
 
 
 @st.cache_resource(max_entries=_MAX_STAGE_FIGURES, show_spinner=False)
-def _stage_view(name: str, digest: str, _value) -> tuple[go.Figure, str]:
+def _stage_view(name: str, stage_key: str, _value) -> tuple[go.Figure, str]:
     return viz.stage_figure(name, _value), viz.describe_stage(_value)
 
 

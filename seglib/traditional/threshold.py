@@ -36,13 +36,17 @@ def _histogram(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @cached_stage
-def gray_histogram(image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The luminance of ``image`` and its histogram (bin centres, counts), read-only.
+def luminance(image) -> np.ndarray:
+    """The gray picture every threshold works on, read-only and computed once per picture: moving a
+    threshold re-uses it (and the gray stage stays the same object, whose figure the dashboard has
+    already drawn)."""
+    return to_gray(image)
 
-    Computed once per picture: moving a threshold re-uses them (and the gray
-    stage stays the same object, whose figure the dashboard has already drawn).
-    """
-    gray = to_gray(image)
+
+@cached_stage
+def gray_histogram(image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`luminance` and its histogram (bin centres, counts), read-only, once per picture."""
+    gray = luminance(image)
     return (gray, *_histogram(gray))
 
 
@@ -141,7 +145,7 @@ def _auto(name: str, title: str, func, description: str, reference: str, with_va
     """Register an automatic global threshold computed by ``func(gray)``."""
 
     def run(image, *, polarity):
-        gray = gray_histogram(image)[0]
+        gray = luminance(image)
         value = float(gray.min()) if _flat_guard(gray) else float(func(gray))
         extra = (lambda c, n: {"between-class variance": _rescale(between_class_variance(c, n), n)}) if with_variance else None
         result = _global(image, value, polarity, extra=extra)
@@ -274,7 +278,7 @@ def _odd(value: int) -> int:
     references=("Gonzalez & Woods, Digital Image Processing, 4th ed., section 10.3.7 (variable thresholding).",),
 )
 def adaptive_threshold(image, *, block_size, offset, method, polarity):
-    gray = gray_histogram(image)[0]
+    gray = luminance(image)
     surface = _local_statistic(gray, _odd(block_size), method) - offset
     return _local(gray, surface, polarity)
 
@@ -320,6 +324,6 @@ def _local(gray, surface, polarity):
     references=("J. Sauvola & M. Pietikäinen, Adaptive document image binarization, Pattern Recognition 33(2), 2000.",),
 )
 def sauvola(image, *, window_size, k, polarity):
-    gray = gray_histogram(image)[0]
+    gray = luminance(image)
     surface = filters.threshold_sauvola(gray, window_size=_odd(window_size), k=k)
     return _local(gray, surface, polarity)

@@ -280,10 +280,7 @@ def load_sam(model_type: str = "vit_b", weights=None, *, config=None, fetch: Cal
         model = build_checked(lambda: build_sam(chosen), state, name=f"the SAM weights in {where}",
                               max_parameters=MAX_PARAMETERS)
         model.to("cuda" if torch.cuda.is_available() else "cpu")
-        cache_dense_pe(model.prompt_encoder)
-        channels_last_mask_input(model.prompt_encoder)
-        channels_last_decoder(model.mask_decoder)
-        remember_image_projections(model.mask_decoder)
+        faster_decoding(model.prompt_encoder, model.mask_decoder)
         return LoadedSam(model=model, config=chosen, name=name, source=label, key=key)
 
     return _models.get_or_build(key, build)
@@ -339,6 +336,20 @@ def upscale_masks(model, low_res, embedding):
     if tuple(embedding.input_size) != tuple(embedding.original_size):
         masks = upscale(masks, embedding.original_size)
     return masks
+
+
+def faster_decoding(prompt_encoder, mask_decoder) -> None:
+    """Install every decoder speed-up of this module on a loaded model (SAM and SAM 2.1 alike).
+
+    The positional encoding computed once (:func:`cache_dense_pe`), mask inputs embedded
+    channels-last (:func:`channels_last_mask_input`), the decoder's image-sized work channels-last
+    (:func:`channels_last_decoder`) and the first block's projections of the picture kept while it is
+    the same (:func:`remember_image_projections`).
+    """
+    cache_dense_pe(prompt_encoder)
+    channels_last_mask_input(prompt_encoder)
+    channels_last_decoder(mask_decoder)
+    remember_image_projections(mask_decoder)
 
 
 def cache_dense_pe(prompt_encoder) -> None:

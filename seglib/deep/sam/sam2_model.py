@@ -42,8 +42,7 @@ from typing import Any, Callable
 
 from ...checks import parse_json
 from ..sources import Download, download, user_source
-from .model import (_models, cache_dense_pe, channels_last_decoder, channels_last_mask_input,
-                    remember_image_projections, upscale)
+from .model import _models, faster_decoding, upscale
 
 WEIGHTS_ENV = "SEGDASH_SAM2_WEIGHTS"
 BASE_URL = "https://dl.fbaipublicfiles.com/segment_anything_2/092824/"
@@ -402,10 +401,7 @@ def load_sam2(model_size: str = "tiny", weights=None, *, config=None, fetch: Cal
         model = build_sam2_network(chosen.name if isinstance(chosen, Sam2Size) else chosen)
         model.load_state_dict(check_state_dict(state, model, name=f"the SAM 2.1 weights in {label}"))
         model.to("cuda" if torch.cuda.is_available() else "cpu")
-        cache_dense_pe(model.sam_prompt_encoder)
-        channels_last_mask_input(model.sam_prompt_encoder)
-        channels_last_decoder(model.sam_mask_decoder)
-        remember_image_projections(model.sam_mask_decoder)
+        faster_decoding(model.sam_prompt_encoder, model.sam_mask_decoder)
         return LoadedSam2(model=model, name=name, source=label, key=key, predictor=_predictor_class()(model))
 
     return _models.get_or_build(key, build)
