@@ -33,6 +33,9 @@ Cases (the bare threshold app is the baseline of each):
   pictures, on a server of its own: what the size of a page alone costs
   (Streamlit's frontend re-renders every element of the page several times
   a rerun);
+- ``fragment+N``: the bare app's slider and pictures in an ``st.fragment``
+  with N captions outside it, which a move does not send again: what the
+  elements a move leaves alone cost;
 - ``prompt``: the Prompt page with its default methods (SAM 2.1 tiny first,
   then the classical ones), on a server of its own whose
   ``$SEGDASH_SAM2_WEIGHTS`` names a SAM 2.1 tiny network with RANDOM weights
@@ -357,9 +360,18 @@ def prompt_rows(browser, bare: Target, url: str, pid: int, presses: int) -> list
             _row("Prompt, SAM 2.1 tiny: a further click (refines)", further, bare_further)]
 
 
-def padded_bare_app(captions: int) -> str:
-    """:data:`BARE_APP` with ``captions`` one-line captions below its pictures."""
-    return BARE_APP + f"for i in range({int(captions)}):\n    st.caption(f'Caption {{i}} of a longer page.')\n"
+def padded_bare_app(captions: int, fragment: bool = False) -> str:
+    """:data:`BARE_APP` with ``captions`` one-line captions below its pictures.
+
+    With ``fragment``, the slider and the pictures are an ``st.fragment`` and the captions lie outside it:
+    a move reruns the fragment only, and the captions are not sent again.
+    """
+    padding = f"for i in range({int(captions)}):\n    st.caption(f'Caption {{i}} of a longer page.')\n"
+    if not fragment:
+        return BARE_APP + padding
+    head, body = BARE_APP.split("threshold = ", 1)
+    body = "".join(f"    {line}\n" for line in ("threshold = " + body).splitlines())
+    return f"{head}@st.fragment\ndef view():\n{body}\n\nview()\n{padding}"
 
 
 def run(presses: int, cases: list[str], warmup: int = 2) -> list[dict]:
@@ -391,14 +403,15 @@ def run(presses: int, cases: list[str], warmup: int = 2) -> list[dict]:
                         for row in rows[-2:]:
                             print(f"{case}: {row}", flush=True)
                         continue
-                    if case.startswith("bare+"):
-                        captions = int(case[len("bare+"):])
-                        script = Path(folder) / f"bare_{captions}.py"
-                        script.write_text(padded_bare_app(captions))
+                    if case.startswith(PADDED):
+                        kind, captions = case.split("+")
+                        script = Path(folder) / f"{kind}_{captions}.py"
+                        script.write_text(padded_bare_app(int(captions), fragment=kind == "fragment"))
                         process, url = start_server(script)
                         extra.append(process)
                         target = open_bare(browser, url, process.pid)
-                        target.name = f"bare app + {captions} captions"
+                        target.name = (f"bare app + {captions} captions" if kind == "bare" else
+                                       f"bare app in a fragment + {captions} captions outside it")
                     else:
                         target = openers[case]()
                     alternate(bare, target, warmup)
@@ -437,18 +450,19 @@ def _row(name: str, target: Target | Times, bare: Target | Times) -> dict:
 
 
 CASES = ("explore-threshold", "explore-kmeans", "compare", "prompt")
-"""The cases by name; ``bare+N`` (N captions) besides."""
+"""The cases by name; ``bare+N`` and ``fragment+N`` (N captions) besides."""
+PADDED = ("bare+", "fragment+")
 
 
 def parse_cases(text: str, presses: int) -> list[str]:
     """``--cases`` as a list; raises ValueError naming a case that does not exist or cannot run ``presses``."""
     cases = [case.strip() for case in text.split(",") if case.strip()]
     for case in cases:
-        if case.startswith("bare+") and case[len("bare+"):].isdigit():
+        if case.startswith(PADDED) and case.split("+", 1)[1].isdigit():
             continue
         if case not in CASES:
-            raise ValueError(f"--cases: {case!r} is not a case; allowed: {', '.join(CASES)}, bare+N (N a whole "
-                             "number of captions)")
+            raise ValueError(f"--cases: {case!r} is not a case; allowed: {', '.join(CASES)}, bare+N or fragment+N (N a "
+                             "whole number of captions)")
         if case == "prompt" and not 1 <= presses <= len(PROMPT_SAMPLES):
             raise ValueError(f"--presses={presses} with the prompt case: one new picture a press, so from 1 to "
                              f"{len(PROMPT_SAMPLES)}")
@@ -463,7 +477,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="measured key presses per case and app (prompt: first clicks, each on a new picture)")
     parser.add_argument("--cases", default="explore-threshold,explore-kmeans,compare",
                         help="comma-separated: explore-threshold, explore-kmeans, compare, prompt (SAM 2.1 clicks "
-                             "on the Prompt page), bare+N (the bare app with N captions)")
+                             "on the Prompt page), bare+N (the bare app with N captions), fragment+N (the bare app's "
+                             "slider and pictures in a fragment, N captions outside it)")
     args = parser.parse_args(argv)
     try:
         cases = parse_cases(args.cases, args.presses)

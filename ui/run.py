@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import time
 import traceback
 from typing import Callable
 
@@ -40,10 +41,26 @@ less to send and re-render on every slider move."""
 
 def _call(image, method: str, params: dict, pre: dict, post: dict, working_size: int | None,
           image_key: str | None = None) -> Segmentation:
+    spec = seglib.method(method)  # a first call imports the method's module: not part of a run's cost
+    cpu = time.thread_time()
     result = seglib.segment(image, method, working_size=working_size, preprocess_options=pre,
                             postprocess_options=post, **params)
-    heavy.COSTS.observe(method, _working_pixels(image, working_size), result.elapsed_s, picture=image_key)
+    cpu = time.thread_time() - cpu
+    heavy.COSTS.observe(method, _working_pixels(image, working_size), cost_seconds(spec, result.elapsed_s, cpu),
+                        picture=image_key)
     return result
+
+
+def cost_seconds(method: Method, wall: float, cpu: float) -> float:
+    """What a run cost, for the heavy-job decision: the CPU time of the thread that ran it.
+
+    Not its wall time: that grows with everything else the server does, so under a class's load
+    a cheap method's run took seconds, the method was judged heavy for every later picture, and
+    its slider moves waited in the heavy-job line, which loaded the server more (each waiting move
+    is shown, then run again). A method with ``weights`` (torch) is judged by its wall time: its
+    work runs on torch's own threads.
+    """
+    return wall if "weights" in method.inputs else cpu
 
 
 def _working_pixels(image, working_size: int | None) -> int:

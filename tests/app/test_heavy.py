@@ -257,3 +257,39 @@ def test_a_short_run_takes_the_express_line_past_a_long_job(monkeypatch):
     finally:
         release.set()
         pool.shutdown()
+
+
+def test_a_run_slowed_by_other_sessions_is_not_judged_heavy(monkeypatch):
+    """The cost book learns what a run cost its thread, not its wall time, which other sessions stretch:
+    a cheap method that took 30 s on a crowded server stays out of the heavy-job line."""
+    import dataclasses
+
+    import numpy as np
+
+    import seglib
+    from seglib.jobs import CostBook
+    from ui import run
+
+    book = CostBook(heavy_seconds=1.0)
+    monkeypatch.setattr(heavy, "COSTS", book)
+    real = seglib.segment
+
+    def crowded(image, method, **options):
+        return dataclasses.replace(real(image, method, **options), elapsed_s=30.0)
+
+    monkeypatch.setattr(seglib, "segment", crowded)
+    image = np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    result = run._call(image, "global-threshold", {}, {}, {}, None, image_key="picture")
+    assert result.elapsed_s == 30.0
+    assert book.expected("global-threshold", 120 * 160, picture="picture") < 1.0
+    assert not book.is_heavy("global-threshold", 120 * 160, picture="picture")
+    assert not book.is_heavy("global-threshold", 1024 * 768)  # nor on a new picture at the working size
+
+
+def test_a_torch_method_is_judged_by_its_wall_time():
+    from ui import run
+
+    import seglib
+
+    assert run.cost_seconds(seglib.method("unet"), wall=3.0, cpu=0.2) == 3.0  # its work runs on torch's threads
+    assert run.cost_seconds(seglib.method("kmeans"), wall=3.0, cpu=0.2) == 0.2
