@@ -52,6 +52,7 @@ class RunReport:
     image_bytes: int = 0
     exceptions: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)  # the /media addresses of the images it showed
 
 
 class Session:
@@ -138,6 +139,7 @@ class Session:
         async with self._send_lock:
             await self._ws.send(message.SerializeToString())
         report = await asyncio.wait_for(self._finished.get(), timeout)
+        report.urls = list(self._media)
         if self.fetch_media and self._media:
             sizes = await asyncio.gather(*(asyncio.to_thread(self._get, url) for url in self._media))
             report.images, report.image_bytes = len(sizes), sum(sizes)

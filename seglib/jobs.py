@@ -330,6 +330,9 @@ class JobPool:
                 else:
                     self._running += 1
             self._run(job, express)
+            # The result belongs to the job's tickets: a worker waiting for its next job must not keep
+            # the last one (a felzenszwalb result with its stages is tens of MB) after they are gone.
+            del job
 
     def _run(self, job: _Job, express: bool = False) -> None:
         token = _current.set(job)

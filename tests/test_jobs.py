@@ -3,9 +3,12 @@
 Every wait here is on an event the test controls; nothing asserts a duration.
 """
 
+import gc
 import os
 import sys
 import threading
+import time
+import weakref
 
 import pytest
 
@@ -196,6 +199,22 @@ def test_a_finished_key_runs_again_when_asked_again(pool):
     calls = []
     assert pool.submit("k", lambda: calls.append(1) or len(calls)).result(LONG) == 1
     assert pool.submit("k", lambda: calls.append(1) or len(calls)).result(LONG) == 2
+
+
+def test_a_result_is_let_go_once_its_tickets_are_gone(pool):
+    """An idle worker does not keep its last job's result (tens of MB for a big picture's stages)."""
+
+    class Result:
+        pass
+
+    ticket = pool.submit("big result", Result)
+    result = weakref.ref(ticket.result(LONG))
+    del ticket
+    deadline = time.monotonic() + LONG
+    while result() is not None and time.monotonic() < deadline:  # the worker finishes its bookkeeping
+        gc.collect()
+        time.sleep(0.01)
+    assert result() is None
 
 
 def test_result_says_when_it_is_not_finished_in_time(pool):
