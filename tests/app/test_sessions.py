@@ -7,6 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from streamlit.runtime.fragment import MemoryFragmentStorage
+from streamlit.runtime.state import SessionState
+
 from seglib.jobs import JobPool
 from ui import sessions
 
@@ -14,10 +17,18 @@ from ui import sessions
 class FakeRuntime:
     def __init__(self, active, stored):
         self.active, self.stored, self.closed = set(active), set(stored), []
-        infos = lambda: [SimpleNamespace(session=SimpleNamespace(id=sid)) for sid in sorted(self.active | self.stored)]  # noqa: E731
-        self._session_mgr = SimpleNamespace(list_sessions=infos)
+        self.sessions = {}
+        self._session_mgr = SimpleNamespace(list_sessions=lambda: [
+            SimpleNamespace(session=self.session(sid)) for sid in sorted(self.active | self.stored)])
         self.orphan_passes = 0
         self.media_file_mgr = SimpleNamespace(remove_orphaned_files=self._orphans)
+
+    def session(self, sid):
+        """A stand-in session holding Streamlit's own state and fragment storage."""
+        if sid not in self.sessions:
+            self.sessions[sid] = SimpleNamespace(id=sid, _session_state=SessionState(),
+                                                 _fragment_storage=MemoryFragmentStorage())
+        return self.sessions[sid]
 
     def _orphans(self):
         self.orphan_passes += 1
@@ -55,6 +66,22 @@ def test_a_session_gone_for_the_release_time_is_closed_and_its_jobs_cancelled(po
     assert reaper.sweep(now=500.0) == []          # the connected session is never closed
     assert emptied == []                          # someone is still here: caches stay
     hold.set()
+
+
+def test_a_released_session_keeps_neither_its_state_nor_its_fragments(pool):
+    """Something may still refer to a closed session (Streamlit's loop keeps the last one it served):
+    what it held (widget values, pictures, a fragment's last arguments, a result) is emptied."""
+    runtime = FakeRuntime(active={"here"}, stored={"left"})
+    for sid in ("here", "left"):
+        session = runtime.session(sid)
+        session._session_state["picture"] = f"the picture of {sid}"
+        session._fragment_storage.register(f"fragment of {sid}", lambda: None)
+    reaper = sessions.Reaper(runtime, after=0, on_empty=lambda: None)
+    assert reaper.sweep(now=0.0) == ["left"]
+    left, here = runtime.sessions["left"], runtime.sessions["here"]
+    assert "picture" not in left._session_state and not left._fragment_storage.contains("fragment of left")
+    assert here._session_state["picture"] == "the picture of here"
+    assert here._fragment_storage.contains("fragment of here")
 
 
 def test_a_session_that_reconnects_starts_its_count_again(pool):
