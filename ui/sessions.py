@@ -10,7 +10,8 @@ After a class leaves, a server would hold every student's state.
 few seconds for sessions without a connection and, once one has been gone
 for ``$SEGDASH_RELEASE_AFTER_S`` seconds (default 30), closes it the way
 Streamlit's own logout does, which frees its state and images, and cancels
-its heavy jobs. A tab that comes back later starts a fresh session (its
+its heavy jobs, and empties its state (:func:`forget`: Streamlit may still refer to a
+closed session). A tab that comes back later starts a fresh session (its
 address still holds the method, sample and parameters on Explore). When the
 last session is released, the result caches are emptied too
 (:func:`release_caches`): a server between two classes holds what it held
