@@ -9,9 +9,9 @@ After a class leaves, a server would hold every student's state.
 :func:`start_reaper` starts (once per process) a thread that looks every
 few seconds for sessions without a connection and, once one has been gone
 for ``$SEGDASH_RELEASE_AFTER_S`` seconds (default 30), closes it the way
-Streamlit's own logout does, which frees its state and images, and cancels
-its heavy jobs, and empties its state (:func:`forget`: Streamlit may still refer to a
-closed session). A tab that comes back later starts a fresh session (its
+Streamlit's own logout does (its images and downloads are freed), cancels
+its heavy jobs and empties its state (:func:`forget`: Streamlit may still
+refer to a closed session). A tab that comes back later starts a fresh session (its
 address still holds the method, sample and parameters on Explore). When the
 last session is released, the result caches are emptied too
 (:func:`release_caches`): a server between two classes holds what it held
