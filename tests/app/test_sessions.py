@@ -170,3 +170,14 @@ def test_release_time_from_the_environment(monkeypatch):
 
 def test_no_reaper_without_a_served_app():
     assert sessions.start_reaper() is False  # pytest: no Streamlit runtime
+
+
+def test_streamlit_sessions_still_hold_what_forget_empties():
+    """``forget`` reaches into AppSession's private attributes: a Streamlit upgrade that renames them
+    fails here, instead of silently keeping what closed sessions held."""
+    import inspect
+
+    from streamlit.runtime.app_session import AppSession
+
+    source = inspect.getsource(AppSession.__init__)
+    assert "self._fragment_storage" in source and "self._session_state = SessionState()" in source
