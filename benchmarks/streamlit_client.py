@@ -152,6 +152,7 @@ class Session:
         start = time.perf_counter()
         report = await asyncio.wait_for(self._finished.get(), timeout)
         media, self._media = self._media, []
+        report.urls = list(media)
         if self.fetch_media and media:
             sizes = await asyncio.gather(*(asyncio.to_thread(self._get, url) for url in media))
             report.images, report.image_bytes = len(sizes), sum(sizes)

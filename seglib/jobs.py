@@ -419,9 +419,9 @@ def shared_pool() -> JobPool:
 class CostBook:
     """What each method cost per megapixel in this process, to predict whether a run is slow.
 
-    The seconds observed are the caller's measure of a run's cost, best one that does not grow
-    when other work shares the cores, as wall time does (the dashboard gives the CPU time of the
-    thread that ran it).
+    The seconds observed are the caller's measure of a run's cost, preferably one that does not
+    grow when other work shares the cores, as wall time does (the dashboard gives the CPU time of
+    the thread that ran it).
 
     A method's cost often depends on what its caches already hold (SAM's encoder runs once per
     picture; a filter slider of automatic masks only re-filters), so the prediction for a picture

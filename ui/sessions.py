@@ -80,9 +80,6 @@ class Reaper:
         # Streamlit has no public list of stored (disconnected) sessions; its session manager does.
         return {info.session.id: info.session for info in self.instance._session_mgr.list_sessions()}
 
-    def session_ids(self) -> list[str]:
-        return list(self.sessions())
-
     def sweep(self, now: float) -> list[str]:
         """Close the sessions disconnected since ``now - after`` or earlier; return their ids.
 
@@ -90,15 +87,14 @@ class Reaper:
         still finish and cache its result), ``on_empty`` is called, once per emptying.
         """
         stored = self.sessions()
-        present = list(stored)
-        if present:
+        if stored:
             self.emptied = False
-        gone = [sid for sid in present if not self.instance.is_active_session(sid)]
+        gone = [sid for sid in stored if not self.instance.is_active_session(sid)]
         self.gone_since = {sid: self.gone_since.get(sid, now) for sid in gone}
         closed = [sid for sid, since in self.gone_since.items() if now - since >= self.after]
         for sid in closed:
             self.instance.close_session(sid)
-            forget(stored.get(sid))
+            forget(stored[sid])
             jobs.shared_pool().cancel_owner(sid)
             del self.gone_since[sid]
         if closed:
@@ -106,7 +102,7 @@ class Reaper:
             # (Streamlit does that on a later script run, which an empty server never has).
             self.instance.media_file_mgr.remove_orphaned_files()
             gc.collect()  # session state is full of reference cycles (widgets, callbacks)
-        left = self.session_ids()
+        left = self.sessions()
         if closed:
             _LOGGER.info("released %d disconnected session(s); %d left", len(closed), len(left))
         if not left and not self.emptied and jobs.shared_pool().counts() == {"running": 0, "waiting": 0}:
@@ -123,8 +119,6 @@ def forget(session) -> None:
     it serves another, so after a class the last student's session stayed alive with its picture
     and its last result (a fragment's arguments; about 25 MB for felzenszwalb on a big sample).
     """
-    if session is None:
-        return
     for part in ("_fragment_storage", "_session_state"):
         try:
             getattr(session, part).clear()

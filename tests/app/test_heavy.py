@@ -4,13 +4,16 @@ The shared pool is replaced by a one-worker pool that a test holds full with
 a job it releases itself; nothing here measures time.
 """
 
+import dataclasses
 import threading
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from seglib.jobs import JobPool
-from ui import heavy
+import seglib
+from seglib.jobs import CostBook, JobPool
+from ui import heavy, run
 
 LONG = 30
 CALLS: list[str] = []
@@ -262,14 +265,6 @@ def test_a_short_run_takes_the_express_line_past_a_long_job(monkeypatch):
 def test_a_run_slowed_by_other_sessions_is_not_judged_heavy(monkeypatch):
     """The cost book learns what a run cost its thread, not its wall time, which other sessions stretch:
     a cheap method that took 30 s on a crowded server stays out of the heavy-job line."""
-    import dataclasses
-
-    import numpy as np
-
-    import seglib
-    from seglib.jobs import CostBook
-    from ui import run
-
     book = CostBook(heavy_seconds=1.0)
     monkeypatch.setattr(heavy, "COSTS", book)
     real = seglib.segment
@@ -287,9 +282,5 @@ def test_a_run_slowed_by_other_sessions_is_not_judged_heavy(monkeypatch):
 
 
 def test_a_torch_method_is_judged_by_its_wall_time():
-    from ui import run
-
-    import seglib
-
     assert run.cost_seconds(seglib.method("unet"), wall=3.0, cpu=0.2) == 3.0  # its work runs on torch's threads
     assert run.cost_seconds(seglib.method("kmeans"), wall=3.0, cpu=0.2) == 0.2

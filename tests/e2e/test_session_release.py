@@ -8,7 +8,6 @@ that moves the session manager the reaper reads.
 """
 
 import asyncio
-import os
 import time
 import urllib.error
 import urllib.request
@@ -25,13 +24,9 @@ QUERY = "method=global-threshold&sample=coins"
 @pytest.fixture(scope="module", autouse=True)
 def release_at_once():
     """The module's server (started after this fixture) releases a session as soon as it has no connection."""
-    before = os.environ.get(RELEASE_ENV)
-    os.environ[RELEASE_ENV] = "0"
-    yield
-    if before is None:
-        os.environ.pop(RELEASE_ENV)
-    else:
-        os.environ[RELEASE_ENV] = before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(RELEASE_ENV, "0")
+        yield
 
 
 def status(url: str) -> int:
@@ -42,16 +37,24 @@ def status(url: str) -> int:
         return error.code
 
 
-def test_the_pictures_of_a_session_that_left_are_released(server):
-    async def visit():
+def visit(server: str) -> tuple[list[str], list[int], list[str]]:
+    """Open the page in a new session, read its pictures' status while connected, leave.
+
+    Returns the pictures' addresses, their status codes and the exceptions the run showed."""
+
+    async def go():
         session = Session(server, QUERY)
         report = await session.open(timeout=120)
         shown = [server + url for url in report.urls]
         served = [status(url) for url in shown]
         await session.close()
-        return shown, served
+        return shown, served, report.exceptions
 
-    shown, served = asyncio.run(visit())
+    return asyncio.run(go())
+
+
+def test_the_pictures_of_a_session_that_left_are_released(server):
+    shown, served, _ = visit(server)
     assert shown, "the page showed no picture"
     assert served == [200] * len(shown)
     deadline = time.monotonic() + 12 * CHECK_EVERY_S
@@ -61,11 +64,5 @@ def test_the_pictures_of_a_session_that_left_are_released(server):
         left = [url for url in left if status(url) == 200]
     assert not left, f"still served after the session left: {left}"
 
-    async def again():
-        session = Session(server, QUERY)
-        report = await session.open(timeout=120)
-        await session.close()
-        return report
-
-    report = asyncio.run(again())
-    assert report.urls and not report.exceptions
+    shown, served, exceptions = visit(server)  # the emptied server serves the next session
+    assert shown and served == [200] * len(shown) and not exceptions
