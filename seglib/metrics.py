@@ -48,7 +48,7 @@ from scipy import ndimage as ndi
 from scipy.optimize import linear_sum_assignment
 
 from .checks import check_int, check_number, is_number
-from .labels import boundaries
+from .labels import boundaries, distinct
 
 __all__ = [
     "BoundaryScore", "ClassScores", "PanopticScore", "RandError", "SegmentMatch", "VariationOfInformation",
@@ -234,7 +234,7 @@ def compact_labels(pred, gt, ignore_index=IGNORE_INDEX) -> CompactLabels:
     _check_non_negative(g, "gt")
     ignored = None if ignore_index is None else g == ignore_index
     counted = g if ignored is None else g[~ignored]
-    ids = np.union1d(np.union1d(_distinct(p), _distinct(counted)), [0]).astype(np.int64)
+    ids = np.union1d(np.union1d(distinct(p), distinct(counted)), [0]).astype(np.int64)
     new_p = np.searchsorted(ids, p).astype(np.int32)
     new_g = np.searchsorted(ids, g).astype(np.int32)
     new_ignore = None
@@ -242,13 +242,6 @@ def compact_labels(pred, gt, ignore_index=IGNORE_INDEX) -> CompactLabels:
         new_ignore = len(ids)
         new_g[ignored] = new_ignore
     return CompactLabels(new_p, new_g, ids, new_ignore)
-
-
-def _distinct(labels: np.ndarray) -> np.ndarray:
-    """Sorted distinct values; counted rather than sorted when they are small."""
-    if labels.size and labels.max() < MAX_CLASSES:
-        return np.flatnonzero(np.bincount(labels.ravel(), minlength=1))
-    return np.unique(labels)
 
 
 def confusion_matrix(pred, gt, num_classes=None, ignore_index=IGNORE_INDEX) -> np.ndarray:

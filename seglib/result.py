@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .labels import distinct
+
 
 @dataclass
 class Segmentation:
@@ -56,8 +58,7 @@ class Segmentation:
     @property
     def n_segments(self) -> int:
         """Number of distinct non-zero labels."""
-        values = np.unique(self.labels)
-        return int(np.count_nonzero(values))
+        return int(np.count_nonzero(distinct(self.labels)))
 
 
 @dataclass

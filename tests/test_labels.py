@@ -17,6 +17,24 @@ def test_boundaries_mark_the_upper_left_side_of_each_change_once():
         labels.boundaries(np.zeros((2, 2, 3), int))
 
 
+@pytest.mark.parametrize("values", [
+    np.array([[3, 0], [3, 7]], np.int32),            # small ids: counted
+    np.array([5, 5, 2], np.uint8),
+    np.array([-4, 2, -4, 0], np.int16),              # negative: sorted
+    np.array([0, 10**9, 3], np.int64),               # an id far beyond the size: sorted, no huge count array
+    np.array([2**63 + 5, 1], np.uint64),             # does not fit an intp
+    np.array([True, False, True]),
+    np.array([2.5, -1.0, 2.5]),
+    np.zeros((0, 4), np.int32),
+    np.random.default_rng(0).integers(0, 300, (40, 50, 3)),
+])
+def test_distinct_is_what_np_unique_returns(values):
+    found = labels.distinct(values)
+    expected = np.unique(values)
+    assert found.dtype == expected.dtype
+    np.testing.assert_array_equal(found, expected)
+
+
 def test_unique_pairs_sorts_each_pair_and_drops_equal_and_repeated_ones():
     pairs = labels.unique_pairs(np.array([5, 2, 2, 3, 7]), np.array([2, 5, 2, 9, 3]))
     np.testing.assert_array_equal(pairs, [[2, 5], [3, 7], [3, 9]])

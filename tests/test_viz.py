@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import pytest
 
 import seglib
-from seglib import viz
+from seglib import cache, viz
 from seglib.result import Curve, Points, Segmentation
 
 from helpers import quadrants
@@ -142,6 +142,24 @@ def test_fit_shrinks_image_and_labels_together():
     assert same.shape == (50, 50, 3) and same_labels is not None
 
 
+def test_fit_shrinks_a_read_only_picture_once_and_a_writeable_one_every_time():
+    cache.clear()
+    picture = np.random.default_rng(1).integers(0, 256, (300, 600), np.uint8)  # gray: made RGB too
+    writeable = picture.copy()
+    picture.setflags(write=False)
+    first, _ = viz.fit(picture, None, max_side=200)
+    again, labels = viz.fit(picture, np.ones((300, 600), np.int32), max_side=200)
+    assert again is first and first.shape == (100, 200, 3) and labels.shape == (100, 200)
+    assert cache.stats["misses"] == 1 and cache.stats["hits"] == 1
+    # A writeable picture may change between calls: never served from the cache.
+    np.testing.assert_array_equal(viz.fit(writeable, None, max_side=200)[0], first)
+    writeable[:] = 0
+    assert not viz.fit(writeable, None, max_side=200)[0].any()
+    assert cache.stats["misses"] == 1 and cache.stats["hits"] == 1
+    with pytest.raises(ValueError, match=r"`labels` \(shape \(3, 6\)\) must have the same"):
+        viz.fit(picture, np.ones((3, 6), np.int32), max_side=200)
+
+
 def test_summary_depends_on_kind():
     labels = np.zeros((10, 10), np.int32)
     labels[1:3, 1:3] = 1
@@ -175,11 +193,16 @@ def test_image_stages_become_image_figures(value):
 
 
 def test_label_maps_are_sent_lossless_and_photos_as_jpeg():
-    labels = np.arange(1200).reshape(30, 40) % 7
+    labels = np.add.outer(np.arange(30) // 10 * 7, np.arange(40) // 6)  # 15 blocks
     photo = np.random.default_rng(0).integers(0, 256, (90, 120, 3), dtype=np.uint8)
     assert _image_trace(viz.stage_figure("labels", labels)).source.startswith("data:image/png;base64,")
     assert _image_trace(viz.stage_figure("photo", photo)).source.startswith("data:image/jpeg;base64,")
     assert viz.is_flat(viz.colourise(labels)) and not viz.is_flat(photo)
+    # A gray photo has at most 256 values, like a drawing, but few pixels repeat their neighbour.
+    gray_photo = np.repeat(photo[..., :1], 3, axis=2)
+    assert not viz.is_flat(gray_photo) and not viz.is_flat(photo[..., 0])
+    assert viz.encode_picture(gray_photo)[1] == "image/jpeg"
+    assert viz.is_flat(viz.colourise(np.random.default_rng(2).integers(0, 2000, (6, 5)).repeat(8, 0).repeat(8, 1)))
     # A scalar map through a 256-colour scale has few colours but is a continuous picture: JPEG;
     # a mask stays lossless.
     scalar = np.random.default_rng(1).random((90, 120))
