@@ -209,27 +209,31 @@ def overlay(image, labels, kind: str = "regions", opacity: float = 0.5, mode: st
         painted, alpha = find_boundaries(labels, mode="thick"), 1.0
         if line_width > 2:
             painted = ndi.binary_dilation(painted, np.ones((line_width - 1, line_width - 1), bool))
-        colours = _contour_colours(labels, index, lut, contour_colour, line_width).reshape(-1, 3)
-        return _blend(rgb, painted, alpha, lambda where: colours[where])
-    flat_index = index.reshape(-1)
-    return _blend(rgb, painted, alpha, lambda where: lut[flat_index[where]])
+        return _blend(rgb, painted, alpha, *_contour_colours(labels, index, lut, contour_colour, line_width))
+    return _blend(rgb, painted, alpha, lut, index)
 
 
-def _blend(rgb: np.ndarray, painted: np.ndarray, alpha: float, colour_at) -> np.ndarray:
+def _blend(rgb: np.ndarray, painted: np.ndarray, alpha: float, lut: np.ndarray,
+           index: np.ndarray | None = None) -> np.ndarray:
     """``rgb`` with colours blended in at ``alpha`` where ``painted``, rounded to uint8.
 
-    ``colour_at(where)`` gives the colours of the flat pixel positions ``where``
-    (an index array, or a full slice). Integer arithmetic, on the painted
-    pixels only when they are fewer than half: blending float copies through
+    A pixel's colour is ``lut[index]`` at its place, or ``lut[0]`` everywhere when ``index``
+    is None. Integer arithmetic in place, with each colour's share of the blend computed
+    once per colour and gathered by ``take`` (three times as fast as ``lut[index]``), on the
+    painted pixels only when they are fewer than half: blending float copies through
     boolean masks took several times as long.
     """
     weight = np.uint16(round(float(alpha) * 256))
+    shares = np.asarray(lut, dtype=np.uint16).reshape(-1, 3) * weight + 128  # + 128: rounds the >> 8 below
     out = rgb.reshape(-1, 3).copy()
     flat = painted.reshape(-1)
     where = slice(None) if np.count_nonzero(flat) * 2 > flat.size else np.flatnonzero(flat)
-    mixed = (out[where].astype(np.uint16) * (256 - weight) + colour_at(where).astype(np.uint16) * weight + 128) >> 8
+    mixed = out[where].astype(np.uint16)
+    mixed *= 256 - weight
+    mixed += shares[0] if index is None else shares.take(index.reshape(-1)[where], axis=0)
+    mixed >>= 8  # at most (255 * 256 + 128) >> 8: no overflow in 16 bits
     if isinstance(where, slice):
-        np.copyto(out, mixed.astype(np.uint8), where=flat[:, None])
+        np.copyto(out, mixed, where=flat[:, None], casting="unsafe")
     else:
         out[where] = mixed
     return out.reshape(rgb.shape)
@@ -255,14 +259,15 @@ def _visible_binary_lut(rgb: np.ndarray, mask: np.ndarray, lut: np.ndarray) -> n
     return swapped
 
 
-def _contour_colours(labels, index, lut, contour_colour, line_width: int) -> np.ndarray:
-    """Colour of every pixel in contour mode: one colour, or each segment's (spilling onto background)."""
+def _contour_colours(labels, index, lut, contour_colour, line_width: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Colours of the contour pixels as :func:`_blend` takes them, ``(lut, index)``: one colour (index
+    None), or each segment's, spilling onto the background beside it."""
     if contour_colour is None and np.count_nonzero(distinct(labels)) > _MAX_COLOURED_CONTOURS:
         contour_colour = BOUNDARY_COLOUR
     if contour_colour is not None:
-        return np.broadcast_to(np.asarray(contour_colour, dtype=np.uint8), index.shape + (3,))
+        return np.broadcast_to(np.asarray(contour_colour, dtype=np.uint8), (1, 3)), None
     # A boundary pixel on the background side takes its neighbour segment's colour.
-    return lut[thicken(index, line_width + 2)]
+    return lut, thicken(index, line_width + 2)
 
 
 def fit(image, labels=None, max_side: int = 1200):
