@@ -22,7 +22,12 @@ deployment recipe for a class; CPU and RSS then cover the whole process tree):
     felzenszwalb on a big picture again and again. Reports p50/p95 of each and the ratio,
     plus any exception shown.
 
-``python -m benchmarks.bench_classroom [protocol|browser|both] [--sessions 30] [--duration 60] [--replicas 1]``
+``capacity``
+    What the protocol class asks of the server: each of its students moves its slider alone, one
+    move at a time; server CPU per move by method, against the bare app's in the same run, and the
+    cores the whole class asks for (more than one process can use means moves queue).
+
+``python -m benchmarks.bench_classroom [protocol|browser|both|capacity] [--sessions 30] [--duration 60] [--replicas 1]``
 prints Markdown tables. The runs are bounded in time (``--duration`` of load) and in
 count; nothing is asserted.
 """
@@ -37,6 +42,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -44,7 +50,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.bench_browser import IDLE
+from benchmarks.bench_browser import BARE_APP, IDLE, start_server, stop_server
 from benchmarks.harness import free_port, percentile, table
 from benchmarks.streamlit_client import Session
 from ui.sessions import CHECK_EVERY_S, release_after
@@ -162,6 +168,14 @@ def steps_of(slider, count: int = 12) -> list[float]:
 # ----------------------------------------------------------------------------- protocol-level class
 
 
+def class_pairs(n: int) -> list[tuple[str, str, str]]:
+    """The (method, slider key, sample) of the class's ``n`` students: every cheap method on every
+    sample, shuffled once (seed 0), so the protocol and capacity parts see the same students."""
+    pairs = [(m, k, s) for s in SAMPLES for (m, k, _) in CHEAP]
+    random.Random(0).shuffle(pairs)
+    return pairs[:n]
+
+
 async def student(url: str, method: str, key: str, sample: str, *, period: float, until: float,
                   delay: float, out: dict) -> None:
     session = Session(url, f"method={method}&sample={sample}")
@@ -260,10 +274,7 @@ async def _protocol(server, watch, n, period, duration, heavy, settle, replicas=
     alone = await _alone(server.url)
     await asyncio.sleep(release_after() + 2 * CHECK_EVERY_S)  # the warm-up session released: the idle server
     idle = server.rss()
-    rng = random.Random(0)
-    pairs = [(m, k, s) for s in SAMPLES for (m, k, _) in CHEAP]
-    rng.shuffle(pairs)
-    pairs = pairs[:n]
+    pairs = class_pairs(n)
     out = {"repaints": [], "exceptions": [], "missing": [], "sessions": [], "heavy_runs": 0, "heavy_waits": 0,
            "pooled": 0}
     connect_gap = 0.5
@@ -305,6 +316,69 @@ async def _protocol(server, watch, n, period, duration, heavy, settle, replicas=
         print("exception:", text)
     if out["missing"]:
         print("sliders not found:", out["missing"])
+    return rows
+
+
+# ----------------------------------------------------------------------------- capacity
+
+
+def capacity(n: int = 30, period: float = 3.0, moves: int = 4) -> list[dict]:
+    """What the class asks of the server, measured one move at a time with nothing else running.
+
+    Each of the class's ``n`` students (:func:`class_pairs`) opens Explore, moves its slider once
+    untimed and then ``moves`` times; the server's CPU per move is averaged per method. The last row
+    adds them up: the cores that ``n`` students moving every ``period`` seconds ask for. One
+    process can use about 1.5 of them (its script runs share one interpreter lock); a class that
+    asks more queues its moves, and its p95 grows with the length of the minute. The bare app
+    (:data:`benchmarks.bench_browser.BARE_APP`) is moved in the same run: Streamlit's own cost.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        bare_script = Path(folder) / "bare.py"
+        bare_script.write_text(BARE_APP)
+        bare, bare_url = start_server(bare_script)
+        server = Server()
+        try:
+            return asyncio.run(_capacity(server, bare_url, psutil.Process(bare.pid), n, period, moves))
+        finally:
+            server.stop()
+            stop_server(bare)
+
+
+async def _moved(session: Session, slider, values: list, cpu_seconds) -> float:
+    """Server CPU seconds per move over ``values`` (each a move waited for)."""
+    before = cpu_seconds()
+    for value in values:
+        await session.move(slider, value, timeout=300)
+    return (cpu_seconds() - before) / len(values)
+
+
+async def _capacity(server, bare_url: str, bare: psutil.Process, n: int, period: float, moves: int) -> list[dict]:
+    await _warm_up(server.url)
+    session = Session(bare_url, "")
+    await session.open(timeout=300)
+    slider = next(iter(session.sliders.values()))
+    values = steps_of(slider, 14)
+    await session.move(slider, values[0])
+    bare_ms = 1000 * await _moved(session, slider, values[1:13], lambda: sum(bare.cpu_times()[:2]))
+    await session.close()
+    per_method: dict[str, list[float]] = {}
+    for method, key, sample in class_pairs(n):
+        session = Session(server.url, f"method={method}&sample={sample}")
+        await session.open(timeout=300)
+        slider = session.slider(f"param.{method}.{key}")
+        values = steps_of(slider, moves + 2)[: moves + 1]  # a slider with few steps (multi-otsu) gives fewer
+        await session.move(slider, values[0], timeout=300)
+        per_method.setdefault(method, []).append(1000 * await _moved(session, slider, values[1:], server.cpu_seconds))
+        await session.close()
+    rows = [{"method": method, "students": len(costs), "server CPU ms/move": statistics.mean(costs),
+             "ratio to bare": statistics.mean(costs) / bare_ms, "cores asked": sum(costs) / 1000 / period}
+            for method, costs in sorted(per_method.items(), key=lambda item: -sum(item[1]))]
+    everyone = [cost for costs in per_method.values() for cost in costs]
+    rows.append({"method": f"the class (a move every {period:g} s each)", "students": len(everyone),
+                 "server CPU ms/move": statistics.mean(everyone),
+                 "ratio to bare": statistics.mean(everyone) / bare_ms, "cores asked": sum(everyone) / 1000 / period})
+    rows.append({"method": "bare app (same run)", "students": 1, "server CPU ms/move": bare_ms,
+                 "ratio to bare": 1.0, "cores asked": None})
     return rows
 
 
@@ -456,7 +530,7 @@ async def _idle(page, timeout: int = 120_000) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", nargs="?", default="both", choices=["protocol", "browser", "both"])
+    parser.add_argument("part", nargs="?", default="both", choices=["protocol", "browser", "both", "capacity"])
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--heavy", type=int, default=2)
     parser.add_argument("--period", type=float, default=3.0)
@@ -466,6 +540,7 @@ def main(argv=None) -> None:
                         help="protocol part: Streamlit processes behind nginx (deploy/launch.py); 1: streamlit run")
     parser.add_argument("--pages", type=int, default=8)
     parser.add_argument("--presses", type=int, default=12)
+    parser.add_argument("--moves", type=int, default=4, help="capacity part: timed moves per student")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a `timeout` still stops the server it started
     if args.part in ("protocol", "both"):
@@ -476,6 +551,8 @@ def main(argv=None) -> None:
         print()
     if args.part in ("browser", "both"):
         print(table(browser_class(args.pages, args.presses)))
+    if args.part == "capacity":
+        print(table(capacity(args.sessions, args.period, args.moves)))
 
 
 if __name__ == "__main__":
