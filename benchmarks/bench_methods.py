@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 
 import seglib
 from seglib import cache
-from seglib.traditional import clustering, graph
+from seglib.traditional import clustering, graph, threshold
 
 from .harness import Case, measure, run_cases, table
 
@@ -143,6 +143,17 @@ def kmeans_twin(image: np.ndarray) -> tuple[Case, str]:
             f"inertia {ratio:.3f}x sklearn's")
 
 
+def multi_otsu_twin(image: np.ndarray, classes: int = 4) -> tuple[Case, str]:
+    """Our exact dynamic programme against scikit-image's lookup-table search on the same 256-bin histogram."""
+    gray = threshold.luminance(image / 255.0)
+    prob, levels = threshold._range_histogram(gray)
+    ours = lambda: levels[threshold.multi_otsu_indices(prob, classes)]  # noqa: E731
+    theirs = lambda: filters.threshold_multiotsu(hist=(prob.copy(), levels), classes=classes)  # noqa: E731
+    same = np.array_equal(ours(), theirs())
+    return (Case(f"multi-Otsu thresholds ({classes} classes, 256 bins)", "1024x768", ours, baseline=theirs,
+                 baseline_label="skimage threshold_multiotsu"), "the same thresholds" if same else "different thresholds")
+
+
 def mean_shift_twin(image: np.ndarray) -> tuple[Case, str]:
     """Our vectorised climb against scikit-learn's MeanShift from the same seeds on the same sample."""
     bandwidth = 0.15
@@ -247,7 +258,7 @@ def grabcut_twin(image: np.ndarray) -> tuple[Case, str] | None:
 
 def twin_rows(image: np.ndarray, repeats: int) -> list[dict]:
     """Each hand-written twin against its library call: times and agreement."""
-    twins = [kmeans_twin(image), mean_shift_twin(image), *normalized_cut_twins(image), grabcut_twin(image)]
+    twins = [kmeans_twin(image), mean_shift_twin(image), multi_otsu_twin(image), *normalized_cut_twins(image), grabcut_twin(image)]
     rows = []
     for case, agree in filter(None, twins):
         row = measure(case, repeats=repeats)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from skimage import filters
+from skimage import exposure, filters
 from skimage.filters import rank
 from skimage.morphology import footprint_rectangle
 
@@ -206,7 +206,7 @@ isodata = _auto(
     params=(
         Param("classes", 3, low=2, high=5,
               help="Number of intensity classes. Each extra class adds a threshold; 3 separates "
-                   "dark, mid and bright. Runtime grows quickly beyond 4."),
+                   "dark, mid and bright."),
     ),
     description="Generalises Otsu to several thresholds that together maximise the between-class "
                 "variance, splitting the image into intensity bands (class 0 darkest).",
@@ -214,16 +214,16 @@ isodata = _auto(
 )
 def multi_otsu(image, *, classes):
     gray, centres, counts = gray_histogram(image)
-    # Fewer distinct levels than classes: only possible when fewer histogram bins are filled (np.unique
-    # sorts every pixel, about 25 ms at 1024 x 1024, so it is asked only then).
-    if np.count_nonzero(counts) < classes and np.unique(gray).size < classes:
+    prob, levels = _range_histogram(gray)
+    filled = np.count_nonzero(prob)
+    if filled < classes:  # fewer levels than classes: equal bands over the picture's range
         thresholds = np.linspace(gray.min(), gray.max(), classes + 1)[1:-1]
     else:
-        # scikit-image reports each threshold at the centre of the last histogram bin
-        # of the lower class; move it to that bin's upper edge so the whole bin stays below.
-        bins = _multi_otsu_bins(classes)
-        half_bin = (float(gray.max()) - float(gray.min())) / (2 * bins)
-        thresholds = filters.threshold_multiotsu(gray, classes=classes, nbins=bins) + half_bin
+        # As scikit-image's threshold_multiotsu: exactly `classes` levels split between them;
+        # thresholds at the centre of the last bin of each lower class, moved to that bin's upper
+        # edge so the whole bin stays below.
+        index = np.flatnonzero(prob)[:-1] if filled == classes else multi_otsu_indices(prob, classes)
+        thresholds = levels[index] + (float(gray.max()) - float(gray.min())) / (2 * _BINS)
     labels = np.digitize(gray, bins=thresholds).astype(np.int32)
     markers = {f"threshold {i + 1}": float(t) for i, t in enumerate(thresholds)}
     return Segmentation(
@@ -236,10 +236,66 @@ def multi_otsu(image, *, classes):
     )
 
 
-def _multi_otsu_bins(classes: int) -> int:
-    """Histogram bins multi-Otsu searches: its work grows as ``bins ** (classes - 1)``, so 5 classes
-    search 128 bins (about 2 s on 256 bins, 0.1 s on 128, at 1024x768) and fewer classes all 256."""
-    return _BINS if classes <= 4 else _BINS // 2
+@cached_stage
+def _range_histogram(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-image's histogram for multi-Otsu: :data:`_BINS` bins over the picture's own range,
+    as probabilities (float32, as scikit-image computes them), and the bin centres."""
+    prob, levels = exposure.histogram(gray, nbins=_BINS, source_range="image", normalize=True)
+    return prob.astype(np.float32), levels
+
+
+def multi_otsu_indices(prob: np.ndarray, classes: int) -> np.ndarray:
+    """The histogram bins after which multi-Otsu splits ``classes`` classes, found exactly in O(classes * bins^2).
+
+    Otsu's between-class variance is, up to constants, a sum over the classes of ``S_k^2 / P_k``
+    (``P_k`` a class's probability, ``S_k`` its first moment): each term depends only on where its
+    own class starts and ends, so the best split of the bins after ``i`` into ``k`` classes follows
+    from the best splits into ``k - 1`` (dynamic programming). scikit-image's lookup-table search
+    (Liao et al., 2001) tries every combination instead, ``bins ** (classes - 1)`` of them: 5.5 s for
+    five classes on 256 bins, against under a millisecond here. The same objective, quirks included
+    (scikit-image weighs bin 0 by 1 instead of 0 and scores a class of bin 0 alone as 0), and its
+    tie-break, the first split in lexicographic order; the two agree on every bundled sample and
+    differ only where two splits' variances agree to float32 precision, in which scikit-image
+    computes them.
+
+    Parameters
+    ----------
+    prob : ndarray, (N,)
+        Histogram probabilities, with more than ``classes`` non-zero bins.
+    classes : int
+        Number of classes, 2 or more.
+
+    Returns
+    -------
+    ndarray of int, (classes - 1,)
+        The last bin of each class but the last, increasing.
+
+    Examples
+    --------
+    >>> multi_otsu_indices(np.array([5, 5, 0, 0, 1, 1, 0, 6, 6], float) / 24, 3).tolist()
+    [1, 5]
+    """
+    p = np.asarray(prob, dtype=np.float64)
+    n = len(p)
+    weight = np.arange(n, dtype=np.float64)
+    weight[0] = 1.0  # scikit-image's first moment starts at prob[0]
+    mass = np.concatenate([[0.0], np.cumsum(p)])
+    moment = np.concatenate([[0.0], np.cumsum(p * weight)])
+    span_mass = mass[None, :] - mass[:, None]  # [i, j]: the class of bins i .. j - 1
+    span_moment = moment[None, :] - moment[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(span_mass > 0, span_moment * span_moment / span_mass, 0.0)
+    score[0, 1] = 0.0  # scikit-image scores a class of bin 0 alone as 0
+    score[np.tril_indices(n + 1)] = -np.inf  # a class holds one bin at least
+    # best[k - 1][i]: the best score of k classes over bins i .. n - 1
+    best = [score[:, n]]
+    for _ in range(classes - 1):
+        best.append(np.max(score + best[-1][None, :], axis=1))
+    ends, start = [], 0
+    for k in range(classes - 1, 0, -1):
+        start = int(np.argmax(score[start] + best[k - 1]))  # the first best: the smallest split
+        ends.append(start - 1)
+    return np.array(ends, dtype=np.intp)
 
 
 def _median_surface(gray: np.ndarray, block_size: int) -> np.ndarray:

@@ -4,6 +4,8 @@ from skimage import data, filters
 from skimage.color import rgb2gray
 
 import seglib
+from seglib.samples import load_sample
+from seglib.traditional import threshold
 from seglib.traditional.threshold import between_class_variance
 
 
@@ -144,3 +146,48 @@ def test_moving_a_threshold_or_offset_reuses_the_picture_s_gray_histogram_and_lo
     expected = filters.threshold_local(gray, block_size=35, method="gaussian", offset=0.05)
     assert np.array_equal(high.stages["threshold surface"], low.stages["threshold surface"] - 0.05)
     assert np.allclose(high.stages["threshold surface"], expected, atol=1e-6)
+
+
+def _split_score(prob, ends):
+    """Otsu's objective for the classes ending at ``ends``, summed class by class (scikit-image's quirks:
+    bin 0 weighs 1, a class of bin 0 alone scores 0)."""
+    p = np.asarray(prob, np.float64)
+    weight = np.arange(len(p), dtype=np.float64)
+    weight[0] = 1.0
+    bounds = [-1, *ends, len(p) - 1]
+    score = 0.0
+    for first, last in zip(np.add(bounds[:-1], 1), bounds[1:]):
+        mass, moment = p[first:last + 1].sum(), (p * weight)[first:last + 1].sum()
+        if mass > 0 and not (first == 0 and last == 0):
+            score += moment * moment / mass
+    return score
+
+
+def test_multi_otsu_indices_find_scikit_images_split_or_an_equal_one():
+    rng = np.random.default_rng(3)
+    same = 0
+    for _ in range(150):
+        bins, classes = int(rng.integers(8, 40)), int(rng.integers(2, 6))
+        counts = rng.integers(0, 50, bins) * (rng.random(bins) < 0.7)
+        counts[[0, -1]] = rng.integers(1, 50, 2)  # scikit-image trims empty end bins of a given histogram
+        if np.count_nonzero(counts) <= classes:
+            continue
+        prob = (counts / counts.sum()).astype(np.float32)
+        theirs = filters.threshold_multiotsu(hist=(prob, np.arange(bins)), classes=classes).astype(int)
+        ours = threshold.multi_otsu_indices(prob, classes)
+        assert list(ours) == sorted(set(ours)) and len(ours) == classes - 1
+        same += np.array_equal(ours, theirs)
+        # Where they differ, the splits score the same to float32 precision (scikit-image's arithmetic).
+        assert _split_score(prob, ours) >= _split_score(prob, theirs) * (1 - 1e-6)
+    assert same >= 140
+
+
+@pytest.mark.parametrize("name", ["camera", "coins", "astronaut"])
+def test_multi_otsu_thresholds_are_scikit_images_on_samples(name):
+    picture = load_sample(name)
+    for classes in (2, 3, 4):
+        result = seglib.segment(picture, "multi-otsu", classes=classes, working_size=None)
+        gray = result.stages["gray"]
+        half_bin = (gray.max() - gray.min()) / 512
+        found = [result.stages["histogram"].markers[f"threshold {i + 1}"] for i in range(classes - 1)]
+        np.testing.assert_allclose(found, filters.threshold_multiotsu(gray, classes=classes) + half_bin, rtol=1e-12)
