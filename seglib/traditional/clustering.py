@@ -776,11 +776,11 @@ def fuzzy_cmeans(image, *, n_clusters, m, max_iter, tol, spatial_weight, seed):
     colours = centres[:, :_n_colours(image)]
     strongest = u.max(axis=0).astype(np.float64).reshape(image.shape[:2])
     stages = {"membership": strongest}
-    for k in range(min(len(centres), MAX_MEMBERSHIP_STAGES)):
-        stages[f"membership of cluster {k + 1}"] = u[k].astype(np.float64).reshape(image.shape[:2])
+    for k in range(min(len(centres), MAX_MEMBERSHIP_STAGES)):  # rows of u as they are (float32): no copies
+        stages[f"membership of cluster {k + 1}"] = u[k].reshape(image.shape[:2])
     stages["cluster colours"] = _paint(labels, colours, image.shape)
     blend = colours.T.astype(u.dtype) @ u  # (C, N): membership-weighted centre colours
-    stages["fuzzy colours"] = np.clip(blend.T, 0, 1).astype(np.float64).reshape(image.shape)
+    stages["fuzzy colours"] = np.clip(blend.T, 0, 1).reshape(image.shape)
     stages["pixel cloud"] = _cloud(image, labels, colours, seed)
     stages["objective"] = Curve(np.arange(1, len(objective) + 1, dtype=np.float64), {"objective J_m": objective},
                                 {}, "iteration", "objective per pixel")
