@@ -370,15 +370,13 @@ async def _capacity(server, bare_url: str, bare: psutil.Process, n: int, period:
         await session.move(slider, values[0], timeout=300)
         per_method.setdefault(method, []).append(1000 * await _moved(session, slider, values[1:], server.cpu_seconds))
         await session.close()
-    rows = [{"method": method, "students": len(costs), "server CPU ms/move": statistics.mean(costs),
-             "ratio to bare": statistics.mean(costs) / bare_ms, "cores asked": sum(costs) / 1000 / period}
-            for method, costs in sorted(per_method.items(), key=lambda item: -sum(item[1]))]
-    everyone = [cost for costs in per_method.values() for cost in costs]
-    rows.append({"method": f"the class (a move every {period:g} s each)", "students": len(everyone),
-                 "server CPU ms/move": statistics.mean(everyone),
-                 "ratio to bare": statistics.mean(everyone) / bare_ms, "cores asked": sum(everyone) / 1000 / period})
-    rows.append({"method": "bare app (same run)", "students": 1, "server CPU ms/move": bare_ms,
-                 "ratio to bare": 1.0, "cores asked": None})
+    def row(label: str, costs: list[float]) -> dict:
+        return {"method": label, "students": len(costs), "server CPU ms/move": statistics.mean(costs),
+                "ratio to bare": statistics.mean(costs) / bare_ms, "cores asked": sum(costs) / 1000 / period}
+
+    rows = [row(method, costs) for method, costs in sorted(per_method.items(), key=lambda item: -sum(item[1]))]
+    rows.append(row(f"the class (a move every {period:g} s each)", [c for costs in per_method.values() for c in costs]))
+    rows.append({**row("bare app (same run)", [bare_ms]), "cores asked": None})
     return rows
 
 

@@ -279,10 +279,8 @@ def fit(image, labels=None, max_side: int = 1200):
     slider move only resizes its new labels.
     """
     array = np.asarray(image)
-    if array.flags.writeable or max(array.shape[:2], default=0) <= max_side:
-        rgb = _display_picture.__wrapped__(array, max_side)
-    else:
-        rgb = _display_picture(array, max_side)
+    small_or_writeable = array.flags.writeable or max(array.shape[:2], default=0) <= max_side
+    rgb = (_display_picture if small_or_writeable else _kept_display_picture)(array, max_side)
     if labels is not None:
         labels = _check_labels(labels)
         if labels.shape != array.shape[:2]:
@@ -292,7 +290,6 @@ def fit(image, labels=None, max_side: int = 1200):
     return rgb, labels
 
 
-@cached_stage
 def _display_picture(image: np.ndarray, max_side: int) -> np.ndarray:
     """``image`` as RGB uint8 with its longest side at most ``max_side``."""
     rgb = _rgb_uint8(image)
@@ -301,6 +298,10 @@ def _display_picture(image: np.ndarray, max_side: int) -> np.ndarray:
         return rgb
     scale = max_side / max(h, w)
     return resize_image(rgb, (max(2, round(h * scale)), max(2, round(w * scale))))
+
+
+_kept_display_picture = cached_stage(_display_picture)
+""":func:`_display_picture` of a read-only picture, kept in the stage cache (a writeable one could change)."""
 
 
 def summary(result: Segmentation) -> dict[str, str]:
@@ -395,15 +396,22 @@ def _colourmap(name: str) -> np.ndarray:
     return np.array([[int(float(c)) for c in s[s.index("(") + 1:-1].split(",")] for s in colours], dtype=np.uint8)
 
 
+def _finite_copy(value, posinf: float | None = None, neginf: float | None = None) -> np.ndarray:
+    """``value`` as a new float64 array with NaN as 0 and infinities as given (``np.nan_to_num``; by
+    default the largest floats), checked in one pass first: ``nan_to_num`` makes three."""
+    array = np.array(value, dtype=np.float64)
+    if not np.isfinite(array).all():
+        np.nan_to_num(array, copy=False, nan=0.0, posinf=posinf, neginf=neginf)
+    return array
+
+
 def _scalar_to_picture(value: np.ndarray) -> tuple[np.ndarray, dict]:
     """Float map -> picture: min-max gray (one channel), or red-blue RGB symmetric around zero for signed values.
 
     NaN counts as 0 and infinities as the largest floats (``np.nan_to_num``). Scaled in place in one
     float copy (the same arithmetic, in the same order, as ``round((x - low) / span * 255)``).
     """
-    array = np.array(value, dtype=np.float64)
-    if not np.isfinite(array).all():  # one pass; nan_to_num makes three
-        np.nan_to_num(array, copy=False)
+    array = _finite_copy(value)
     low, high = float(array.min()), float(array.max())
     if low < 0 < high:
         name, bound = "RdBu_r", max(-low, high)
@@ -430,9 +438,7 @@ def _unit_float_to_uint8(value: np.ndarray) -> np.ndarray:
     The same values as ``as_uint8(np.clip(np.nan_to_num(value), 0, 1))``, which made four full copies
     (a 512 x 512 colour stage: 3 ms of every k-means move).
     """
-    scaled = np.array(value, dtype=np.float64)
-    if not np.isfinite(scaled).all():  # one pass; nan_to_num makes three
-        np.nan_to_num(scaled, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+    scaled = _finite_copy(value, posinf=1.0, neginf=0.0)
     np.clip(scaled, 0.0, 1.0, out=scaled)
     scaled *= 255.0
     np.round(scaled, out=scaled)

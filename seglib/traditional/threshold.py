@@ -223,7 +223,7 @@ def multi_otsu(image, *, classes):
         # thresholds at the centre of the last bin of each lower class, moved to that bin's upper
         # edge so the whole bin stays below.
         index = np.flatnonzero(prob)[:-1] if filled == classes else multi_otsu_indices(prob, classes)
-        thresholds = levels[index] + (float(gray.max()) - float(gray.min())) / (2 * _BINS)
+        thresholds = levels[index] + (levels[1] - levels[0]) / 2
     labels = np.digitize(gray, bins=thresholds).astype(np.int32)
     markers = {f"threshold {i + 1}": float(t) for i, t in enumerate(thresholds)}
     return Segmentation(
