@@ -10,10 +10,17 @@ Two needs, one module:
 - :func:`cap_threads` caps the whole process, once: one inference must not
   starve the other sessions of a server, and a Dask worker process must not
   start one thread per core in each of its tasks.
+- :func:`cap_blas` keeps the app server's BLAS on one thread: a server's
+  parallelism is its sessions, and after a multi-threaded BLAS call
+  OpenBLAS's helper threads spin for about 0.1 s of CPU before they sleep
+  (a 1.4-million-pixel matrix-vector product: 12 ms of CPU back to back,
+  143 ms a call when the calls come half a second apart, as slider moves do).
 
 Torch's setting is only touched when torch is already imported (this
-module never imports it). ``threadpool_limits`` costs about 1.6 ms a call,
-so the process-wide BLAS cap is applied once per process.
+module never imports it). ``threadpool_limits`` scans every loaded library
+on each call (2-3 ms), so :func:`limit_threads` keeps one controller, made
+again only after new imports, and the process-wide BLAS cap is applied once
+per process.
 
 >>> with limit_threads(1, torch=False):
 ...     pass
@@ -25,10 +32,25 @@ import contextlib
 import sys
 
 _blas_cap: int | None = None  # the BLAS cap this process has applied, if any
+_controller: tuple = (-1, None)  # (len(sys.modules) when made, threadpoolctl.ThreadpoolController)
+_blas_pinned: tuple = (None, -1)  # (threads, len(sys.modules)) of the last cap_blas
 
 
 def _torch():
     return sys.modules.get("torch")
+
+
+def _blas_controller():
+    """The process's BLAS/OpenMP libraries as a ``ThreadpoolController``, found once and again only
+    after modules were imported (an import is how a new BLAS or OpenMP library gets loaded)."""
+    global _controller
+    imported, controller = _controller
+    if controller is None or imported != len(sys.modules):
+        from threadpoolctl import ThreadpoolController
+
+        controller = ThreadpoolController()
+        _controller = (len(sys.modules), controller)
+    return controller
 
 
 @contextlib.contextmanager
@@ -51,9 +73,7 @@ def limit_threads(n: int = 1, *, blas: bool = True, torch: bool = True):
         module.set_num_threads(n)
     try:
         if blas:
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(limits=n, user_api="blas"):
+            with _blas_controller().limit(limits=n, user_api="blas"):
                 yield
         else:
             yield
@@ -77,3 +97,16 @@ def cap_threads(n: int, *, blas: bool = False) -> None:
 
         threadpool_limits(n)
         _blas_cap = n
+
+
+def cap_blas(n: int = 1) -> None:
+    """Keep the process's BLAS pools (numpy's and scipy's OpenBLAS) at ``n`` threads for good.
+
+    Cheap enough for every script run of the app: the libraries are looked at
+    again only after new imports, which may have loaded another BLAS. Torch
+    and OpenMP pools are left alone (SAM's encoder keeps its threads).
+    """
+    global _blas_pinned
+    if _blas_pinned != (n, len(sys.modules)):
+        _blas_controller().limit(limits=n, user_api="blas")
+        _blas_pinned = (n, len(sys.modules))

@@ -246,8 +246,10 @@ def _visible_binary_lut(rgb: np.ndarray, mask: np.ndarray, lut: np.ndarray) -> n
     covered = np.count_nonzero(mask)
     if not covered:
         return lut
-    # Masked sums per channel: half the time of rgb[mask].mean(), which copies the covered pixels first.
-    mean = np.array([rgb[..., c].sum(where=mask, dtype=np.int64) for c in range(3)]) / covered
+    # The covered pixels' colour sums as one matrix-vector product, exact in float64: a third of the CPU
+    # of three masked sums over strided channels (41 -> 13 ms at 1200 x 800, every move of a binary method;
+    # on one BLAS thread, as the app's server runs: see seglib.threads.cap_blas).
+    mean = (mask.reshape(-1).astype(np.float64) @ rgb.reshape(-1, 3).astype(np.float64)) / covered
 
     def distance(colour) -> float:
         return float(np.linalg.norm(mean - np.asarray(colour, dtype=np.float64)))
@@ -314,7 +316,7 @@ def summary(result: Segmentation) -> dict[str, str]:
     labels = result.labels
     share = f"{100.0 * np.count_nonzero(labels) / max(labels.size, 1):.1f}%"
     if result.kind == "binary":
-        _, objects = ndi.label(labels > 0)
+        _, objects = ndi.label(labels > 0, structure=np.ones((3, 3), bool))  # 8-connected, as "Objects" says
         return {"Objects": str(objects), "Foreground": share}
     if result.kind == "edges":
         return {"Edge pixels": share}

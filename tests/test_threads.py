@@ -48,3 +48,37 @@ def test_cap_threads_only_lowers_torch_and_caps_blas_once(monkeypatch):
             assert blas_threads() <= {1} and threads._blas_cap == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_limit_threads_finds_the_libraries_once_and_again_after_an_import(monkeypatch):
+    import sys
+    import types
+
+    with limit_threads(1, torch=False):
+        pass
+    controller = threads._blas_controller()
+    with limit_threads(1, torch=False):
+        assert threads._blas_controller() is controller  # nothing imported since: no new scan of libraries
+    monkeypatch.setitem(sys.modules, "newly_imported", types.ModuleType("newly_imported"))
+    with threadpool_limits(limits=2, user_api="blas"):
+        with limit_threads(1, torch=False):
+            assert threads._blas_controller() is not controller  # it may have brought a BLAS of its own
+            assert blas_threads() <= {1}
+        assert blas_threads() <= {2}
+
+
+def test_cap_blas_keeps_blas_on_one_thread_and_looks_again_after_an_import(monkeypatch):
+    import sys
+    import types
+
+    with threadpool_limits(limits=None):  # restores the BLAS pools afterwards
+        threadpool_limits(limits=2, user_api="blas")
+        threads.cap_blas(1)
+        assert blas_threads() <= {1}
+        threadpool_limits(limits=2, user_api="blas")  # as a library loaded since would start
+        threads.cap_blas(1)
+        assert blas_threads() <= {2}, "nothing imported since: the libraries are not looked at again"
+        monkeypatch.setitem(sys.modules, "newly_imported", types.ModuleType("newly_imported"))
+        threads.cap_blas(1)
+        assert blas_threads() <= {1}
+    monkeypatch.setattr(threads, "_blas_pinned", (None, -1))

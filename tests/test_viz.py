@@ -170,6 +170,16 @@ def test_summary_depends_on_kind():
     assert viz.summary(Segmentation(labels, kind="regions"))["Segments"] == "2"
 
 
+def test_objects_are_counted_8_connected_as_their_help_says():
+    from ui.views import _NUMBER_HELP
+
+    labels = np.zeros((10, 10), np.int32)
+    labels[1:3, 1:3] = 1
+    labels[3:5, 3:5] = 1  # touches the first square at a corner only
+    assert "8-connected" in _NUMBER_HELP["Objects"]
+    assert viz.summary(Segmentation(labels, kind="binary"))["Objects"] == "1"
+
+
 # ---------------------------------------------------------------- figures
 
 

@@ -311,8 +311,12 @@ def _seed_pixel(shape: tuple[int, int], seed_x: float, seed_y: float) -> tuple[i
     return int(round(seed_y * (shape[0] - 1))), int(round(seed_x * (shape[1] - 1)))
 
 
+@cached_stage
 def auto_seed(image: np.ndarray) -> tuple[int, int]:
     """(row, col) well inside the picture's most distinct object, for a seed nobody placed.
+
+    Cached per picture: it does not depend on any slider, and a blur, an Otsu
+    threshold, a labelling and a distance transform cost more than growing itself.
 
     The median colour of the border pixels stands for the background. Pixels
     farther from it than Otsu's threshold of that distance (after a light
@@ -349,8 +353,10 @@ def auto_seed(image: np.ndarray) -> tuple[int, int]:
     return int(row) + rows.start, int(col) + cols.start
 
 
+@cached_stage
 def _mark_point(image: np.ndarray, point: tuple[int, int]) -> np.ndarray:
-    """RGB copy of ``image`` with a cross drawn at ``point``."""
+    """RGB copy of ``image`` with a cross drawn at ``point`` (cached: the same seed gives the same
+    object on every move, whose stage figure is then drawn once)."""
     h, w = image.shape[:2]
     arm, half = max(2, min(h, w) // 30), max(0, min(h, w) // 400)
     row, col = point
@@ -401,7 +407,7 @@ def grow_region(image: np.ndarray, seed: tuple[int, int], tolerance: float, *, a
     region = np.zeros(image.shape[:2], dtype=bool)
     sizes = []
     for _ in range(_MAX_GROWTH_ROUNDS):
-        distance = colour_distance(pixels, reference)
+        distance = colour_distance(pixels, reference) if sizes else _distance_to_seed(image, seed)
         grown = _connected_to((distance <= tolerance) | region, seed, connectivity)
         grown[seed] = True
         size = int(np.count_nonzero(grown))
@@ -412,6 +418,15 @@ def grow_region(image: np.ndarray, seed: tuple[int, int], tolerance: float, *, a
             break
         reference = pixels[region].mean(axis=0)
     return region, distance, sizes
+
+
+@cached_stage
+def _distance_to_seed(image: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
+    """Colour distance of every pixel to the seed's: the first round of growing, whatever the tolerance
+    (cached, so a tolerance move grows from it at once, and with the seed's colour as the reference
+    the distance stage is the same object on every move)."""
+    pixels = with_channels(image)
+    return colour_distance(pixels, pixels[seed])
 
 
 @register(

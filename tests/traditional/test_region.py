@@ -8,6 +8,7 @@ import seglib.cache
 from seglib.traditional import region
 from seglib.imaging import colour_distance
 from seglib.labels import adjacent_pairs, boundaries
+from seglib.samples import load_sample
 from seglib.traditional.region import merge_regions, quadtree_split
 
 from helpers import quadrants
@@ -248,6 +249,22 @@ def test_region_growing_stages():
     np.testing.assert_array_equal(stages["seed"][seed], region._MARK_COLOUR)
     assert stages["distance to seed"][seed] == 0
     np.testing.assert_allclose(stages["distance to seed"][0, 0], colour_distance(image[0, 0], image[seed]))
+
+
+
+def test_a_tolerance_move_reuses_the_automatic_seed_and_the_first_round(monkeypatch):
+    calls = []
+    otsu = region.filters.threshold_otsu  # auto_seed's threshold: one call per search for a seed
+    monkeypatch.setattr(region.filters, "threshold_otsu", lambda *a, **k: calls.append(1) or otsu(*a, **k))
+    seglib.cache.clear()
+    image = load_sample("coins")
+    first, second = (seglib.segment(image, "region-growing", tolerance=t, reference="seed") for t in (0.1, 0.2))
+    assert len(calls) == 1
+    assert second.stages["seed"] is first.stages["seed"]  # the same object: its figure is drawn once
+    assert second.stages["distance to seed"] is first.stages["distance to seed"]
+    assert np.count_nonzero(second.labels) > np.count_nonzero(first.labels)
+    adaptive = seglib.segment(image, "region-growing", tolerance=0.2)  # the region's mean: a new last round
+    assert len(calls) == 1 and adaptive.stages["seed"] is first.stages["seed"]
 
 
 # ---------------------------------------------------------------- watershed

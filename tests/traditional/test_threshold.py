@@ -148,6 +148,24 @@ def test_moving_a_threshold_or_offset_reuses_the_picture_s_gray_histogram_and_lo
     assert np.allclose(high.stages["threshold surface"], expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("window_size, k", [(3, 0.0), (25, 0.2), (101, 0.73)])
+def test_moving_sauvola_s_k_reuses_its_local_statistics_and_keeps_scikit_image_s_surface(window_size, k,
+                                                                                         monkeypatch):
+    from seglib import cache
+
+    calls = []
+    statistics = threshold._skimage_mean_std
+    monkeypatch.setattr(threshold, "_skimage_mean_std", lambda *args: calls.append(args[1:]) or statistics(*args))
+    cache.clear()
+    image = data.page()
+    seglib.segment(image, "sauvola", window_size=window_size, k=0.5)
+    result = seglib.segment(image, "sauvola", window_size=window_size, k=k)
+    assert calls == [(window_size,)]  # the local mean and deviation were computed once, for both values of k
+    gray = result.stages["gray"]
+    expected = filters.threshold_sauvola(gray, window_size=window_size, k=k)
+    assert np.array_equal(result.stages["threshold surface"], expected)  # bit for bit
+
+
 def _split_score(prob, ends):
     """Otsu's objective for the classes ending at ``ends``, summed class by class (scikit-image's quirks:
     bin 0 weighs 1, a class of bin 0 alone scores 0)."""
