@@ -27,7 +27,7 @@ import plotly.graph_objects as go
 
 from .checks import check_int, is_number
 from .scoring import HIGHER_IS_BETTER, METRIC_NAMES
-from .viz import image_figure, label_colours
+from .viz import image_figure, label_colours, plain_figure
 
 _MARGIN = dict(l=8, r=8, t=36, b=8)
 _TITLE_LINE = 17  # pixels a line of a panel title takes
@@ -62,9 +62,9 @@ def _axis_name(index: int, letter: str) -> str:
     return letter if index == 0 else f"{letter}{index + 1}"
 
 
-def _grid_domains(count: int, spacing: float) -> list[tuple[float, float]]:
+def _grid_domains(count: int, spacing: float) -> list[list[float]]:
     width = (1.0 - spacing * (count - 1)) / count
-    return [(i * (width + spacing), i * (width + spacing) + width) for i in range(count)]
+    return [[i * (width + spacing), i * (width + spacing) + width] for i in range(count)]
 
 
 def image_trace(picture: np.ndarray, shape: tuple[int, int] | None = None) -> go.Image:
@@ -162,12 +162,11 @@ def image_grid(pictures: Sequence, titles: Sequence[str], columns: int, *, shape
     for name, colour in (legend or {}).items():
         data.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
                          marker=dict(size=12, symbol="square", color="rgb(%d,%d,%d)" % tuple(colour))))
-    # One figure from plain dicts: plotly validates it once (each update_* call costs milliseconds a key).
     layout.update(showlegend=bool(legend), plot_bgcolor="rgba(0,0,0,0)", dragmode="zoom", title=_title(title),
                   height=height, margin=dict(_MARGIN, b=36 if legend else 8,
                                                  t=(48 if title else 28) + _MODEBAR + _TITLE_LINE * (lines - 1)),
                   legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0.0))
-    return go.Figure(data=data, layout=layout)
+    return plain_figure(data, layout)
 
 
 def _bar_metrics(table: pd.DataFrame, metrics) -> list[str]:

@@ -34,6 +34,18 @@ def test_image_grid_legend_entries():
     assert legend[0].marker.color == "rgb(0,158,115)"
 
 
+def test_image_grid_skips_validation_but_is_what_plotly_would_validate():
+    import json
+
+    import plotly.io as pio
+
+    scalar = np.random.default_rng(0).random((24, 40)) - 0.3
+    fig = charts.image_grid([rgb(24, 40), scalar, charts.image_trace(rgb(12, 20), (24, 40))], ["a", "b", "c"],
+                            columns=2, shape=(24, 40), legend={"hit": (0, 158, 115)}, title="t")
+    assert json.loads(pio.to_json(fig, validate=False)) == json.loads(pio.to_json(go.Figure(fig.to_dict())))
+    assert fig.to_dict()["layout"] == go.Figure(fig.to_dict()).to_dict()["layout"]  # lists, not tuples
+
+
 @pytest.mark.parametrize("images, titles, columns, match", [
     ([], [], 2, "empty"),
     ([rgb()], ["a", "b"], 1, "titles"),

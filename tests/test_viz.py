@@ -364,3 +364,32 @@ def test_float_colour_stages_become_the_same_uint8_as_clipping_and_rounding():
         assert np.array_equal(viz._unit_float_to_uint8(value.astype(dtype)), expected)
     picture = _decoded(_image_trace(viz.stage_figure("colours", value)).source)
     assert picture.mode == "RGB" and picture.size == (30, 20)
+
+
+def _as_validated(figure: go.Figure) -> go.Figure:
+    """plotly's own validated copy of a figure (coerced values, unknown names rejected)."""
+    return go.Figure(figure.to_dict())
+
+
+_rng = np.random.default_rng(3)
+
+
+@pytest.mark.parametrize("value", [
+    _rng.random((40, 60)),  # scalar map with a colour bar
+    _rng.random((40, 60)) - 0.5,  # signed map
+    _rng.random((40, 60, 3)),  # colour picture
+    _rng.random((900, 700)) > 0.5,  # mask, shrunk for display
+    _rng.integers(0, 9, (40, 60)).astype(np.int32),  # labels
+    Curve(np.arange(5.0), {"pixels": np.arange(5.0) ** 2, "other": np.ones(5)}, {"threshold": 2.5}, "level", "n"),
+    Points(_rng.random((50, 3)), _rng.integers(0, 3, 50), _rng.random((3, 3)), ("r", "g", "b")),
+    Points(_rng.random((50, 2)), _rng.integers(0, 3, 50), None, ("x", "y")),
+    Points(_rng.random((50, 1)), _rng.integers(0, 3, 50), _rng.random((3, 1)), ("gray",)),
+], ids=["scalar", "signed", "rgb", "mask", "labels", "curve", "cloud-3d", "cloud-2d", "cloud-1d"])
+def test_stage_figures_skip_validation_but_are_what_plotly_would_validate(value):
+    import json
+
+    import plotly.io as pio
+
+    figure = viz.stage_figure("a stage", value)
+    assert json.loads(pio.to_json(figure, validate=False)) == json.loads(pio.to_json(_as_validated(figure)))
+    assert figure.to_dict()["layout"] == _as_validated(figure).to_dict()["layout"]  # lists where plotly keeps lists
