@@ -290,10 +290,11 @@ async def _protocol(server, watch, n, period, duration, heavy, settle, replicas=
         nonlocal cpu_before
         await asyncio.sleep(max(0.0, out["start"] - time.perf_counter()))
         watch.reset()
-        cpu_before = (server.cpu_seconds(), time.perf_counter())
+        cpu_before = (server.cpu_seconds(), time.perf_counter(), time.process_time())
 
     await asyncio.gather(measure_cpu(), *tasks)
     cpu_s, wall = server.cpu_seconds() - cpu_before[0], time.perf_counter() - cpu_before[1]
+    client_s = time.process_time() - cpu_before[2]  # this load generator shares the machine's cores
     peak = watch.peak
     for session in out["sessions"]:
         await session.close()
@@ -304,7 +305,8 @@ async def _protocol(server, watch, n, period, duration, heavy, settle, replicas=
         "sessions": f"{n} + {heavy} heavy", "replicas": replicas, "period s": period, "moves": len(r),
         "p50 ms": 1000 * statistics.median(r) if r else None, "p95 ms": 1000 * percentile(r, 95) if r else None,
         "max ms": 1000 * max(r) if r else None, "alone p50 ms": 1000 * statistics.median(alone),
-        "server CPU (cores)": cpu_s / wall, "server CPU per move ms": 1000 * cpu_s / max(1, len(r) + out["heavy_runs"]),
+        "server CPU (cores)": cpu_s / wall, "load generator CPU (cores)": client_s / wall,
+        "server CPU per move ms": 1000 * cpu_s / max(1, len(r) + out["heavy_runs"]),
         "moves through the pool": out["pooled"], "heavy results": out["heavy_runs"],
         "exceptions": len(out["exceptions"]),
         "machine load (1 min)": os.getloadavg()[0],
