@@ -1,6 +1,6 @@
 """Native thread limits: how many threads BLAS/OpenMP (through threadpoolctl) and torch may use.
 
-Two needs, one module:
+Three needs, one module:
 
 - :func:`limit_threads` sets the threads of a block of work and restores
   the settings after it: tiny matrix products (k-means, GrabCut's 3 x 3
@@ -18,9 +18,9 @@ Two needs, one module:
 
 Torch's setting is only touched when torch is already imported (this
 module never imports it). ``threadpool_limits`` scans every loaded library
-on each call (2-3 ms), so :func:`limit_threads` keeps one controller, made
-again only after new imports, and the process-wide BLAS cap is applied once
-per process.
+on each call (2-3 ms), so the module keeps one controller, made again only
+after new imports (an import is how a new BLAS or OpenMP library gets
+loaded), and the two process-wide caps are applied again only then.
 
 >>> with limit_threads(1, torch=False):
 ...     pass
@@ -31,9 +31,8 @@ from __future__ import annotations
 import contextlib
 import sys
 
-_blas_cap: int | None = None  # the BLAS cap this process has applied, if any
 _controller: tuple = (-1, None)  # (len(sys.modules) when made, threadpoolctl.ThreadpoolController)
-_blas_pinned: tuple = (None, -1)  # (threads, len(sys.modules)) of the last cap_blas
+_caps: dict = {}  # threadpoolctl user_api (None: every pool) -> (threads, len(sys.modules)) of its last cap
 
 
 def _torch():
@@ -82,21 +81,25 @@ def limit_threads(n: int = 1, *, blas: bool = True, torch: bool = True):
             module.set_num_threads(before)
 
 
+def _cap_pools(n: int, user_api: str | None) -> None:
+    """Set the threadpoolctl pools of ``user_api`` (None: BLAS and OpenMP) to ``n`` threads for good,
+    unless they were set so with no import since."""
+    if _caps.get(user_api) != (n, len(sys.modules)):
+        _blas_controller().limit(limits=n, user_api=user_api)
+        _caps[user_api] = (n, len(sys.modules))
+
+
 def cap_threads(n: int, *, blas: bool = False) -> None:
-    """Cap torch's intra-op threads (when torch is imported) and, with ``blas``, BLAS pools to ``n`` for good.
+    """Cap torch's intra-op threads (when torch is imported) and, with ``blas``, BLAS and OpenMP pools to ``n`` for good.
 
     Cheap to call often: torch's setting is only lowered when above ``n``,
-    and the BLAS cap is applied once per process and value.
+    and the pools are set again only after new imports.
     """
-    global _blas_cap
     module = _torch()
     if module is not None and module.get_num_threads() > n:
         module.set_num_threads(n)
-    if blas and _blas_cap != n:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(n)
-        _blas_cap = n
+    if blas:
+        _cap_pools(n, None)
 
 
 def cap_blas(n: int = 1) -> None:
@@ -106,7 +109,4 @@ def cap_blas(n: int = 1) -> None:
     again only after new imports, which may have loaded another BLAS. Torch
     and OpenMP pools are left alone (SAM's encoder keeps its threads).
     """
-    global _blas_pinned
-    if _blas_pinned != (n, len(sys.modules)):
-        _blas_controller().limit(limits=n, user_api="blas")
-        _blas_pinned = (n, len(sys.modules))
+    _cap_pools(n, "blas")

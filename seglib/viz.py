@@ -477,9 +477,10 @@ def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
 def plain_figure(data: list[dict], layout: dict) -> go.Figure:
     """A figure of plain trace and layout dicts, not validated by plotly.
 
-    plotly checks every property of a figure it builds (about 11 ms for a
-    stage picture with a colour bar, 0.9 ms without), most of the cost of
-    drawing a stage on every slider move. The figures of this module and of
+    plotly checks every property of a figure it builds, its encoded picture
+    included, on every slider move: a 512 px noisy scalar stage with its colour
+    bar took 14.7 ms to build, 6.5 ms without the checks (smooth maps, whose
+    pictures encode smaller, gain less). The figures of this module and of
     :mod:`seglib.charts` are built only from names and values that plotly
     accepts as they are: the tests compare each kind with plotly's own
     validated copy, property for property.

@@ -208,7 +208,7 @@ def test_tasks_in_worker_processes_run_torch_on_one_thread(monkeypatch):
     torch = pytest.importorskip("torch")
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    monkeypatch.setattr(threads, "_blas_cap", None)
+    monkeypatch.setattr(threads, "_caps", {})
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -216,7 +216,7 @@ def test_tasks_in_worker_processes_run_torch_on_one_thread(monkeypatch):
         assert ev._on_worker(os.getpid(), torch.get_num_threads) == 2  # a worker thread of this process: untouched
         with threadpool_limits(limits=None):  # restores BLAS/OpenMP thread counts afterwards
             assert ev._on_worker(os.getpid() + 1, torch.get_num_threads) == 1  # a worker process of its own
-            assert all(lib["num_threads"] == 1 for lib in threadpool_info()) and threads._blas_cap == 1
+            assert all(lib["num_threads"] == 1 for lib in threadpool_info()) and threads._caps[None][0] == 1
             torch.set_num_threads(2)  # something in the task raised it again: the next task lowers it
             assert ev._on_worker(os.getpid() + 1, torch.get_num_threads) == 1
     finally:

@@ -35,7 +35,7 @@ def test_limit_threads_sets_torch_and_blas_inside_the_block_and_restores_them():
 
 def test_cap_threads_only_lowers_torch_and_caps_blas_once(monkeypatch):
     torch = pytest.importorskip("torch")
-    monkeypatch.setattr(threads, "_blas_cap", None)
+    monkeypatch.setattr(threads, "_caps", {})
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
@@ -45,7 +45,7 @@ def test_cap_threads_only_lowers_torch_and_caps_blas_once(monkeypatch):
         assert torch.get_num_threads() == 1
         with threadpool_limits(limits=None):  # restores the BLAS pools afterwards
             cap_threads(1, blas=True)
-            assert blas_threads() <= {1} and threads._blas_cap == 1
+            assert blas_threads() <= {1} and threads._caps[None][0] == 1
     finally:
         torch.set_num_threads(before)
 
@@ -71,6 +71,7 @@ def test_cap_blas_keeps_blas_on_one_thread_and_looks_again_after_an_import(monke
     import sys
     import types
 
+    monkeypatch.setattr(threads, "_caps", {})
     with threadpool_limits(limits=None):  # restores the BLAS pools afterwards
         threadpool_limits(limits=2, user_api="blas")
         threads.cap_blas(1)
@@ -81,4 +82,3 @@ def test_cap_blas_keeps_blas_on_one_thread_and_looks_again_after_an_import(monke
         monkeypatch.setitem(sys.modules, "newly_imported", types.ModuleType("newly_imported"))
         threads.cap_blas(1)
         assert blas_threads() <= {1}
-    monkeypatch.setattr(threads, "_blas_pinned", (None, -1))
