@@ -13,9 +13,12 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import struct
+import zlib
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.colors import get_colorscale, sample_colorscale
 from PIL import Image
 from scipy import ndimage as ndi
@@ -363,7 +366,7 @@ def encode_picture(picture: np.ndarray, lossless: bool | None = None) -> tuple[b
 
     ``picture`` is RGB uint8 (H, W, 3), gray uint8 (H, W) or a boolean mask
     (H, W). Flat-colour pictures (see :func:`is_flat`) become PNG, lossless and
-    small; photos and overlays on photos become JPEG at quality 90, a tenth of
+    small (rows left unfiltered: three times as fast as Pillow's encoder); photos and overlays on photos become JPEG at quality 90, a tenth of
     the PNG's size and several times faster to encode. ``lossless`` forces one
     or the other. A mask is always a 1-bit PNG and a gray picture keeps one
     channel: a 600 x 400 mask encodes in 1 ms against 5 ms as black-and-white RGB.
@@ -374,11 +377,32 @@ def encode_picture(picture: np.ndarray, lossless: bool | None = None) -> tuple[b
         Image.fromarray(picture).save(buffer, format="PNG", compress_level=1)  # mode "1": a bit a pixel
         return buffer.getvalue(), "image/png"
     if lossless if lossless is not None else is_flat(picture):
-        # Fastest zlib level: a few ms for a 720 px picture.
-        Image.fromarray(picture).save(buffer, format="PNG", compress_level=1)
-        return buffer.getvalue(), "image/png"
+        return _unfiltered_png(picture), "image/png"
     Image.fromarray(picture).save(buffer, format="JPEG", quality=_JPEG_QUALITY)
     return buffer.getvalue(), "image/jpeg"
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+
+def _unfiltered_png(picture: np.ndarray) -> bytes:
+    """A gray or RGB uint8 picture as a PNG whose rows are not filtered, compressed at zlib's fastest level.
+
+    Pillow tries all five PNG row filters on every row of an 8-bit picture
+    and cannot be told not to: a 512 x 512 RGB label picture took 15-18 ms to
+    encode, 6.5 ms this way, within 3% of the size (flat colours repeat
+    exactly, which is what the filters would look for). zlib lets other
+    threads run while it compresses.
+    """
+    height, width = picture.shape[:2]
+    channels = 1 if picture.ndim == 2 else picture.shape[2]
+    rows = np.zeros((height, width * channels + 1), dtype=np.uint8)  # a 0 before each row: filter "none"
+    rows[:, 1:] = picture.reshape(height, -1)
+    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]  # gray, gray + alpha, RGB, RGBA
+    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(rows, 1))
+            + _png_chunk(b"IEND", b""))
 
 
 def _data_uri(picture: np.ndarray, lossless: bool | None = None) -> str:
@@ -484,8 +508,31 @@ def plain_figure(data: list[dict], layout: dict) -> go.Figure:
     :mod:`seglib.charts` are built only from names and values that plotly
     accepts as they are: the tests compare each kind with plotly's own
     validated copy, property for property.
+
+    Unless ``layout`` names a template, the figure carries only the parts of
+    plotly's default template (Streamlit's, in the app) that it can use: the
+    layout defaults and those of its own trace types (see
+    :func:`_template_for`).
     """
+    if "template" not in layout and isinstance(pio.templates.default, str):
+        kinds = tuple(sorted({trace.get("type", "scatter") for trace in data}))
+        layout = {**layout, "template": _template_for(pio.templates.default, kinds)}
     return go.Figure(data=data, layout=layout, _validate=False)
+
+
+@functools.lru_cache(maxsize=32)
+def _template_for(name: str, kinds: tuple[str, ...]) -> dict:
+    """The layout defaults of template ``name`` and its trace defaults for the trace types ``kinds``.
+
+    plotly.js applies a template's trace defaults by trace type only, so a
+    figure draws the same with this part as with the whole template. Streamlit's
+    template has defaults for ten trace types: each figure carried all of them
+    (3.7 kB of JSON), copied and encoded on every move: about 1.7 ms a figure.
+    """
+    whole = pio.templates[name].to_plotly_json()
+    part = {"layout": whole.get("layout", {})}
+    defaults = {kind: whole["data"][kind] for kind in kinds if kind in whole.get("data", {})}
+    return {**part, "data": defaults} if defaults else part
 
 
 def image_figure(value: np.ndarray, title: str = "", height: int | None = None) -> go.Figure:

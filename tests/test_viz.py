@@ -393,3 +393,43 @@ def test_stage_figures_skip_validation_but_are_what_plotly_would_validate(value)
     figure = viz.stage_figure("a stage", value)
     assert json.loads(pio.to_json(figure, validate=False)) == json.loads(pio.to_json(_as_validated(figure)))
     assert figure.to_dict()["layout"] == _as_validated(figure).to_dict()["layout"]  # lists where plotly keeps lists
+
+
+def test_lossless_pictures_decode_to_the_same_pixels_in_every_channel_layout():
+    rng = np.random.default_rng(5)
+    for shape, mode in [((7, 9), "L"), ((7, 9, 2), "LA"), ((7, 9, 3), "RGB"), ((7, 9, 4), "RGBA"), ((1, 1, 3), "RGB")]:
+        picture = rng.integers(0, 256, shape, dtype=np.uint8)
+        data, mime = viz.encode_picture(picture, lossless=True)
+        decoded = _decoded(data)
+        assert mime == "image/png" and decoded.mode == mode
+        np.testing.assert_array_equal(np.asarray(decoded), picture)
+    # A flat label picture keeps its exact colours and compresses.
+    labels = viz.colourise(np.add.outer(np.arange(200) // 40, np.arange(300) // 50))
+    data, _ = viz.encode_picture(labels, lossless=True)
+    assert len(data) < labels.nbytes / 20
+    np.testing.assert_array_equal(np.asarray(_decoded(data)), labels)
+
+
+@pytest.mark.parametrize("default", ["plotly", "streamlit"])
+def test_figures_carry_the_default_templates_layout_and_only_their_trace_types_defaults(default, monkeypatch):
+    import json
+
+    import plotly.io as pio
+    from plotly.utils import PlotlyJSONEncoder
+
+    if default == "streamlit":
+        import streamlit.elements.plotly_chart  # noqa: F401  (registers Streamlit's template)
+    monkeypatch.setattr(pio.templates, "default", default)
+
+    def plain(value):
+        return json.loads(json.dumps(value, cls=PlotlyJSONEncoder))
+
+    whole = plain(pio.templates[default].to_plotly_json())
+    figure = viz.stage_figure("a stage", _rng.random((40, 60)))  # an image and a scatter carrying the colour bar
+    template = plain(figure.layout.template.to_plotly_json())
+    assert template["layout"] == whole["layout"]
+    assert template["data"] == {"scatter": whole["data"]["scatter"]}
+    assert "data" not in plain(viz.stage_figure("mask", _rng.random((9, 9)) > 0.5).layout.template.to_plotly_json())
+    # Changing one figure's template leaves the next figure's alone (the kept part is not shared).
+    figure.update_layout(template_layout_font_size=31)
+    assert viz.stage_figure("again", _rng.random((40, 60))).layout.template.layout.font.size != 31
