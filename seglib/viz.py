@@ -26,6 +26,7 @@ from skimage.color import hsv2rgb
 from skimage.segmentation import find_boundaries
 
 from .cache import cached_stage
+from .cloud_picture import cloud_picture
 from .checks import check_int
 from .imaging import as_uint8, resize_image, resize_labels, to_rgb, with_channels
 from .labels import BOUNDARY_COLOUR, distinct
@@ -647,6 +648,41 @@ def points_figure(points: Points, title: str = "", height: int = 380) -> go.Figu
     return plain_figure(traces, layout)
 
 
+def is_3d_cloud(value) -> bool:
+    """Whether a stage is a 3-D :class:`~seglib.result.Points` cloud (drawn by WebGL when interactive)."""
+    return isinstance(value, Points) and np.ndim(value.points) == 2 and np.shape(value.points)[1] == 3
+
+
+_STILL_CLOUD_SIDE = 360
+
+
+def still_cloud_figure(points: Points, title: str = "", height: int = 380) -> go.Figure:
+    """A 3-D :class:`~seglib.result.Points` cloud as a still picture from :func:`points_figure`'s first view.
+
+    The same colours, centres and axis names as the interactive figure, drawn
+    by :func:`seglib.cloud_picture.cloud_picture` into one picture: a browser
+    draws it at the cost of a picture, where the interactive scene is a new
+    WebGL scene on every change (seconds of a page's time in software WebGL).
+    """
+    if not is_3d_cloud(points):
+        raise ValueError(f"`points.points` has shape {np.shape(points.points)}; expected (N, 3)")
+    labels = np.asarray(points.labels).reshape(-1)
+    values, colours = _cluster_colours(labels)
+    picture, places = cloud_picture(points.points, colours[np.searchsorted(values, labels)], points.centres,
+                                    side=_STILL_CLOUD_SIDE)
+    names = tuple(points.axis_names) + ("x", "y", "z")[len(points.axis_names):]
+    side = picture.shape[0]
+    data = [dict(type="image", source=_data_uri(picture, lossless=True), hoverinfo="skip")]
+    layout = dict(
+        title=_title(title), margin=_FIGURE_MARGIN, height=height, plot_bgcolor="rgba(0,0,0,0)",
+        xaxis=dict(visible=False, range=[-0.5, side - 0.5], constrain="domain"),
+        yaxis=dict(visible=False, range=[side - 0.5, -0.5], scaleanchor="x", constrain="domain"),
+        annotations=[dict(x=x, y=y, text=name, showarrow=False, font=dict(size=12))
+                     for (x, y), name in zip(places, names)],
+    )
+    return plain_figure(data, layout)
+
+
 _CLOUD_BINS = 64
 
 
@@ -681,7 +717,7 @@ def _histogram_by_cluster(points: Points, title: str, height: int) -> go.Figure:
     return plain_figure(traces, layout)
 
 
-def stage_figure(name: str, value) -> go.Figure:
+def stage_figure(name: str, value, still: bool = False) -> go.Figure:
     """A compact plotly figure for one ``Segmentation.stages`` entry.
 
     Parameters
@@ -694,6 +730,9 @@ def stage_figure(name: str, value) -> go.Figure:
         red-blue around zero when signed) with a colour bar. A
         :class:`~seglib.result.Curve` becomes lines with vertical markers; a
         :class:`~seglib.result.Points` cloud a 3-D (or 2-D) scatter.
+    still : bool, default False
+        Draw a 3-D cloud as a still picture (:func:`still_cloud_figure`)
+        instead of an interactive WebGL scene.
 
     Returns
     -------
@@ -702,7 +741,7 @@ def stage_figure(name: str, value) -> go.Figure:
     if isinstance(value, Curve):
         return curve_figure(value, name)
     if isinstance(value, Points):
-        return points_figure(value, name)
+        return still_cloud_figure(value, name) if still and is_3d_cloud(value) else points_figure(value, name)
     array = np.asarray(value)
     if array.ndim in (2, 3) and array.dtype != object:
         return image_figure(array, name)

@@ -433,3 +433,26 @@ def test_figures_carry_the_default_templates_layout_and_only_their_trace_types_d
     # Changing one figure's template leaves the next figure's alone (the kept part is not shared).
     figure.update_layout(template_layout_font_size=31)
     assert viz.stage_figure("again", _rng.random((40, 60))).layout.template.layout.font.size != 31
+
+
+def test_a_3d_cloud_can_be_drawn_as_a_still_picture_in_its_cluster_colours():
+    import json
+
+    import plotly.io as pio
+
+    labels = np.repeat([1, 2, 3], 20)
+    cloud = Points(_rng.random((60, 3)), labels, _rng.random((3, 3)), ("r", "g", "b"))
+    still = viz.stage_figure("cloud", cloud, still=True)
+    assert [trace.type for trace in still.data] == ["image"]
+    assert [note.text for note in still.layout.annotations] == ["r", "g", "b"]
+    assert json.loads(pio.to_json(still, validate=False)) == json.loads(pio.to_json(_as_validated(still)))
+    assert still.to_dict()["layout"] == _as_validated(still).to_dict()["layout"]
+    picture = np.asarray(_decoded(_image_trace(still).source).convert("RGB"))
+    drawn = {tuple(c) for c in picture.reshape(-1, 3)}
+    assert {tuple(c) for c in viz.label_colours(4)[1:]} <= drawn, "the overlay's colour of each cluster"
+    assert viz.stage_figure("cloud", cloud).data[0].type == "scatter3d", "interactive unless asked"
+    flat = Points(_rng.random((60, 2)), labels, None, ("x", "y"))
+    assert viz.stage_figure("flat", flat, still=True).data[0].type == "scattergl", "only 3-D clouds have a still"
+    assert viz.is_3d_cloud(cloud) and not viz.is_3d_cloud(flat) and not viz.is_3d_cloud(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="expected \\(N, 3\\)"):
+        viz.still_cloud_figure(flat)

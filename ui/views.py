@@ -205,32 +205,43 @@ def _stage_rows(items: list, key: str, columns: int, first: int) -> None:
                 _stage(name, value, f"{key}.{first + start}.{name}")
 
 
+TURN_HELP = ("Draw the cloud as a 3-D scene you can turn, zoom and hover. Off, it is a still picture "
+             "from the scene's first view: the scene is drawn anew by WebGL on every slider move, which "
+             "takes seconds on a computer without a graphics card.")
+
+
 def _stage(name: str, value, key: str) -> None:
+    # A 3-D cloud is a still picture unless its "Turn in 3-D" toggle (below it; state kept per key) is on.
+    turnable = viz.is_3d_cloud(value)
+    turn_key = f"{key}.turn"
     try:
-        figure, caption = stage_view(name, value)
+        figure, caption = stage_view(name, value, still=turnable and not st.session_state.get(turn_key, False))
     except Exception as error:  # noqa: BLE001 - one odd stage must not hide the others
         st.warning(f"Stage {code(name)} cannot be drawn: {escape_markdown(error)}")
         return
     st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, width="stretch")
     st.caption(caption)
+    if turnable:
+        st.toggle("Turn in 3-D", key=turn_key, help=TURN_HELP)
 
 
-def stage_view(name: str, value) -> tuple[go.Figure, str]:
+def stage_view(name: str, value, still: bool = False) -> tuple[go.Figure, str]:
     """:func:`seglib.viz.stage_figure` and :func:`seglib.viz.describe_stage`, built once per stage and
     shared: Streamlit only reads the figure. An array stage is keyed by the identity of the read-only
     object (a cached result's stages on every rerun, and a cached early stage such as a threshold's gray
     picture across thresholds, are the same objects); curves and clouds, small, by their content.
-    (A label map's caption counts its distinct labels: a sort of every pixel.)"""
+    (A label map's caption counts its distinct labels: a sort of every pixel.) ``still``: a 3-D cloud
+    as a still picture (:func:`seglib.viz.still_cloud_figure`)."""
     if isinstance(value, np.ndarray):
         stage_key = identity(value)
     else:
         stage_key = hashlib.blake2b(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
-    return _stage_view(name, stage_key, value)
+    return _stage_view(name, stage_key, still, value)
 
 
 @st.cache_resource(max_entries=_MAX_STAGE_FIGURES, show_spinner=False)
-def _stage_view(name: str, stage_key: str, _value) -> tuple[go.Figure, str]:
-    return viz.stage_figure(name, _value), viz.describe_stage(_value)
+def _stage_view(name: str, stage_key: str, still: bool, _value) -> tuple[go.Figure, str]:
+    return viz.stage_figure(name, _value, still=still), viz.describe_stage(_value)
 
 
 def about(method: Method) -> None:

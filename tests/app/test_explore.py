@@ -286,3 +286,25 @@ def test_interactive_methods_take_clicks_on_the_picture():
     assert not at.exception and not at.error
     assert "points" in at.query_params, "the clicks drive the method and travel in its link"
     assert not any("stood in" in c.value for c in at.caption), "no default click once the user clicked"
+
+
+def test_a_3d_pixel_cloud_is_a_still_picture_until_it_is_turned_in_3d():
+    import json
+
+    at = choose(page({"sample": "coffee"}), "kmeans")  # a colour picture: a cloud in RGB
+    assert not at.exception and not at.error
+
+    def cloud_traces():
+        specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+        clouds = [spec for spec in specs if spec["layout"]["title"]["text"] == "pixel cloud"]
+        assert len(clouds) == 1
+        return {trace["type"] for trace in clouds[0]["data"]}
+
+    assert cloud_traces() == {"image"}
+    turn = [t for t in at.toggle if t.label == "Turn in 3-D"]
+    assert len(turn) == 1 and not turn[0].value and "WebGL" in turn[0].help
+    turn[0].set_value(True).run()
+    assert not at.exception and cloud_traces() == {"scatter3d"}
+    # The choice holds while the slider moves.
+    at.slider(key=widget_key("kmeans", "n_clusters")).set_value(5).run()
+    assert not at.exception and cloud_traces() == {"scatter3d"}
