@@ -75,9 +75,10 @@ def panels_view(picked, working_size, truth, count: int, opacity: float, mode: s
     reruns this, not the sidebar."""
     columns = wrapping_columns("compare-panels", count, min_width=PANEL_MIN_WIDTH)
     chosen = []
+    labels = panels.method_labels()
     for index, column in enumerate(columns):
         with column:
-            chosen.append(panels.panel_controls(index))
+            chosen.append(panels.panel_controls(index, labels))
     items = panels.shared_prompt(picked, [method for method, _ in chosen])
     runs = []
     for index, (column, (method, params)) in enumerate(zip(columns, chosen)):
