@@ -59,6 +59,17 @@ def test_methods_render_with_stages(server, page, query):
     screenshot(page, "explore-" + query.split("&")[0].split("=")[1])
 
 
+def test_the_pixel_cloud_is_a_picture_until_turned_in_3d(server, page):
+    open_page(page, f"{server}/?method=kmeans&sample=astronaut")
+    cloud = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="pixel cloud")
+    cloud.locator(".imagelayer image").wait_for(timeout=WAIT_MS)
+    assert page.locator(".js-plotly-plot .gl-container canvas").count() == 0, "no WebGL scene while still"
+    page.locator('[data-testid="stCheckbox"]').filter(has_text="Turn in 3-D").locator("label").click()
+    page.locator('[data-testid="stPlotlyChart"]').filter(has_text="pixel cloud") \
+        .locator(".gl-container canvas").first.wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    screenshot(page, "explore-kmeans-cloud-3d")
+
 
 def test_full_resolution_label_map_downloads_tiled(server, page, tmp_path):
     open_page(page, f"{server}/?method=global-threshold&sample=coins")
