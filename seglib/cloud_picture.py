@@ -70,7 +70,7 @@ def cloud_picture(points: np.ndarray, colours: np.ndarray, centres: np.ndarray |
 
     Each axis is stretched over the cube's side from the smallest to the
     largest value of the points and centres, as plotly's ``aspectmode="cube"``
-    does.
+    does. Points and centres with a NaN or infinite coordinate are left out.
 
     Parameters
     ----------
@@ -105,6 +105,9 @@ def cloud_picture(points: np.ndarray, colours: np.ndarray, centres: np.ndarray |
     centres = np.zeros((0, 3)) if centres is None else np.asarray(centres, dtype=np.float64)
     if centres.ndim != 2 or centres.shape[1] != 3:
         raise ValueError(f"`centres` has shape {centres.shape}; expected (K, 3)")
+    drawn = np.isfinite(xyz).all(axis=1)  # like plotly, which leaves out points with a missing coordinate
+    xyz, colours = xyz[drawn], colours[drawn]
+    centres = centres[np.isfinite(centres).all(axis=1)]
     every = np.vstack([xyz, centres])
     low, high = (every.min(axis=0), every.max(axis=0)) if len(every) else (np.zeros(3), np.ones(3))
     span = np.where(high > low, high - low, 1.0)

@@ -61,3 +61,10 @@ def test_flat_clouds_and_no_points_still_draw_the_cube():
 def test_wrong_shapes_are_named(points, colours, centres, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         cloud_picture(points, colours, centres)
+
+
+def test_points_with_a_missing_coordinate_are_left_out():
+    points = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [np.nan, 0.5, 0.5], [0.5, np.inf, 0.5], [0.5, 0.5, 0.5]])
+    colours = np.array([RED, RED, BLUE, BLUE, RED], np.uint8)
+    picture, _ = cloud_picture(points, colours, centres=np.array([[np.nan, 0, 0]]), side=100)
+    assert RED in _colours(picture) and BLUE not in _colours(picture) and (0, 0, 0) not in _colours(picture)
