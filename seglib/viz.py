@@ -27,7 +27,7 @@ from skimage.segmentation import find_boundaries
 
 from .cache import cached_stage
 from .checks import check_int
-from .cloud_picture import cloud_picture
+from .cloud_picture import CAMERA_EYE, cloud_picture
 from .imaging import as_uint8, resize_image, resize_labels, to_rgb, with_channels
 from .labels import BOUNDARY_COLOUR, distinct
 from .result import Curve, Points, Segmentation
@@ -633,19 +633,20 @@ def points_figure(points: Points, title: str = "", height: int = 380) -> go.Figu
     if points.centres is not None and len(points.centres):
         centres = np.asarray(points.centres, dtype=np.float64)
         traces.append(dict({axis: centres[:, i] for i, axis in enumerate(axes)}, type=kind, mode="markers",
-                           name="centres", marker=dict(size=9 if three else 14, color="white", symbol="diamond",
-                                                       line=dict(color="black", width=2))))
-    layout = dict(title=_title(title), margin=_FIGURE_MARGIN, height=height,
-                  legend=dict(orientation="h", yanchor="top", y=0.0, x=0.0, font=dict(size=10),
-                              itemsizing="constant"))
+                           name="centres", marker=dict(_CENTRE_MARKER, size=9 if three else 14)))
+    layout = dict(title=_title(title), margin=_FIGURE_MARGIN, height=height, legend=_CLOUD_LEGEND)
     if three:
         axis = dict(title=dict(font=dict(size=11)), tickfont=dict(size=9))
         layout.update(scene=dict(**{f"{a}axis": dict(axis, title=dict(axis["title"], text=name))
                                     for a, name in zip("xyz", names)}, aspectmode="cube",
-                                 domain=dict(x=[0, 1], y=[0.1, 1]), camera=dict(eye=dict(x=1.2, y=1.2, z=0.75))))
+                                 domain=dict(x=[0, 1], y=[0.1, 1]), camera=dict(eye=dict(zip("xyz", CAMERA_EYE)))))
     else:
         layout.update(xaxis=dict(title=dict(text=names[0])), yaxis=dict(title=dict(text=names[1])))
     return plain_figure(traces, layout)
+
+
+_CENTRE_MARKER = dict(color="white", symbol="diamond", line=dict(color="black", width=2))
+_CLOUD_LEGEND = dict(orientation="h", yanchor="top", y=0.0, x=0.0, font=dict(size=10), itemsizing="constant")
 
 
 def is_3d_cloud(value) -> bool:
@@ -673,8 +674,16 @@ def still_cloud_figure(points: Points, title: str = "", height: int = 380) -> go
     names = tuple(points.axis_names) + ("x", "y", "z")[len(points.axis_names):]
     side = picture.shape[0]
     data = [dict(type="image", source=_data_uri(picture, lossless=True), hoverinfo="skip")]
+    # The interactive figure's legend, from markers that are not drawn (no points: nothing for WebGL).
+    legend = [(f"cluster {value}", dict(size=8, color="rgb(%d,%d,%d)" % tuple(colour)), len(values) <= 12)
+              for value, colour in zip(values, colours)]
+    if points.centres is not None and len(points.centres):
+        legend.append(("centres", dict(_CENTRE_MARKER, size=9), True))
+    data += [dict(type="scatter", x=[None], y=[None], mode="markers", name=name, marker=marker,
+                  showlegend=shown, hoverinfo="skip") for name, marker, shown in legend]
     layout = dict(
         title=_title(title), margin=_FIGURE_MARGIN, height=height, plot_bgcolor="rgba(0,0,0,0)",
+        legend=dict(_CLOUD_LEGEND, itemclick=False, itemdoubleclick=False),  # the picture cannot hide a cluster
         xaxis=dict(visible=False, range=[-0.5, side - 0.5], constrain="domain"),
         yaxis=dict(visible=False, range=[side - 0.5, -0.5], scaleanchor="x", constrain="domain"),
         annotations=[dict(x=x, y=y, text=name, showarrow=False, font=dict(size=12))

@@ -443,7 +443,10 @@ def test_a_3d_cloud_can_be_drawn_as_a_still_picture_in_its_cluster_colours():
     labels = np.repeat([1, 2, 3], 20)
     cloud = Points(_rng.random((60, 3)), labels, _rng.random((3, 3)), ("r", "g", "b"))
     still = viz.stage_figure("cloud", cloud, still=True)
-    assert [trace.type for trace in still.data] == ["image"]
+    assert [trace.type for trace in still.data] == ["image"] + ["scatter"] * 4
+    legend = [trace.name for trace in still.data[1:] if trace.showlegend is not False]
+    assert legend == ["cluster 1", "cluster 2", "cluster 3", "centres"], "the interactive figure's legend"
+    assert all(trace.x == (None,) for trace in still.data[1:]), "legend markers draw no points"
     assert [note.text for note in still.layout.annotations] == ["r", "g", "b"]
     assert json.loads(pio.to_json(still, validate=False)) == json.loads(pio.to_json(_as_validated(still)))
     assert still.to_dict()["layout"] == _as_validated(still).to_dict()["layout"]
