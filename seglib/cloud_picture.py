@@ -129,19 +129,21 @@ def cloud_picture(points: np.ndarray, colours: np.ndarray, centres: np.ndarray |
         rows, cols = to_pixels(_project(_CORNERS[a] + steps * (_CORNERS[b] - _CORNERS[a]), camera)[0])
         canvas[np.clip(rows, 0, side - 1), np.clip(cols, 0, side - 1)] = EDGE_COLOUR
 
-    for cloud, paint, shapes in ((xyz, colours, [_disc(POINT_RADIUS)]),
-                                 (centres, None, [_disc(CENTRE_RADIUS, True), _disc(CENTRE_RADIUS - 2, True)])):
-        if not len(cloud):
-            continue
+    def far_first(cloud: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Order from the farthest to the nearest, and the pixel rows and columns in that order."""
         plane, depth = _project((cloud - low) / span - 0.5, camera)
-        far_first = np.argsort(-depth, kind="stable")
-        rows, cols = to_pixels(plane[far_first])
-        if paint is not None:
-            _stamp(canvas, rows, cols, paint[far_first], shapes[0])
-            continue
-        for index in range(len(far_first)):  # each centre whole (outline, then its inside) over the farther ones
-            for shape, colour in zip(shapes, ((0, 0, 0), (255, 255, 255))):
-                _stamp(canvas, rows[index:index + 1], cols[index:index + 1], np.array([colour], np.uint8), shape)
+        order = np.argsort(-depth, kind="stable")
+        return (order, *to_pixels(plane[order]))
+
+    if len(xyz):
+        order, rows, cols = far_first(xyz)
+        _stamp(canvas, rows, cols, colours[order], _disc(POINT_RADIUS))
+    if len(centres):
+        _, rows, cols = far_first(centres)
+        outline, inside = _disc(CENTRE_RADIUS, diamond=True), _disc(CENTRE_RADIUS - 2, diamond=True)
+        for row, col in zip(rows, cols):  # each centre whole (outline, then inside) over the farther ones
+            _stamp(canvas, row[None], col[None], np.array([[0, 0, 0]], np.uint8), outline)
+            _stamp(canvas, row[None], col[None], np.array([[255, 255, 255]], np.uint8), inside)
 
     return canvas, _axis_places(camera, to_pixels, side)
 
