@@ -300,7 +300,7 @@ def test_a_3d_pixel_cloud_is_a_still_picture_until_it_is_turned_in_3d():
         assert len(clouds) == 1
         return {trace["type"] for trace in clouds[0]["data"]}
 
-    assert cloud_traces() == {"image"}
+    assert cloud_traces() == {"image", "scatter"}  # the picture, and legend markers that draw no points
     turn = [t for t in at.toggle if t.label == "Turn in 3-D"]
     assert len(turn) == 1 and not turn[0].value and "WebGL" in turn[0].help
     turn[0].set_value(True).run()
