@@ -378,7 +378,10 @@ def encode_picture(picture: np.ndarray, lossless: bool | None = None) -> tuple[b
         Image.fromarray(picture).save(buffer, format="PNG", compress_level=1)  # mode "1": a bit a pixel
         return buffer.getvalue(), "image/png"
     if lossless if lossless is not None else is_flat(picture):
-        return _unfiltered_png(picture), "image/png"
+        if picture.dtype == np.uint8:
+            return _unfiltered_png(picture), "image/png"
+        Image.fromarray(picture).save(buffer, format="PNG", compress_level=1)  # e.g. 16-bit gray
+        return buffer.getvalue(), "image/png"
     Image.fromarray(picture).save(buffer, format="JPEG", quality=_JPEG_QUALITY)
     return buffer.getvalue(), "image/jpeg"
 

@@ -403,6 +403,8 @@ def test_lossless_pictures_decode_to_the_same_pixels_in_every_channel_layout():
         decoded = _decoded(data)
         assert mime == "image/png" and decoded.mode == mode
         np.testing.assert_array_equal(np.asarray(decoded), picture)
+    deep = rng.integers(0, 65536, (7, 9), dtype=np.uint16)  # not 8-bit: Pillow writes it
+    np.testing.assert_array_equal(np.asarray(_decoded(viz.encode_picture(deep, lossless=True)[0])), deep)
     # A flat label picture keeps its exact colours and compresses.
     labels = viz.colourise(np.add.outer(np.arange(200) // 40, np.arange(300) // 50))
     data, _ = viz.encode_picture(labels, lossless=True)
