@@ -176,6 +176,20 @@ def class_pairs(n: int) -> list[tuple[str, str, str]]:
     return pairs[:n]
 
 
+def named_students(spec: str) -> list[tuple[str, str, str]]:
+    """``"method:sample,method:sample"`` as (method, slider key, sample) students; each moves the slider
+    the class moves for that method (:data:`CHEAP`)."""
+    keys = {method: key for method, key, _ in CHEAP}
+    students = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        method, _, sample = item.partition(":")
+        if method not in keys or sample not in SAMPLES:
+            raise ValueError(f"--students item {item!r} is not allowed: expected method:sample with a method "
+                             f"among {sorted(keys)} and a sample among {SAMPLES}")
+        students.append((method, keys[method], sample))
+    return students
+
+
 async def student(url: str, method: str, key: str, sample: str, *, period: float, until: float,
                   delay: float, out: dict) -> None:
     session = Session(url, f"method={method}&sample={sample}")
@@ -324,10 +338,13 @@ async def _protocol(server, watch, n, period, duration, heavy, settle, replicas=
 # ----------------------------------------------------------------------------- capacity
 
 
-def capacity(n: int = 30, period: float = 3.0, moves: int = 4) -> list[dict]:
+def capacity(n: int = 30, period: float = 3.0, moves: int = 4,
+             students: list[tuple[str, str, str]] | None = None) -> list[dict]:
     """What the class asks of the server, measured one move at a time with nothing else running.
 
-    Each of the class's ``n`` students (:func:`class_pairs`) opens Explore, moves its slider once
+    Each of the class's ``n`` students (:func:`class_pairs`; or ``students``, see
+    :func:`named_students`: a few students with many moves each resolve smaller changes than the
+    class's 30 with 4) opens Explore, moves its slider once
     untimed and then ``moves`` times; the server's CPU per move is averaged per method. The last row
     adds them up: the cores that ``n`` students moving every ``period`` seconds ask for. One
     process can use about 1.5 of them (its script runs share one interpreter lock); a class that
@@ -340,7 +357,8 @@ def capacity(n: int = 30, period: float = 3.0, moves: int = 4) -> list[dict]:
         bare, bare_url = start_server(bare_script)
         server = Server()
         try:
-            return asyncio.run(_capacity(server, bare_url, psutil.Process(bare.pid), n, period, moves))
+            return asyncio.run(_capacity(server, bare_url, psutil.Process(bare.pid), students or class_pairs(n),
+                                         period, moves, students is None))
         finally:
             server.stop()
             stop_server(bare)
@@ -354,7 +372,8 @@ async def _moved(session: Session, slider, values: list, cpu_seconds) -> float:
     return (cpu_seconds() - before) / len(values)
 
 
-async def _capacity(server, bare_url: str, bare: psutil.Process, n: int, period: float, moves: int) -> list[dict]:
+async def _capacity(server, bare_url: str, bare: psutil.Process, pairs: list[tuple[str, str, str]], period: float,
+                    moves: int, whole_class: bool) -> list[dict]:
     await _warm_up(server.url)
     session = Session(bare_url, "")
     await session.open(timeout=300)
@@ -364,7 +383,7 @@ async def _capacity(server, bare_url: str, bare: psutil.Process, n: int, period:
     bare_ms = 1000 * await _moved(session, slider, values[1:13], lambda: sum(bare.cpu_times()[:2]))
     await session.close()
     per_method: dict[str, list[float]] = {}
-    for method, key, sample in class_pairs(n):
+    for method, key, sample in pairs:
         session = Session(server.url, f"method={method}&sample={sample}")
         await session.open(timeout=300)
         slider = session.slider(f"param.{method}.{key}")
@@ -377,7 +396,8 @@ async def _capacity(server, bare_url: str, bare: psutil.Process, n: int, period:
                 "ratio to bare": statistics.mean(costs) / bare_ms, "cores asked": sum(costs) / 1000 / period}
 
     rows = [row(method, costs) for method, costs in sorted(per_method.items(), key=lambda item: -sum(item[1]))]
-    rows.append(row(f"the class (a move every {period:g} s each)", [c for costs in per_method.values() for c in costs]))
+    everyone = "the class" if whole_class else f"these {len(pairs)} students"
+    rows.append(row(f"{everyone} (a move every {period:g} s each)", [c for costs in per_method.values() for c in costs]))
     rows.append({**row("bare app (same run)", [bare_ms]), "cores asked": None})
     return rows
 
@@ -541,6 +561,9 @@ def main(argv=None) -> None:
     parser.add_argument("--pages", type=int, default=8)
     parser.add_argument("--presses", type=int, default=12)
     parser.add_argument("--moves", type=int, default=4, help="capacity part: timed moves per student")
+    parser.add_argument("--students", default="",
+                        help="capacity part: these students instead of the class, as method:sample,method:sample "
+                             "(e.g. fuzzy-cmeans:astronaut,canny:ihc)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a `timeout` still stops the server it started
     if args.part in ("protocol", "both"):
@@ -552,7 +575,7 @@ def main(argv=None) -> None:
     if args.part in ("browser", "both"):
         print(table(browser_class(args.pages, args.presses)))
     if args.part == "capacity":
-        print(table(capacity(args.sessions, args.period, args.moves)))
+        print(table(capacity(args.sessions, args.period, args.moves, named_students(args.students) or None)))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """benchmarks.bench_classroom's students: who they are (nothing is timed or served here)."""
 
+import pytest
+
 import seglib
-from benchmarks.bench_classroom import CHEAP, HEAVY, SAMPLES, class_pairs
+from benchmarks.bench_classroom import CHEAP, HEAVY, SAMPLES, class_pairs, named_students
 from seglib.samples import sample
 
 
@@ -18,3 +20,12 @@ def test_every_student_moves_a_slider_the_method_has_on_a_bundled_sample():
         param = next((p for p in seglib.method(method).params if p.name == key), None)
         assert param is not None and param.low is not None and param.high is not None, (method, key)
         assert sample(picture).name == picture
+
+
+def test_named_students_move_the_class_slider_of_their_method():
+    assert named_students("fuzzy-cmeans:astronaut, canny:ihc") == [("fuzzy-cmeans", "m", "astronaut"),
+                                                                   ("canny", "sigma", "ihc")]
+    assert named_students("") == []
+    for wrong in ("felzenszwalb:retina", "canny:nowhere", "canny"):
+        with pytest.raises(ValueError, match=f"--students item '{wrong}' is not allowed"):
+            named_students(wrong)
