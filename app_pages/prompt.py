@@ -18,6 +18,7 @@ from seglib.prompts import draw_prompts
 from ui import prompt_canvas as canvas
 from ui import prompt_sam, scores, views
 from ui.ground_truth import image_and_truth, missing_truth_hint
+from ui.layout import wrapping_columns
 from ui.params import method_widgets
 from ui.persist import keep
 from ui.run import analyse, result_key, run_method
@@ -136,7 +137,9 @@ if not items:
             icon=":material/touch_app:")
 else:
     for start in range(0, len(methods), COLUMNS):
-        for column, method in zip(st.columns(COLUMNS, gap="medium"), methods[start:start + COLUMNS]):
+        # A row of COLUMNS panels, one under the other where a panel would be narrower than a stage figure.
+        row = wrapping_columns(f"prompt-results-{start}", COLUMNS, views.STAGE_MIN_WIDTH)
+        for column, method in zip(row, methods[start:start + COLUMNS]):
             with column:
                 run = run_one(picked, method, values[method.name], items, working_size)
                 result_panel(picked, method, run, items, truth, opacity, mode)

@@ -342,13 +342,13 @@ def capacity(n: int = 30, period: float = 3.0, moves: int = 4,
              students: list[tuple[str, str, str]] | None = None) -> list[dict]:
     """What the class asks of the server, measured one move at a time with nothing else running.
 
-    Each of the class's ``n`` students (:func:`class_pairs`; or ``students``, see
+    Each of the class's ``n`` students (:func:`class_pairs`), or each of ``students`` (see
     :func:`named_students`: a few students with many moves each resolve smaller changes than the
-    class's 30 with 4) opens Explore, moves its slider once
-    untimed and then ``moves`` times; the server's CPU per move is averaged per method. The last row
-    adds them up: the cores that ``n`` students moving every ``period`` seconds ask for. One
-    process can use about 1.5 of them (its script runs share one interpreter lock); a class that
-    asks more queues its moves, and its p95 grows with the length of the minute. The bare app
+    class's 30 with 4), opens Explore, moves its slider once untimed and then ``moves`` times; the
+    server's CPU per move is averaged per method. The last row adds them up: the cores those
+    students moving every ``period`` seconds ask for. One process's moves got 1.5 cores at most, about
+    one beside the heavy students (its script runs share one interpreter lock); a class that asks more queues its
+    moves, and its p95 grows with the length of the minute. The bare app
     (:data:`benchmarks.bench_browser.BARE_APP`) is moved in the same run: Streamlit's own cost.
     """
     with tempfile.TemporaryDirectory() as folder:
@@ -357,8 +357,9 @@ def capacity(n: int = 30, period: float = 3.0, moves: int = 4,
         bare, bare_url = start_server(bare_script)
         server = Server()
         try:
+            everyone = "the class" if students is None else f"these {len(students)} students"
             return asyncio.run(_capacity(server, bare_url, psutil.Process(bare.pid), students or class_pairs(n),
-                                         period, moves, students is None))
+                                         period, moves, everyone))
         finally:
             server.stop()
             stop_server(bare)
@@ -373,7 +374,7 @@ async def _moved(session: Session, slider, values: list, cpu_seconds) -> float:
 
 
 async def _capacity(server, bare_url: str, bare: psutil.Process, pairs: list[tuple[str, str, str]], period: float,
-                    moves: int, whole_class: bool) -> list[dict]:
+                    moves: int, everyone: str) -> list[dict]:
     await _warm_up(server.url)
     session = Session(bare_url, "")
     await session.open(timeout=300)
@@ -396,7 +397,6 @@ async def _capacity(server, bare_url: str, bare: psutil.Process, pairs: list[tup
                 "ratio to bare": statistics.mean(costs) / bare_ms, "cores asked": sum(costs) / 1000 / period}
 
     rows = [row(method, costs) for method, costs in sorted(per_method.items(), key=lambda item: -sum(item[1]))]
-    everyone = "the class" if whole_class else f"these {len(pairs)} students"
     rows.append(row(f"{everyone} (a move every {period:g} s each)", [c for costs in per_method.values() for c in costs]))
     rows.append({**row("bare app (same run)", [bare_ms]), "cores asked": None})
     return rows

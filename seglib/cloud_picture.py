@@ -2,7 +2,7 @@
 
 plotly draws a 3-D scatter as a WebGL scene, and a changed figure is a new
 scene: in Chromium without a graphics card, each move of k-means' ``k`` spent
-about 2.4 s of the page's main thread drawing the 3,000-point pixel cloud after
+about 2.5 s of the page's main thread drawing the 3,000-point pixel cloud after
 the overlay had been repainted (``benchmarks/profile_browser.py``), and the
 next key press waited for it. The same cloud drawn here is one small picture,
 seen from where the interactive figure's camera starts
@@ -12,6 +12,8 @@ seen from where the interactive figure's camera starts
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -34,6 +36,9 @@ def _camera(eye) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     right = np.cross(forward, [0.0, 0.0, 1.0])
     right /= np.linalg.norm(right)
     return eye, forward, right, np.cross(right, forward)
+
+
+_CAMERA = _camera(CAMERA_EYE)
 
 
 def _project(xyz: np.ndarray, camera) -> tuple[np.ndarray, np.ndarray]:
@@ -112,28 +117,14 @@ def cloud_picture(points: np.ndarray, colours: np.ndarray, centres: np.ndarray |
     low, high = (every.min(axis=0), every.max(axis=0)) if len(every) else (np.zeros(3), np.ones(3))
     span = np.where(high > low, high - low, 1.0)
 
-    camera = _camera(CAMERA_EYE)
-    corners, _ = _project(_CORNERS, camera)
-    lowest, highest = corners.min(axis=0), corners.max(axis=0)
-    scale = side * (1 - 2 * _MARGIN) / float((highest - lowest).max())
-    middle = (lowest + highest) / 2
-
-    def to_pixels(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        cols = side / 2 + (plane[:, 0] - middle[0]) * scale
-        rows = side / 2 - (plane[:, 1] - middle[1]) * scale
-        return np.round(rows).astype(np.int64), np.round(cols).astype(np.int64)
-
-    canvas = np.full((side, side, 3), 255, dtype=np.uint8)
-    steps = np.linspace(0.0, 1.0, 2 * side)[:, None]
-    for a, b in _EDGES:
-        rows, cols = to_pixels(_project(_CORNERS[a] + steps * (_CORNERS[b] - _CORNERS[a]), camera)[0])
-        canvas[np.clip(rows, 0, side - 1), np.clip(cols, 0, side - 1)] = EDGE_COLOUR
+    canvas, scale, middle, places = _empty_cube(side)
+    canvas = canvas.copy()
 
     def far_first(cloud: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Order from the farthest to the nearest, and the pixel rows and columns in that order."""
-        plane, depth = _project((cloud - low) / span - 0.5, camera)
+        plane, depth = _project((cloud - low) / span - 0.5, _CAMERA)
         order = np.argsort(-depth, kind="stable")
-        return (order, *to_pixels(plane[order]))
+        return (order, *_to_pixels(plane[order], side, scale, middle))
 
     if len(xyz):
         order, rows, cols = far_first(xyz)
@@ -145,20 +136,39 @@ def cloud_picture(points: np.ndarray, colours: np.ndarray, centres: np.ndarray |
             _stamp(canvas, row[None], col[None], np.array([[0, 0, 0]], np.uint8), outline)
             _stamp(canvas, row[None], col[None], np.array([[255, 255, 255]], np.uint8), inside)
 
-    return canvas, _axis_places(camera, to_pixels, side)
+    return canvas, list(places)
 
 
-def _axis_places(camera, to_pixels, side: int) -> list[tuple[float, float]]:
-    """Where to write each axis's name: beside the middle of its edge nearest the viewer (see cloud_picture)."""
-    eye = np.sign(camera[0])
-    near_x, near_y = 0.5 * eye[0], 0.5 * eye[1]
+def _to_pixels(plane: np.ndarray, side: int, scale: float, middle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of plane coordinates (x right, y up), the cube's view centred in the picture."""
+    cols = side / 2 + (plane[:, 0] - middle[0]) * scale
+    rows = side / 2 - (plane[:, 1] - middle[1]) * scale
+    return np.round(rows).astype(np.int64), np.round(cols).astype(np.int64)
+
+
+@functools.lru_cache(maxsize=4)
+def _empty_cube(side: int) -> tuple[np.ndarray, float, np.ndarray, tuple[tuple[float, float], ...]]:
+    """What every cloud of this size shares: the picture of the empty cube (read-only), the scale and
+    middle of the plane-to-pixel mapping, and where the axis names go (see :func:`cloud_picture`)."""
+    corners, _ = _project(_CORNERS, _CAMERA)
+    lowest, highest = corners.min(axis=0), corners.max(axis=0)
+    scale = side * (1 - 2 * _MARGIN) / float((highest - lowest).max())
+    middle = (lowest + highest) / 2
+    canvas = np.full((side, side, 3), 255, dtype=np.uint8)
+    steps = np.linspace(0.0, 1.0, 2 * side)[:, None]
+    for a, b in _EDGES:
+        rows, cols = _to_pixels(_project(_CORNERS[a] + steps * (_CORNERS[b] - _CORNERS[a]), _CAMERA)[0],
+                                side, scale, middle)
+        canvas[np.clip(rows, 0, side - 1), np.clip(cols, 0, side - 1)] = EDGE_COLOUR
+    canvas.setflags(write=False)
+    near_x, near_y = 0.5 * np.sign(CAMERA_EYE[0]), 0.5 * np.sign(CAMERA_EYE[1])
     middles = np.array([[0.0, near_y, -0.5],  # x: the bottom edge along x on the viewer's side
                         [near_x, 0.0, -0.5],  # y: the bottom edge along y on the viewer's side
                         [near_x, -near_y, 0.0]])  # z: a vertical edge on the cube's outline
-    rows, cols = to_pixels(_project(middles, camera)[0])
+    rows, cols = _to_pixels(_project(middles, _CAMERA)[0], side, scale, middle)
     places = []
-    for row, col in zip(rows, cols):
+    for row, col in zip(rows, cols):  # a little away from the cube's centre, clear of the edge
         away = np.array([col - side / 2, row - side / 2], dtype=np.float64)
         away /= max(float(np.linalg.norm(away)), 1e-9)
         places.append((float(col + _LABEL_OFFSET * away[0]), float(row + _LABEL_OFFSET * away[1])))
-    return places
+    return canvas, scale, middle, tuple(places)

@@ -369,21 +369,20 @@ def encode_picture(picture: np.ndarray, lossless: bool | None = None) -> tuple[b
     (H, W). Flat-colour pictures (see :func:`is_flat`) become PNG, lossless and
     small (rows left unfiltered: see :func:`_unfiltered_png`); photos and
     overlays on photos become JPEG at quality 90, a tenth of the PNG's size and
-    several times faster to encode. ``lossless`` forces one or the other. A mask is always a 1-bit PNG and a gray picture keeps one
-    channel: a 600 x 400 mask encodes in 1 ms against 5 ms as black-and-white RGB.
+    several times faster to encode. ``lossless`` forces one or the other. A
+    mask is always a 1-bit PNG and a gray picture keeps one channel: a 600 x 400
+    mask encodes in 1 ms against 5 ms as black-and-white RGB.
     """
     picture = np.ascontiguousarray(picture)
     buffer = io.BytesIO()
-    if picture.dtype == bool:
-        Image.fromarray(picture).save(buffer, format="PNG", compress_level=1)  # mode "1": a bit a pixel
-        return buffer.getvalue(), "image/png"
-    if lossless if lossless is not None else is_flat(picture):
-        if picture.dtype == np.uint8:
-            return _unfiltered_png(picture), "image/png"
-        Image.fromarray(picture).save(buffer, format="PNG", compress_level=1)  # e.g. 16-bit gray
-        return buffer.getvalue(), "image/png"
-    Image.fromarray(picture).save(buffer, format="JPEG", quality=_JPEG_QUALITY)
-    return buffer.getvalue(), "image/jpeg"
+    if picture.dtype != bool and not (lossless if lossless is not None else is_flat(picture)):
+        Image.fromarray(picture).save(buffer, format="JPEG", quality=_JPEG_QUALITY)
+        return buffer.getvalue(), "image/jpeg"
+    if picture.dtype == np.uint8:
+        return _unfiltered_png(picture), "image/png"
+    # A mask as mode "1" (a bit a pixel); other depths (16-bit gray) as Pillow writes them.
+    Image.fromarray(picture).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue(), "image/png"
 
 
 def _png_chunk(tag: bytes, data: bytes) -> bytes:
@@ -391,7 +390,8 @@ def _png_chunk(tag: bytes, data: bytes) -> bytes:
 
 
 def _unfiltered_png(picture: np.ndarray) -> bytes:
-    """A gray or RGB uint8 picture as a PNG whose rows are not filtered, compressed at zlib's fastest level.
+    """A uint8 picture (gray or RGB, with or without alpha) as a PNG whose rows are not filtered, compressed at
+    zlib's fastest level.
 
     Pillow tries all five PNG row filters on every row of an 8-bit picture
     and cannot be told not to: a 512 x 512 RGB label picture took 15-18 ms to
@@ -565,13 +565,19 @@ def image_figure(value: np.ndarray, title: str = "", height: int | None = None) 
                          marker=dict(size=0, color=[scale["cmin"]], showscale=True,
                                      colorbar=dict(thickness=10, len=0.9, outlinewidth=0,
                                                    tickfont=dict(size=10)), **scale)))
-    layout = dict(
+    layout = _picture_layout(title, height, h, w)
+    layout["shapes"] = [dict(type="rect", x0=-0.5, y0=-0.5, x1=w - 0.5, y1=h - 0.5,
+                             line=dict(color="#c5ccd6", width=1))]
+    return plain_figure(data, layout)
+
+
+def _picture_layout(title: str, height: int, h: int, w: int) -> dict:
+    """Layout of a figure that shows one h x w picture: no axes, square pixels, row 0 at the top."""
+    return dict(
         title=_title(title), margin=_FIGURE_MARGIN, height=height, plot_bgcolor="rgba(0,0,0,0)",
         xaxis=dict(visible=False, range=[-0.5, w - 0.5], constrain="domain"),
         yaxis=dict(visible=False, range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain"),
-        shapes=[dict(type="rect", x0=-0.5, y0=-0.5, x1=w - 0.5, y1=h - 0.5, line=dict(color="#c5ccd6", width=1))],
     )
-    return plain_figure(data, layout)
 
 
 def curve_figure(curve: Curve, title: str = "", height: int = 300) -> go.Figure:
@@ -685,10 +691,8 @@ def still_cloud_figure(points: Points, title: str = "", height: int = 380) -> go
     data += [dict(type="scatter", x=[None], y=[None], mode="markers", name=name, marker=marker,
                   showlegend=shown, hoverinfo="skip") for name, marker, shown in legend]
     layout = dict(
-        title=_title(title), margin=_FIGURE_MARGIN, height=height, plot_bgcolor="rgba(0,0,0,0)",
+        _picture_layout(title, height, side, side),
         legend=dict(_CLOUD_LEGEND, itemclick=False, itemdoubleclick=False),  # the picture cannot hide a cluster
-        xaxis=dict(visible=False, range=[-0.5, side - 0.5], constrain="domain"),
-        yaxis=dict(visible=False, range=[side - 0.5, -0.5], scaleanchor="x", constrain="domain"),
         annotations=[dict(x=x, y=y, text=name, showarrow=False, font=dict(size=12))
                      for (x, y), name in zip(places, names)],
     )
