@@ -51,6 +51,14 @@ _MAX_COLOURED_CONTOURS = 32
 # Longest side of the images drawn inside plotly figures.
 FIGURE_MAX_SIDE = 640
 _FIGURE_MARGIN = dict(l=4, r=4, t=30, b=4)
+# Margins that already hold what plotly would push them out to (a colour bar at the right, axis titles,
+# tick labels and a one-row legend): a figure whose pushes outgrow its margins is laid out and drawn
+# twice (about 20-60 ms of a browser's main thread per figure, Chromium, measured with the figures of a
+# threshold move). A longer tick label or a second legend row still pushes: drawn right, only slower.
+_COLOUR_BAR = dict(thickness=10, len=0.9, outlinewidth=0, tickfont=dict(size=10), x=1.0, xanchor="left", xpad=8)
+_BAR_MARGIN = dict(_FIGURE_MARGIN, r=56)
+_CURVE_MARGIN = dict(_FIGURE_MARGIN, l=48, b=46)
+_CURVE_LEGEND_ROW = 32  # more bottom margin for each legend row under the x axis title
 _GOLDEN = 0.618033988749895
 
 
@@ -562,10 +570,10 @@ def image_figure(value: np.ndarray, title: str = "", height: int | None = None) 
     if scale is not None:
         # An invisible point carries the colour bar of the scalar map.
         data.append(dict(type="scatter", x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-                         marker=dict(size=0, color=[scale["cmin"]], showscale=True,
-                                     colorbar=dict(thickness=10, len=0.9, outlinewidth=0,
-                                                   tickfont=dict(size=10)), **scale)))
+                         marker=dict(size=0, color=[scale["cmin"]], showscale=True, colorbar=_COLOUR_BAR, **scale)))
     layout = _picture_layout(title, height, h, w)
+    if scale is not None:
+        layout["margin"] = _BAR_MARGIN
     layout["shapes"] = [dict(type="rect", x0=-0.5, y0=-0.5, x1=w - 0.5, y1=h - 0.5,
                              line=dict(color="#c5ccd6", width=1))]
     return plain_figure(data, layout)
@@ -595,9 +603,14 @@ def curve_figure(curve: Curve, title: str = "", height: int = 300) -> go.Figure:
         colour = "#%02x%02x%02x" % tuple(_PALETTE[i % len(_PALETTE)])
         traces.append(dict(type="scatter", x=[x, x], y=[0, top or 1], mode="lines", name=f"{name} = {x:.4g}",
                            line=dict(color=colour, width=2, dash="dash")))
+    # plotly shows a legend for two traces or more; three names (a histogram and two thresholds) take two
+    # rows in a stage column
+    rows = 0 if len(traces) < 2 else 1 if len(traces) == 2 else 2
     layout = dict(
-        title=_title(title), height=height, margin=dict(_FIGURE_MARGIN, l=8), hovermode="x unified",
-        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0, font=dict(size=11)),
+        title=_title(title), height=height, hovermode="x unified",
+        margin=dict(_CURVE_MARGIN, b=_CURVE_MARGIN["b"] + _CURVE_LEGEND_ROW * rows),
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, xanchor="left", x=0.0,
+                    font=dict(size=11)),
         xaxis=dict(title=dict(text=curve.x_label, standoff=4), showgrid=False),
         yaxis=dict(title=dict(text=curve.y_label, standoff=4), rangemode="tozero"),
     )
@@ -656,6 +669,7 @@ def points_figure(points: Points, title: str = "", height: int = 380) -> go.Figu
 
 _CENTRE_MARKER = dict(color="white", symbol="diamond", line=dict(color="black", width=2))
 _CLOUD_LEGEND = dict(orientation="h", yanchor="top", y=0.0, x=0.0, font=dict(size=10), itemsizing="constant")
+_CLOUD_LEGEND_PER_ROW, _CLOUD_LEGEND_ROW, _CLOUD_LEGEND_MARGIN = 5, 19, 14  # as plotly lays it out in a stage column
 
 
 def is_3d_cloud(value) -> bool:
@@ -690,8 +704,10 @@ def still_cloud_figure(points: Points, title: str = "", height: int = 380) -> go
         legend.append(("centres", dict(_CENTRE_MARKER, size=9), True))
     data += [dict(type="scatter", x=[None], y=[None], mode="markers", name=name, marker=marker,
                   showlegend=shown, hoverinfo="skip") for name, marker, shown in legend]
+    rows = -(-sum(shown for _, _, shown in legend) // _CLOUD_LEGEND_PER_ROW)
     layout = dict(
         _picture_layout(title, height, side, side),
+        margin=dict(_FIGURE_MARGIN, b=_CLOUD_LEGEND_MARGIN + _CLOUD_LEGEND_ROW * rows),  # room for the legend
         legend=dict(_CLOUD_LEGEND, itemclick=False, itemdoubleclick=False),  # the picture cannot hide a cluster
         annotations=[dict(x=x, y=y, text=name, showarrow=False, font=dict(size=12))
                      for (x, y), name in zip(places, names)],

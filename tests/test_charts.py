@@ -32,6 +32,9 @@ def test_image_grid_legend_entries():
     legend = [t for t in fig.data if isinstance(t, go.Scatter)]
     assert [t.name for t in legend] == ["hit", "miss"] and fig.layout.showlegend
     assert legend[0].marker.color == "rgb(0,158,115)"
+    bottoms = [charts.image_grid([rgb()], ["only"], columns=1, legend={f"e{i}": (0, 0, 0) for i in range(n)})
+               .layout.margin.b for n in (0, 3, 4, 8)]
+    assert bottoms[0] < bottoms[1] < bottoms[2] < bottoms[3], "room for each row of the legend (no second layout)"
 
 
 def test_image_grid_skips_validation_but_is_what_plotly_would_validate():

@@ -266,6 +266,22 @@ def test_float_stage_has_colour_bar_and_signed_maps_are_symmetric():
     assert bars[0].marker.cmin == -2 and bars[0].marker.cmax == 2
 
 
+def test_figures_leave_room_for_what_plotly_would_push_into_their_margins():
+    # A colour bar, axis labels or a legend that does not fit its margin makes plotly draw the figure twice
+    # (the browser test test_stage_figures_are_laid_out_once checks the real layout in Chromium).
+    scalar = viz.stage_figure("map", np.linspace(0, 1, 100).reshape(10, 10))
+    assert scalar.layout.margin.r >= 50 and scalar.data[1].marker.colorbar.x == 1.0, "room for the colour bar"
+    assert viz.stage_figure("mask", np.eye(10, dtype=bool)).layout.margin.r == 4, "no bar, no room"
+    x = np.linspace(0, 1, 11)
+    margins = [viz.stage_figure("c", Curve(x, series, markers, "x", "y")).layout.margin
+               for series, markers in [({"a": x}, {}), ({"a": x}, {"t": 0.5}), ({"a": x}, {"t": 0.2, "u": 0.7})]]
+    assert all(m.l >= 40 for m in margins), "room for the y axis title and tick labels"
+    assert margins[0].b < margins[1].b < margins[2].b, "a row of legend per two more names"
+    cloud = [viz.still_cloud_figure(Points(_rng.random((60, 3)), np.arange(60) % k + 1, None)).layout.margin.b
+             for k in (2, 4, 9)]
+    assert cloud[0] < cloud[2] and cloud[0] == cloud[1], "legend rows of five entries"
+
+
 def test_large_stage_is_downscaled_but_keeps_its_coordinates():
     fig = viz.stage_figure("big", np.zeros((1500, 3000)))
     image = _image_trace(fig)

@@ -59,6 +59,27 @@ def test_methods_render_with_stages(server, page, query):
     screenshot(page, "explore-" + query.split("&")[0].split("=")[1])
 
 
+# Each chart's margins as asked and as plotly laid them out: a colour bar, axis labels or a legend that
+# outgrows its margins makes plotly lay the figure out and draw it a second time on every slider move.
+MARGINS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d => {
+    const asked = d.layout.margin || {}, laid = d._fullLayout._size;
+    return [d.layout.title ? d.layout.title.text : '', ['l', 'r', 't', 'b'].map(k => asked[k]),
+            ['l', 'r', 't', 'b'].map(k => Math.round(laid[k]))];
+})"""
+
+
+@pytest.mark.parametrize("query", ["method=global-threshold&sample=astronaut", "method=sobel&sample=coins",
+                                   "method=kmeans&sample=astronaut&p.n_clusters=7"])
+def test_stage_figures_are_laid_out_once(server, page, query):
+    open_page(page, f"{server}/?{query}")
+    page.wait_for_selector(".js-plotly-plot", timeout=WAIT_MS)
+    wait_idle(page)
+    charts = page.evaluate(MARGINS_JS)
+    assert len(charts) >= 2
+    pushed = [(title, asked, laid) for title, asked, laid in charts if asked != laid]
+    assert not pushed, f"margins pushed out (title, asked, laid out): {pushed}"
+
+
 def test_the_pixel_cloud_is_a_picture_until_turned_in_3d(server, page):
     open_page(page, f"{server}/?method=kmeans&sample=astronaut")
     cloud = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="pixel cloud")
