@@ -716,6 +716,8 @@ def still_cloud_figure(points: Points, title: str = "", height: int = 380) -> go
 
 
 _CLOUD_BINS = 64
+_BARS_MARGIN = dict(l=56, r=16, t=30, b=54)  # the y title and ticks, the x ticks and title, with room to spare
+_BARS_LEGEND_PER_ROW, _BARS_LEGEND_ROW = 4, 29
 
 
 def _histogram_by_cluster(points: Points, title: str, height: int) -> go.Figure:
@@ -742,10 +744,13 @@ def _histogram_by_cluster(points: Points, title: str, height: int) -> go.Figure:
             traces.append(dict(type="scatter", x=[centre, centre], y=[0, top * 1.05], mode="lines",
                                name="centres", legendgroup="centres", showlegend=i == 0,
                                line=dict(color="black", width=2, dash="dash")))
-    layout = dict(title=_title(title), margin=_FIGURE_MARGIN, height=height, barmode="stack", bargap=0,
+    rows = -(-sum(trace["showlegend"] for trace in traces) // _BARS_LEGEND_PER_ROW)
+    layout = dict(title=_title(title), height=height, barmode="stack", bargap=0,
+                  margin=dict(_BARS_MARGIN, b=_BARS_MARGIN["b"] + _BARS_LEGEND_ROW * rows),
                   xaxis=dict(title=dict(text=name, standoff=4), range=[low, high]),
-                  yaxis=dict(title=dict(text="pixels (sample)")),
-                  legend=dict(orientation="h", yanchor="top", y=-0.3, x=0.0, font=dict(size=10)))
+                  yaxis=dict(title=dict(text="pixels (sample)", standoff=4), automargin=False),
+                  legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.0,
+                              font=dict(size=10)))
     return plain_figure(traces, layout)
 
 

@@ -280,6 +280,9 @@ def test_figures_leave_room_for_what_plotly_would_push_into_their_margins():
     cloud = [viz.still_cloud_figure(Points(_rng.random((60, 3)), np.arange(60) % k + 1, None)).layout.margin.b
              for k in (2, 4, 9)]
     assert cloud[0] < cloud[2] and cloud[0] == cloud[1], "legend rows of five entries"
+    gray = [viz.stage_figure("cloud", Points(_rng.random((60, 1)), np.arange(60) % k + 1, None)).layout.margin.b
+            for k in (2, 3, 8)]
+    assert gray[0] == gray[1] < gray[2], "a gray picture's histogram by cluster: legend rows of four entries"
 
 
 def test_large_stage_is_downscaled_but_keeps_its_coordinates():

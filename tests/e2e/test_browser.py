@@ -69,7 +69,8 @@ MARGINS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d =>
 
 
 @pytest.mark.parametrize("query", ["method=global-threshold&sample=astronaut", "method=sobel&sample=coins",
-                                   "method=kmeans&sample=astronaut&p.n_clusters=7"])
+                                   "method=kmeans&sample=astronaut&p.n_clusters=7",
+                                   "method=kmeans&sample=camera&p.n_clusters=6"])
 def test_stage_figures_are_laid_out_once(server, page, query):
     open_page(page, f"{server}/?{query}")
     page.wait_for_selector(".js-plotly-plot", timeout=WAIT_MS)
