@@ -27,15 +27,14 @@ import plotly.graph_objects as go
 
 from .checks import check_int, is_number
 from .scoring import HIGHER_IS_BETTER, METRIC_NAMES
-from .viz import image_figure, label_colours, plain_figure
+from .viz import image_figure, label_colours, legend_margin, plain_figure
 
 _MARGIN = dict(l=8, r=8, t=36, b=8)
 _TITLE_LINE = 17  # pixels a line of a panel title takes
 _MODEBAR = 22  # pixels kept free above the titles for plotly's toolbar (it would cover the rightmost title)
 _ASSUMED_WIDTH = 900  # pixels of a wide Streamlit page beside the sidebar: sets the default height of image grids
-# Room below the grid for the legend, as rows of this many entries this high: as many rows as plotly needs
-# in a 470 px wide figure (a projector with the sidebar open). A legend that outgrows its margin makes
-# plotly lay the figure out and draw it a second time on every change (see seglib.viz).
+# The grid's legend as plotly lays it out in a 470 px wide figure (a projector with the sidebar open):
+# rows of this many entries, this high (see seglib.viz.legend_margin).
 _LEGEND_PER_ROW, _LEGEND_ROW = 3, 24
 _BAR_METRICS = tuple(m for m in METRIC_NAMES if HIGHER_IS_BETTER[m])  # all in [0, 1]
 
@@ -167,8 +166,9 @@ def image_grid(pictures: Sequence, titles: Sequence[str], columns: int, *, shape
         data.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
                          marker=dict(size=12, symbol="square", color="rgb(%d,%d,%d)" % tuple(colour))))
     layout.update(showlegend=bool(legend), plot_bgcolor="rgba(0,0,0,0)", dragmode="zoom", title=_title(title),
-                  height=height, margin=dict(_MARGIN, b=8 + _LEGEND_ROW * -(-len(legend or ()) // _LEGEND_PER_ROW),
-                                                 t=(48 if title else 28) + _MODEBAR + _TITLE_LINE * (lines - 1)),
+                  height=height,
+                  margin=legend_margin(dict(_MARGIN, t=(48 if title else 28) + _MODEBAR + _TITLE_LINE * (lines - 1)),
+                                       len(legend or ()), _LEGEND_PER_ROW, _LEGEND_ROW),
                   legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0.0))
     return plain_figure(data, layout)
 

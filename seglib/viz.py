@@ -52,13 +52,14 @@ _MAX_COLOURED_CONTOURS = 32
 FIGURE_MAX_SIDE = 640
 _FIGURE_MARGIN = dict(l=4, r=4, t=30, b=4)
 # Margins that already hold what plotly would push them out to (a colour bar at the right, axis titles,
-# tick labels and a one-row legend): a figure whose pushes outgrow its margins is laid out and drawn
-# twice (about 20-60 ms of a browser's main thread per figure, Chromium, measured with the figures of a
-# threshold move). A longer tick label or a second legend row still pushes: drawn right, only slower.
+# tick labels, the rows of a legend: see legend_margin): a figure whose pushes outgrow its margins is laid
+# out and drawn twice (about 20-60 ms of a browser's main thread per figure, Chromium, measured with the
+# figures of a threshold move). A longer tick label or an extra legend row still pushes: drawn right, only
+# slower.
 _COLOUR_BAR = dict(thickness=10, len=0.9, outlinewidth=0, tickfont=dict(size=10), x=1.0, xanchor="left", xpad=8)
 _BAR_MARGIN = dict(_FIGURE_MARGIN, r=56)
 _CURVE_MARGIN = dict(_FIGURE_MARGIN, l=48, b=46)
-_CURVE_LEGEND_ROW = 32  # more bottom margin for each legend row under the x axis title
+_CURVE_LEGEND_PER_ROW, _CURVE_LEGEND_ROW = 2, 32  # a histogram and two thresholds take two rows
 _GOLDEN = 0.618033988749895
 
 
@@ -579,6 +580,16 @@ def image_figure(value: np.ndarray, title: str = "", height: int | None = None) 
     return plain_figure(data, layout)
 
 
+def legend_margin(margin: dict, entries: int, per_row: int, row: int) -> dict:
+    """``margin`` with room added at the bottom for a horizontal legend of ``entries`` names.
+
+    The room is for ``per_row`` names to a row, each row ``row`` pixels high, as plotly lays them out
+    in the narrowest column the figure is drawn in. Without the room, plotly lays the figure out and
+    draws it a second time to make it.
+    """
+    return dict(margin, b=margin["b"] + row * -(-entries // per_row))
+
+
 def _picture_layout(title: str, height: int, h: int, w: int) -> dict:
     """Layout of a figure that shows one h x w picture: no axes, square pixels, row 0 at the top."""
     return dict(
@@ -603,12 +614,10 @@ def curve_figure(curve: Curve, title: str = "", height: int = 300) -> go.Figure:
         colour = "#%02x%02x%02x" % tuple(_PALETTE[i % len(_PALETTE)])
         traces.append(dict(type="scatter", x=[x, x], y=[0, top or 1], mode="lines", name=f"{name} = {x:.4g}",
                            line=dict(color=colour, width=2, dash="dash")))
-    # plotly shows a legend for two traces or more; three names (a histogram and two thresholds) take two
-    # rows in a stage column
-    rows = 0 if len(traces) < 2 else 1 if len(traces) == 2 else 2
+    shown = len(traces) if len(traces) > 1 else 0  # plotly shows a legend for two traces or more
     layout = dict(
         title=_title(title), height=height, hovermode="x unified",
-        margin=dict(_CURVE_MARGIN, b=_CURVE_MARGIN["b"] + _CURVE_LEGEND_ROW * rows),
+        margin=legend_margin(_CURVE_MARGIN, shown, _CURVE_LEGEND_PER_ROW, _CURVE_LEGEND_ROW),
         legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, xanchor="left", x=0.0,
                     font=dict(size=11)),
         xaxis=dict(title=dict(text=curve.x_label, standoff=4), showgrid=False),
@@ -669,7 +678,7 @@ def points_figure(points: Points, title: str = "", height: int = 380) -> go.Figu
 
 _CENTRE_MARKER = dict(color="white", symbol="diamond", line=dict(color="black", width=2))
 _CLOUD_LEGEND = dict(orientation="h", yanchor="top", y=0.0, x=0.0, font=dict(size=10), itemsizing="constant")
-_CLOUD_LEGEND_PER_ROW, _CLOUD_LEGEND_ROW, _CLOUD_LEGEND_MARGIN = 5, 19, 14  # as plotly lays it out in a stage column
+_CLOUD_LEGEND_PER_ROW, _CLOUD_LEGEND_ROW = 5, 19
 
 
 def is_3d_cloud(value) -> bool:
@@ -704,10 +713,10 @@ def still_cloud_figure(points: Points, title: str = "", height: int = 380) -> go
         legend.append(("centres", dict(_CENTRE_MARKER, size=9), True))
     data += [dict(type="scatter", x=[None], y=[None], mode="markers", name=name, marker=marker,
                   showlegend=shown, hoverinfo="skip") for name, marker, shown in legend]
-    rows = -(-sum(shown for _, _, shown in legend) // _CLOUD_LEGEND_PER_ROW)
     layout = dict(
         _picture_layout(title, height, side, side),
-        margin=dict(_FIGURE_MARGIN, b=_CLOUD_LEGEND_MARGIN + _CLOUD_LEGEND_ROW * rows),  # room for the legend
+        margin=legend_margin(dict(_FIGURE_MARGIN, b=14), sum(shown for _, _, shown in legend),
+                             _CLOUD_LEGEND_PER_ROW, _CLOUD_LEGEND_ROW),
         legend=dict(_CLOUD_LEGEND, itemclick=False, itemdoubleclick=False),  # the picture cannot hide a cluster
         annotations=[dict(x=x, y=y, text=name, showarrow=False, font=dict(size=12))
                      for (x, y), name in zip(places, names)],
@@ -744,9 +753,9 @@ def _histogram_by_cluster(points: Points, title: str, height: int) -> go.Figure:
             traces.append(dict(type="scatter", x=[centre, centre], y=[0, top * 1.05], mode="lines",
                                name="centres", legendgroup="centres", showlegend=i == 0,
                                line=dict(color="black", width=2, dash="dash")))
-    rows = -(-sum(trace["showlegend"] for trace in traces) // _BARS_LEGEND_PER_ROW)
     layout = dict(title=_title(title), height=height, barmode="stack", bargap=0,
-                  margin=dict(_BARS_MARGIN, b=_BARS_MARGIN["b"] + _BARS_LEGEND_ROW * rows),
+                  margin=legend_margin(_BARS_MARGIN, sum(trace["showlegend"] for trace in traces),
+                                       _BARS_LEGEND_PER_ROW, _BARS_LEGEND_ROW),
                   xaxis=dict(title=dict(text=name, standoff=4), range=[low, high]),
                   yaxis=dict(title=dict(text="pixels (sample)", standoff=4), automargin=False),
                   legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.0,
