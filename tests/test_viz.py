@@ -285,6 +285,12 @@ def test_figures_leave_room_for_what_plotly_would_push_into_their_margins():
     assert gray[0] == gray[1] < gray[2], "a gray picture's histogram by cluster: legend rows of four entries"
 
 
+def test_legend_margin_adds_a_row_per_started_row_of_names():
+    base = dict(l=1, r=2, t=3, b=4)
+    assert [viz.legend_margin(base, n, 3, 10)["b"] for n in (0, 1, 3, 4, 7)] == [4, 14, 14, 24, 34]
+    assert viz.legend_margin(base, 7, 3, 10) == dict(base, b=34) and base["b"] == 4, "a new dict, the rest kept"
+
+
 def test_large_stage_is_downscaled_but_keeps_its_coordinates():
     fig = viz.stage_figure("big", np.zeros((1500, 3000)))
     image = _image_trace(fig)
