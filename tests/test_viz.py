@@ -250,8 +250,8 @@ def test_masks_go_as_one_bit_and_gray_maps_as_one_channel():
 def test_overlay_blends_only_painted_pixels_with_the_given_opacity():
     image = np.full((4, 6, 3), 100, np.uint8)
     labels = np.zeros((4, 6), np.int32)
-    labels[:, :2] = 1  # a third painted: the sparse path; all painted: the dense path
-    for painted in (labels, np.ones_like(labels)):
+    labels[:, :2] = 1  # a third painted: the sparse path; two thirds and all painted: the dense paths
+    for painted in (labels, 1 - labels, np.ones_like(labels)):
         out = viz.overlay(image, painted, "regions", opacity=0.5)
         colour = viz.label_colours(2)[1].astype(int)
         np.testing.assert_array_equal(out[painted == 1], np.round((100 + colour) / 2 + 1e-9).astype(np.uint8)[None]
@@ -486,3 +486,13 @@ def test_a_3d_cloud_can_be_drawn_as_a_still_picture_in_its_cluster_colours():
     assert viz.is_3d_cloud(cloud) and not viz.is_3d_cloud(flat) and not viz.is_3d_cloud(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="expected \\(N, 3\\)"):
         viz.still_cloud_figure(flat)
+
+
+def test_covered_sums_are_exact_over_blocks_and_the_rest():
+    n = 3 * viz._EXACT_ROWS + 123  # three whole blocks of the largest exact float32 sums, and a tail
+    pixels = np.full((n, 3), 255, np.uint8)
+    pixels[::7] = _rng.integers(0, 256, (len(pixels[::7]), 3))
+    mask = _rng.random(n) < 0.9
+    expected = pixels[mask].sum(axis=0, dtype=np.int64)
+    np.testing.assert_array_equal(viz._covered_sums(pixels, mask), expected)
+    np.testing.assert_array_equal(viz._covered_sums(pixels[:50], mask[:50]), pixels[:50][mask[:50]].sum(axis=0))

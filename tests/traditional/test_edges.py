@@ -248,3 +248,11 @@ def test_tiny_and_constant_images(slug, shape, close_regions):
                 assert np.all(np.isfinite(stage)), name
     flat = seglib.segment(np.full(shape, 0.5), slug).labels
     assert not flat.any()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 7), (17, 300), (303, 384), (600, 41)])
+@pytest.mark.parametrize("sigma", [0.0, 0.5, 1.3, 3.7, 10.0])
+def test_canny_coverage_equals_the_blur_of_the_whole_ones_image(shape, sigma):
+    # Made from the bands near the borders only; skimage's canny divides by the blur of the whole image.
+    expected = filters.gaussian(np.ones(shape), sigma=sigma, mode="constant", cval=0.0) + np.finfo(np.float64).eps
+    np.testing.assert_array_equal(edges._coverage(shape, sigma), expected)
