@@ -40,6 +40,7 @@ def segment(
     working_size: int | None = DEFAULT_WORKING_SIZE,
     preprocess_options: dict | None = None,
     postprocess_options: dict | None = None,
+    keep_scores: bool = True,
     **params,
 ) -> Segmentation:
     """Segment ``image`` with a registered method.
@@ -59,6 +60,11 @@ def segment(
     preprocess_options, postprocess_options : dict, optional
         Options of :mod:`seglib.pipeline` (colour space, blur, denoise;
         opening, closing, fill holes, minimum size).
+    keep_scores : bool, default True
+        False leaves out the per-pixel ``scores`` (the result's are None),
+        for a caller that never reads them: they are not mapped back to the
+        input's size (58 ms and 16 MB for a 1024 px map of a 1411 px
+        picture, on every call).
     **params
         The method's parameters (missing ones take their defaults) and
         inputs (``points``, ``box``, ``weights``...: see
@@ -109,7 +115,7 @@ def segment(
     kind = result.kind or spec.kind
     if not is_identity(post, POSTPROCESS_PARAMS):
         labels = postprocess(labels, kind, post, image=work, colour_space=pre["colour_space"])
-    scores = result.scores
+    scores = result.scores if keep_scores else None
     if tuple(small) != tuple(full_shape):
         labels = resize_labels(labels, full_shape)
         if scores is not None:

@@ -216,3 +216,12 @@ def test_a_uint8_picture_s_working_image_is_kept_between_calls(quadrant_rgb):
     blurred = seglib.segment(image, "global-threshold", threshold=0.3, preprocess_options={"blur_sigma": 1.0})
     assert cache.stats["misses"] > misses  # other options: another working image
     assert not np.array_equal(blurred.stages["gray"], first.stages["gray"])
+
+
+def test_keep_scores_false_leaves_the_confidence_map_out():
+    image = np.random.default_rng(0).integers(0, 256, (60, 90, 3), dtype=np.uint8)
+    kept = seglib.segment(image, "fuzzy-cmeans", working_size=32, n_clusters=3)
+    dropped = seglib.segment(image, "fuzzy-cmeans", working_size=32, n_clusters=3, keep_scores=False)
+    assert kept.scores.shape == (60, 90) and dropped.scores is None
+    np.testing.assert_array_equal(kept.labels, dropped.labels)
+    assert "keep_scores" not in dropped.params

@@ -44,7 +44,7 @@ def _call(image, method: str, params: dict, pre: dict, post: dict, working_size:
     spec = seglib.method(method)  # a first call imports the method's module: not part of a run's cost
     cpu = time.thread_time()
     result = seglib.segment(image, method, working_size=working_size, preprocess_options=pre,
-                            postprocess_options=post, **params)
+                            postprocess_options=post, keep_scores=False, **params)  # no page shows them
     cpu = time.thread_time() - cpu
     heavy.COSTS.observe(method, _working_pixels(image, working_size), cost_seconds(spec, result.elapsed_s, cpu),
                         picture=image_key)
@@ -96,9 +96,9 @@ def _segment(image_key: str, _image, method: str, params: dict, pre: dict, post:
 @st.cache_resource(max_entries=_MAX_LEAN_RESULTS, show_spinner=False)
 def _segment_lean(image_key: str, _image, method: str, params: dict, pre: dict, post: dict,
                   working_size: int | None) -> Segmentation:
-    # Sweeps keep only what scoring needs: no stages, no confidence map.
+    # Sweeps keep only what scoring needs: no stages (and, as every run here, no confidence map).
     result = _call(_image, method, params, pre, post, working_size, image_key)
-    return read_only(dataclasses.replace(result, stages={}, scores=None))
+    return read_only(dataclasses.replace(result, stages={}))
 
 
 def show_error(title: str, error: BaseException) -> None:
