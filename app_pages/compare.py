@@ -9,7 +9,7 @@ bar holds a share link to the view (see :mod:`ui.share`).
 
 import streamlit as st
 
-from seglib import comparison
+from seglib import charts, comparison
 from ui import panels, scores, views
 from ui import prompt_canvas as canvas
 from ui.ground_truth import image_and_truth, missing_truth_hint
@@ -24,6 +24,7 @@ BAND_KEY = "compare.band"
 DOWNLOAD_KEY = "compare.download_panel"
 LINK_PROMPTS_KEY = "compare.link_prompts"
 PANEL_MIN_WIDTH = 200  # narrower panel controls go onto a second row
+FIGURE_KEY = "compare-figure"
 
 
 def restore_from_url(query: dict) -> list[str]:
@@ -95,7 +96,7 @@ def panels_view(picked, working_size, truth, count: int, opacity: float, mode: s
 
     figure, meanings = panels.linked_figure(picked, runs, truth, opacity=opacity, mode=mode, errors=show_errors,
                                             band=band)
-    st.plotly_chart(figure, key="compare.figure", config=views.PLOTLY_CONFIG, width="stretch")
+    fitted_chart(figure)
     st.caption("Drag to zoom into any panel: all panels follow. Double-click to zoom out."
                + "".join(f"  \n**{name}**: {meaning}" for name, meaning in meanings.items()))
 
@@ -113,6 +114,20 @@ def panels_view(picked, working_size, truth, count: int, opacity: float, mode: s
     views.share_link(query, restores="the panels, their methods and non-default parameters, the pre- and "
                                      "post-processing, the prompt and the sample or synthetic scene")
     sync_query(query)
+
+
+def fitted_chart(figure) -> None:
+    """The linked figure as tall as its width needs: its panels fill their places at every page width.
+
+    Only the browser knows the width: CSS sizes the chart (container units), and Streamlit hands plotly
+    the chart's height (``height="stretch"``).
+    """
+    per_pixel, fixed = charts.grid_height(figure.layout)
+    st.html(f"<style>.st-key-{FIGURE_KEY}{{container-type:inline-size}}"
+            f".st-key-{FIGURE_KEY} [data-testid=stPlotlyChart]"
+            f"{{height:min(calc({100 * per_pixel:.4f}cqw + {fixed:.1f}px),{charts.GRID_MAX_HEIGHT}px)}}</style>")
+    with st.container(key=FIGURE_KEY):
+        st.plotly_chart(figure, key="compare.figure", config=views.PLOTLY_CONFIG, width="stretch", height="stretch")
 
 
 def downloads(picked, runs: list, opacity: float, mode: str) -> None:

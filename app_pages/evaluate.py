@@ -14,6 +14,7 @@ from seglib.scoring import HIGHER_IS_BETTER, METRIC_NAMES
 from seglib.sweeps import best_value, ranking_metric, robustness, sensitivity
 from ui import panels, scores, sweeps, views
 from ui.ground_truth import image_and_truth, missing_truth_hint
+from ui.layout import wrapping_columns
 from ui.markdown import escape_markdown
 from ui.params import label, method_widgets, pipeline_widgets
 from ui.persist import keep
@@ -61,7 +62,8 @@ def per_class(picked, results, truth) -> None:
         st.caption("Per-class scores need a result with classes or regions and a truth with classes.")
         return
     table = pd.DataFrame(ious, columns=["method", "class", "IoU"])
-    left, right = st.columns(2, gap="large")
+    # Side by side only where each chart gets the width its margins are sized for.
+    left, right = wrapping_columns("evaluate-per-class", 2, min_width=charts.NARROWEST_WIDTH)
     with left:
         st.plotly_chart(charts.class_iou_bars(table, title="IoU per class"), key="evaluate.class_iou", **CHART)
         scores.csv_button(table, f"{picked.file_stem}-class-iou.csv", key="evaluate.class_iou.csv",

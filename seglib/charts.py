@@ -4,7 +4,8 @@ Pure figure builders (no Streamlit), each taking arrays or the tidy tables of
 :mod:`seglib.comparison` and :mod:`seglib.sweeps`:
 
 - :func:`image_grid`: pictures side by side whose zoom and pan move together
-  (:func:`image_trace` makes each picture's trace, which callers may cache);
+  (:func:`image_trace` makes each picture's trace, which callers may cache;
+  :func:`grid_height` is the height that fits a grid to any width);
 - :func:`metric_bars`, :func:`class_iou_bars`: grouped bar charts of scores;
 - :func:`confusion_heatmap`: a row-normalised confusion matrix;
 - :func:`sensitivity_figure`, :func:`robustness_figure`: a metric as a
@@ -27,16 +28,38 @@ import plotly.graph_objects as go
 
 from .checks import check_int, is_number
 from .scoring import HIGHER_IS_BETTER, METRIC_NAMES
-from .viz import image_figure, label_colours, legend_margin, plain_figure
+from .viz import _BAR_MARGIN, _COLOUR_BAR, image_figure, label_colours, legend_margin, plain_figure
 
 _MARGIN = dict(l=8, r=8, t=36, b=8)
 _TITLE_LINE = 17  # pixels a line of a panel title takes
 _MODEBAR = 22  # pixels kept free above the titles for plotly's toolbar (it would cover the rightmost title)
 _ASSUMED_WIDTH = 900  # pixels of a wide Streamlit page beside the sidebar: sets the default height of image grids
-# The grid's legend as plotly lays it out in a 470 px wide figure (a projector with the sidebar open):
-# rows of this many entries, this high (see seglib.viz.legend_margin).
-_LEGEND_PER_ROW, _LEGEND_ROW = 3, 24
+_ROW_GAP = 6  # pixels between rows of pictures at the narrowest width (more when wider: the gap scales)
+GRID_MAX_HEIGHT = 1600
+"""Pixels an :func:`image_grid` is at most high (tall pictures then leave room at their sides)."""
 _BAR_METRICS = tuple(m for m in METRIC_NAMES if HIGHER_IS_BETTER[m])  # all in [0, 1]
+
+NARROWEST_WIDTH = 440
+"""Width in pixels of the narrowest figure this module's margins are sized for.
+
+A page's full width at 800 px with the sidebar open is 468 px; Evaluate puts
+two charts side by side only where each gets this much (see
+:func:`ui.layout.wrapping_columns`). Narrower, a long label or legend may make
+plotly lay a figure out a second time: drawn right, only slower.
+"""
+# Margins that already hold what plotly would push them out to (as seglib.viz's figures do): tick labels
+# and axis titles, a legend's rows, a colour bar, as plotly lays them out in Chromium with Streamlit's theme.
+_CHAR_EM = 0.5  # a character of Streamlit's Source Sans is 0.45-0.5 em wide (capitals more)
+_TICK_FONT, _TICK_LINE = 12, 16  # pixels: the font of tick labels and legend names, and a line of it
+_TICK_GAP = 18  # pixels between the plot and its tick labels, and past them
+_Y_TITLE = 56  # pixels left of the y tick labels: the axis title and its gaps
+_NUMBER_TICKS = 20  # pixels of a numeric y tick label such as 0.25
+_X_TITLE = 34  # pixels below the x tick labels for the axis title
+_NAMES_ROW, _NAMES_PAD = 19, 10  # a row of legend names, and the legend's padding
+_SWATCH = 45  # pixels of a legend entry besides its name (symbol and gaps)
+_LONGEST_LABEL = 160  # pixels of tick label room at most; a longer label pushes the margin (drawn right, slower)
+_SHARE_BAR = dict(_COLOUR_BAR, tickformat=".0%")  # pinned to the plot's right edge
+_SHARE_BAR_ROOM = _BAR_MARGIN["r"] + 8  # its tick labels are up to "100%" long
 
 
 def series_colour(i: int) -> str:
@@ -45,19 +68,76 @@ def series_colour(i: int) -> str:
 
 
 def _title(text: str) -> dict:
-    # Pinned to the top of the figure, so a legend above the plot sits below it instead of over it.
+    # Pinned to the top of the figure.
     return dict(text=text, font=dict(size=14), x=0.01, xanchor="left", yref="container", y=1.0, yanchor="top",
                 pad=dict(t=8))
 
 
-_TOP_WITH_LEGEND = 76  # title row + up to two rows of legend above the plot
+def _text_width(text, size: int = _TICK_FONT) -> float:
+    """Estimated pixels of a label's longest line."""
+    return _CHAR_EM * size * max(len(line) for line in str(text).split("<br>"))
 
 
-def _layout(fig: go.Figure, title: str, height: int, **extra) -> go.Figure:
-    top = _TOP_WITH_LEGEND if title and len(fig.data) > 1 else _MARGIN["t"]
-    options = dict(margin=dict(_MARGIN, t=top),
-                   legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0.0))
-    fig.update_layout(title=_title(title), height=height + top - _MARGIN["t"], **{**options, **extra})
+def _label_width(text) -> float:
+    """Estimated pixels of a tick label, at most :data:`_LONGEST_LABEL`."""
+    return min(_text_width(text), _LONGEST_LABEL)
+
+
+def _category_ticks(labels: Sequence[str], width: float) -> tuple[int, float, float]:
+    """A fixed angle for category tick labels across a plot ``width`` pixels wide, and the room they take
+    below the plot and past its right end.
+
+    The angle is the one plotly would pick at that width (0, 30 or 90 degrees), fixed, so that the labels
+    take the same room at every width.
+    """
+    widths = [_label_width(label) for label in labels]
+    step = width / max(len(widths), 1)
+    if max(widths, default=0.0) + 8 <= step:
+        return 0, _TICK_LINE + _TICK_GAP, 0.0
+    if step < 2 * _TICK_LINE + 8:  # too close for slanted labels
+        return 90, max(widths) + _TICK_LINE / 2 + _TICK_GAP, 0.0
+    # Slanted down to the right from their ticks: the last labels may reach past the plot.
+    beyond = max(0.87 * w + _TICK_LINE / 4 - (len(widths) - i - 0.5) * step for i, w in enumerate(widths))
+    return 30, max(widths) / 2 + 0.87 * _TICK_LINE + _TICK_LINE / 4 + _TICK_GAP, max(0.0, beyond) + 12
+
+
+def _legend(names: Sequence[str], width: float) -> tuple[dict, int]:
+    """A legend at the bottom of the figure and its names to a row, the same at every width from a plot
+    ``width`` pixels wide up: one row when they all fit, else a grid whose entries take a fixed share of the
+    width (``entrywidthmode="fraction"``)."""
+    legend = dict(orientation="h", yref="container", yanchor="bottom", y=0.0, xanchor="left", x=0.0)
+    entries = [_SWATCH + _text_width(name) for name in names]
+    if sum(entries) <= width:
+        return legend, max(len(names), 1)
+    per_row = int(np.clip(width // max(entries), 1, len(names)))
+    return dict(legend, entrywidth=1 / per_row, entrywidthmode="fraction"), per_row
+
+
+def _layout(fig: go.Figure, title: str, height: int, *, x_labels: Sequence[str] | None = None,
+            x_title: bool = False, y_labels: Sequence[str] | None = None, right: int = _MARGIN["r"],
+            **extra) -> go.Figure:
+    """Title, margins and legend of a chart whose plot is ``height`` pixels high.
+
+    The margins hold the y axis (its title, and ``y_labels`` or numbers),
+    the x axis (``x_labels`` or numbers, its title when ``x_title``), the
+    legend's rows under it and ``right`` pixels at the right, as plotly lays
+    them out in a chart :data:`NARROWEST_WIDTH` wide: it then lays the chart
+    out once.
+    """
+    left = _Y_TITLE + (_NUMBER_TICKS if y_labels is None else max(_label_width(label) for label in y_labels))
+    width = NARROWEST_WIDTH - left - right  # the plot at its narrowest
+    below, beyond = _TICK_LINE + _TICK_GAP, 0.0
+    if x_labels is not None:
+        angle, below, beyond = _category_ticks(x_labels, width)
+        angle, below, beyond = _category_ticks(x_labels, width - beyond)  # narrower by what reaches past it
+        fig.update_xaxes(tickangle=angle)
+    names = [trace.name for trace in fig.data if trace.showlegend is not False] if len(fig.data) > 1 else []
+    legend, per_row = _legend(names, width)
+    margin = dict(l=round(left), r=round(max(right, beyond)), t=_MARGIN["t"],
+                  b=round(below + (_X_TITLE if x_title else 0) + (_NAMES_PAD if names else 0)))
+    margin = legend_margin(margin, len(names), per_row, _NAMES_ROW)
+    fig.update_layout(title=_title(title), height=height + margin["t"] + margin["b"], margin=margin, legend=legend,
+                      **extra)
     return fig
 
 
@@ -113,7 +193,8 @@ def image_grid(pictures: Sequence, titles: Sequence[str], columns: int, *, shape
         Size of the image the pictures show (their own size by default;
         required when traces are given).
     height : int, optional
-        Figure height in pixels; by default one that fits a wide page.
+        Figure height in pixels; by default the one that fits a wide page
+        (see :func:`grid_height` for any width).
     legend : mapping of str to RGB, optional
         Colour key shown as legend entries (e.g. an error map's categories).
     title : str, optional
@@ -142,12 +223,13 @@ def image_grid(pictures: Sequence, titles: Sequence[str], columns: int, *, shape
     h, w = tuple(shape[:2]) if shape is not None else sizes.pop()
     columns = min(int(columns), len(pictures))
     rows = -(-len(pictures) // columns)
-    lines = max(str(t).count("<br>") + 1 for t in titles)  # titles may be wrapped onto several lines
-    if height is None:
-        panel = _ASSUMED_WIDTH / columns * h / w
-        height = int(np.clip(rows * (panel + _TITLE_LINE * (lines + 1)) + 40, 240, 1600))
+    # Titles may be wrapped onto several lines. The first row's go above it, the last row's under it, so that
+    # the rows touch and the figure's height is a fixed share of its width plus its margins (grid_height).
+    lines = [max(str(t).count("<br>") + 1 for t in titles[r * columns:(r + 1) * columns]) for r in range(rows)]
+    between = _TITLE_LINE * max(lines[1:-1], default=0) + _ROW_GAP  # above the rows in between
     x_domains = _grid_domains(columns, 0.01)
-    y_domains = _grid_domains(rows, min(0.3, (_TITLE_LINE * lines + 8) / height))[::-1]
+    tall = h / w * (x_domains[0][1] - x_domains[0][0]) * (NARROWEST_WIDTH - _MARGIN["l"] - _MARGIN["r"])
+    y_domains = _grid_domains(rows, between / (rows * tall + (rows - 1) * between))[::-1]  # at the narrowest
     data, layout = [], {}
     for i, (picture, name) in enumerate(zip(pictures, titles)):
         x_name, y_name = _axis_name(i, "x"), _axis_name(i, "y")
@@ -159,18 +241,46 @@ def image_grid(pictures: Sequence, titles: Sequence[str], columns: int, *, shape
         layout[y_name.replace("y", "yaxis")] = dict(
             domain=y_domains[i // columns], visible=False, range=[h - 0.5, -0.5], constrain="domain",
             scaleanchor=x_name, **({} if i == 0 else {"matches": "y"}))
+        under = 0 < i // columns == rows - 1
         layout.setdefault("annotations", []).append(dict(
-            text=name, x=0.5, y=1.0, xref=f"{x_name} domain", yref=f"{y_name} domain", xanchor="center",
-            yanchor="bottom", showarrow=False, font=dict(size=13)))
+            text=name, x=0.5, y=0.0 if under else 1.0, xref=f"{x_name} domain", yref=f"{y_name} domain",
+            xanchor="center", yanchor="top" if under else "bottom", showarrow=False, font=dict(size=13)))
     for name, colour in (legend or {}).items():
         data.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
                          marker=dict(size=12, symbol="square", color="rgb(%d,%d,%d)" % tuple(colour))))
+    names = list(legend or ())
+    legend_layout, per_row = _legend(names, NARROWEST_WIDTH - _MARGIN["l"] - _MARGIN["r"])
+    margin = dict(_MARGIN, t=(48 if title else 28) + _MODEBAR + _TITLE_LINE * (lines[0] - 1),
+                  b=_MARGIN["b"] + (_TITLE_LINE * lines[-1] if rows > 1 else 0) + (_NAMES_PAD if names else 0))
     layout.update(showlegend=bool(legend), plot_bgcolor="rgba(0,0,0,0)", dragmode="zoom", title=_title(title),
-                  height=height,
-                  margin=legend_margin(dict(_MARGIN, t=(48 if title else 28) + _MODEBAR + _TITLE_LINE * (lines - 1)),
-                                       len(legend or ()), _LEGEND_PER_ROW, _LEGEND_ROW),
-                  legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0.0))
+                  margin=legend_margin(margin, len(names), per_row, _NAMES_ROW), legend=legend_layout)
+    if height is None:
+        per_pixel, fixed = grid_height(layout)
+        height = min(round(per_pixel * _ASSUMED_WIDTH + fixed), GRID_MAX_HEIGHT)
+    layout["height"] = height
     return plain_figure(data, layout)
+
+
+def grid_height(layout: go.Layout | Mapping) -> tuple[float, float]:
+    """The height that fits an :func:`image_grid` to its width: its pictures fill their panels, its rows touch.
+
+    A page that learns the figure's width only in the browser can size it
+    with CSS: ``calc(100 * per_pixel cqw + fixed px)``.
+
+    Parameters
+    ----------
+    layout : plotly Layout or mapping
+        The layout of a figure :func:`image_grid` made (``figure.layout``).
+
+    Returns
+    -------
+    per_pixel, fixed : float
+        A figure ``width`` pixels wide fits at ``per_pixel * width + fixed`` pixels high.
+    """
+    x, y, margin = layout["xaxis"], layout["yaxis"], layout["margin"]
+    aspect = abs(y["range"][0] - y["range"][1]) / abs(x["range"][1] - x["range"][0])
+    per_pixel = aspect * (x["domain"][1] - x["domain"][0]) / (y["domain"][1] - y["domain"][0])
+    return per_pixel, margin["t"] + margin["b"] - per_pixel * (margin["l"] + margin["r"])
 
 
 def _bar_metrics(table: pd.DataFrame, metrics) -> list[str]:
@@ -179,7 +289,7 @@ def _bar_metrics(table: pd.DataFrame, metrics) -> list[str]:
 
 
 def metric_bars(table: pd.DataFrame, metrics: Sequence[str] | None = None, *, title: str = "",
-                height: int = 340) -> go.Figure:
+                height: int = 240) -> go.Figure:
     """Grouped bars: one group per metric, one bar per method.
 
     Parameters
@@ -192,6 +302,7 @@ def metric_bars(table: pd.DataFrame, metrics: Sequence[str] | None = None, *, ti
         :data:`~seglib.scoring.METRIC_NAMES` with a value (all in [0, 1]).
     title : str, optional
     height : int, optional
+        Of the plot, in pixels; the figure adds room for its title, labels and legend.
 
     Returns
     -------
@@ -205,7 +316,7 @@ def metric_bars(table: pd.DataFrame, metrics: Sequence[str] | None = None, *, ti
                              text=[f"{v:.2f}" if pd.notna(v) else "" for v in values], textposition="outside",
                              hovertemplate="%{x}: %{y:.3f}<extra>%{fullData.name}</extra>"))
     fig.update_yaxes(range=[0, 1.12], title="score (higher is better)")
-    return _layout(fig, title, height, barmode="group", bargap=0.25)
+    return _layout(fig, title, height, x_labels=columns, barmode="group", bargap=0.25)
 
 
 def plain(text) -> str:
@@ -214,24 +325,26 @@ def plain(text) -> str:
     return html.escape(str(text), quote=False)
 
 
-def class_iou_bars(table: pd.DataFrame, *, title: str = "", height: int = 380) -> go.Figure:
+def class_iou_bars(table: pd.DataFrame, *, title: str = "", height: int = 240) -> go.Figure:
     """Per-class IoU: one group per class, one bar per method.
 
     Parameters
     ----------
     table : DataFrame
         Columns ``method``, ``class``, ``IoU`` (see :func:`seglib.comparison.class_iou_table`).
+    title : str, optional
+    height : int, optional
+        Of the plot, in pixels (as in :func:`metric_bars`).
     """
     fig = go.Figure()
     for i, (method, rows) in enumerate(table.groupby("method", sort=False)):
         fig.add_trace(go.Bar(x=[plain(c) for c in rows["class"]], y=rows["IoU"], name=str(method),
                              marker_color=series_colour(i),
                              hovertemplate="%{x}: IoU %{y:.3f}<extra>%{fullData.name}</extra>"))
+    classes = [plain(c) for c in dict.fromkeys(table["class"])]
     fig.update_yaxes(range=[0, 1.05], title="IoU")
-    fig.update_xaxes(categoryorder="array", categoryarray=[plain(c) for c in dict.fromkeys(table["class"])])
-    # Legend under the bars: many methods in a narrow column would otherwise cover them.
-    return _layout(fig, title, height, barmode="group", bargap=0.25,
-                   legend=dict(orientation="h", yanchor="top", y=-0.15, xanchor="left", x=0.0))
+    fig.update_xaxes(categoryorder="array", categoryarray=classes)
+    return _layout(fig, title, height, x_labels=classes, barmode="group", bargap=0.25)
 
 
 def row_normalise(cm: np.ndarray) -> np.ndarray:
@@ -251,6 +364,9 @@ def confusion_heatmap(cm: np.ndarray, class_names: Sequence[str], *, title: str 
         Pixel counts, rows = true class, columns = predicted class.
     class_names : sequence of str
         C names.
+    title : str, optional
+    height : int, optional
+        Of the plot, in pixels; by default 48 a row (144 at least).
 
     Returns
     -------
@@ -265,15 +381,17 @@ def confusion_heatmap(cm: np.ndarray, class_names: Sequence[str], *, title: str 
     names = [plain(n) for n in class_names]
     rows = np.flatnonzero(cm.sum(axis=1) > 0) if cm.any() else np.arange(len(names))
     cm = cm[rows]  # a class only predicted (e.g. region pieces left unmatched) has no row to show
+    truths = [names[i] for i in rows]
     share = row_normalise(cm)
     fig = go.Figure(go.Heatmap(
-        z=share, x=names, y=[names[i] for i in rows], zmin=0, zmax=1, colorscale="Blues", customdata=cm,
+        z=share, x=names, y=truths, zmin=0, zmax=1, colorscale="Blues", customdata=cm,
         text=np.vectorize(lambda v: f"{100 * v:.0f}%")(share) if share.size else None, texttemplate="%{text}",
         hovertemplate="true %{y}, predicted %{x}: %{z:.1%} (%{customdata} px)<extra></extra>",
-        colorbar=dict(title="share", thickness=10, tickformat=".0%")))
-    fig.update_xaxes(title="predicted class", side="bottom")
-    fig.update_yaxes(title="true class", autorange="reversed")
-    return _layout(fig, title, height or int(np.clip(140 + 38 * len(names), 260, 640)))
+        colorbar=_SHARE_BAR))
+    fig.update_xaxes(title="predicted class", side="bottom", ticks="")
+    fig.update_yaxes(title="true class", autorange="reversed", ticks="")
+    return _layout(fig, title, height or int(np.clip(48 * len(rows), 144, 480)), x_labels=names, x_title=True,
+                   y_labels=truths, right=_SHARE_BAR_ROOM)
 
 
 def _categorical(values: pd.Series) -> bool:
@@ -285,7 +403,7 @@ def _text(value) -> str:
 
 
 def sensitivity_figure(table: pd.DataFrame, parameter: str, metric: str, *, current=None, best=None,
-                       log: bool = False, title: str = "", height: int = 360) -> go.Figure:
+                       log: bool = False, title: str = "", height: int = 240) -> go.Figure:
     """A metric as one parameter sweeps its range (see :func:`seglib.sweeps.sensitivity`).
 
     Parameters
@@ -301,6 +419,9 @@ def sensitivity_figure(table: pd.DataFrame, parameter: str, metric: str, *, curr
         The best value (see :func:`seglib.sweeps.best_value`): a star.
     log : bool
         Logarithmic x axis (for parameters on a log scale).
+    title : str, optional
+    height : int, optional
+        Of the plot, in pixels (as in :func:`metric_bars`).
 
     Returns
     -------
@@ -326,11 +447,11 @@ def sensitivity_figure(table: pd.DataFrame, parameter: str, metric: str, *, curr
                                              line=dict(color="black", width=1))))
     fig.update_xaxes(title=parameter, type="category" if categorical else ("log" if log else "linear"))
     fig.update_yaxes(title=metric, rangemode="tozero")
-    return _layout(fig, title, height, hovermode="closest")
+    return _layout(fig, title, height, x_labels=list(x) if categorical else None, x_title=True, hovermode="closest")
 
 
 def robustness_figure(table: pd.DataFrame, metric: str, degradation: str, *, names: Mapping[str, str] | None = None,
-                      title: str = "", height: int = 360) -> go.Figure:
+                      title: str = "", height: int = 240) -> go.Figure:
     """A metric as one degradation grows, one line per method (see :func:`seglib.sweeps.robustness`).
 
     Parameters
@@ -342,6 +463,9 @@ def robustness_figure(table: pd.DataFrame, metric: str, degradation: str, *, nam
         Axis title (e.g. ``"noise"``, or its description).
     names : mapping of str to str, optional
         Display name of each method slug.
+    title : str, optional
+    height : int, optional
+        Of the plot, in pixels (as in :func:`metric_bars`).
     """
     if metric not in table:
         raise ValueError(f"metric={metric!r} is not a column of the robustness table; columns: {', '.join(table)}")
@@ -354,4 +478,4 @@ def robustness_figure(table: pd.DataFrame, metric: str, degradation: str, *, nam
                                                "<extra>%{fullData.name}</extra>"))
     fig.update_xaxes(title=f"{degradation} strength (0 = none, 1 = severe)", range=[-0.03, 1.03])
     fig.update_yaxes(title=metric, rangemode="tozero")
-    return _layout(fig, title, height, hovermode="closest")
+    return _layout(fig, title, height, x_title=True, hovermode="closest")

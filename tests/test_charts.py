@@ -32,7 +32,7 @@ def test_image_grid_legend_entries():
     legend = [t for t in fig.data if isinstance(t, go.Scatter)]
     assert [t.name for t in legend] == ["hit", "miss"] and fig.layout.showlegend
     assert legend[0].marker.color == "rgb(0,158,115)"
-    bottoms = [charts.image_grid([rgb()], ["only"], columns=1, legend={f"e{i}": (0, 0, 0) for i in range(n)})
+    bottoms = [charts.image_grid([rgb()], ["only"], columns=1, legend={f"error kind no{i}": (0, 0, 0) for i in range(n)})
                .layout.margin.b for n in (0, 3, 4, 8)]
     assert bottoms[0] < bottoms[1] < bottoms[2] < bottoms[3], "room for each row of the legend (no second layout)"
 
@@ -137,3 +137,75 @@ def test_confusion_heatmap_leaves_out_rows_of_classes_only_predicted():
     heat = figure.data[0]
     assert list(heat.y) == ["background", "disk"] and list(heat.x) == ["background", "disk", "unmatched segment"]
     np.testing.assert_allclose(heat.z[0], [0.5, 0.1, 0.4])
+
+
+APP_METHODS = ["Otsu threshold", "k-means clustering", "Felzenszwalb graph segmentation", "Canny edge detector"]
+
+
+def bars(methods, metrics=("IoU", "boundary F1")):
+    return charts.metric_bars(pd.DataFrame({"method": methods, **{m: 0.5 for m in metrics}}))
+
+
+def test_charts_leave_room_for_what_plotly_would_push_into_their_margins():
+    # Tick labels, axis titles, a legend or a colour bar that outgrow the margins make plotly lay a chart out and
+    # draw it twice; the room below is what Chromium needed (tests/e2e/test_chart_layout.py checks the real layout).
+    short, long = bars(["a", "b"]).layout, bars(APP_METHODS, charts._BAR_METRICS).layout
+    assert short.margin.l >= 70 and long.margin.l == short.margin.l, "a y title and numeric tick labels"
+    assert short.xaxis.tickangle == 0 and long.xaxis.tickangle == 30, "slanted only where names would overlap"
+    assert long.margin.b - short.margin.b >= 50, "room for the slanted metric names (and the legend)"
+    assert long.margin.r > short.margin.r, "the last slanted names reach past the plot"
+    assert short.height == 240 + short.margin.t + short.margin.b, "the plot keeps its height: margins add to it"
+    curves = charts.robustness_figure(pd.DataFrame({"strength": [0, 1], "method": "otsu", "IoU": [0.9, 0.5]}),
+                                      "IoU", "noise")
+    assert curves.layout.margin.b >= 63, "numeric x tick labels and the x axis title"
+    heat = charts.confusion_heatmap(np.eye(2, dtype=int), ["background", "foreground"])
+    assert heat.data[0].colorbar.x == 1.0 and heat.data[0].colorbar.xanchor == "left", "the bar pinned to the plot"
+    assert heat.layout.margin.r >= 62 and heat.layout.margin.l >= 115, "the bar's 100 %, the class names"
+    longer = charts.confusion_heatmap(np.eye(2, dtype=int), ["background", "a rather long class name"])
+    huge = charts.confusion_heatmap(np.eye(2, dtype=int), ["background", "x" * 500])
+    assert heat.layout.margin.l < longer.layout.margin.l < huge.layout.margin.l < charts.NARROWEST_WIDTH / 2
+    assert huge.layout.margin.b < 250, "a huge name's room is capped (plotly pushes the rest)"
+
+
+def test_a_legend_has_the_same_rows_at_every_width():
+    # One row when the names fit the narrowest chart, else a grid of fixed shares: plotly then lays out as many
+    # rows at 1400 px as at 800 px, and the margin holds exactly those.
+    one_row = [bars(["a", "b", "c"][:n]).layout for n in (2, 3)]
+    assert one_row[0].margin.b == one_row[1].margin.b and one_row[0].legend.entrywidthmode is None
+    stacked = [bars((APP_METHODS[2:] + APP_METHODS[:2])[:n]).layout for n in (2, 3, 4)]
+    assert [m.legend.entrywidth for m in stacked] == [1, 1, 1] and stacked[0].legend.entrywidthmode == "fraction"
+    assert stacked[1].margin.b - stacked[0].margin.b == stacked[2].margin.b - stacked[1].margin.b == 19
+    assert bars(["only"]).layout.margin.b < one_row[0].margin.b, "one trace, no legend"
+
+
+def test_category_labels_stand_on_end_when_even_slanted_ones_would_overlap():
+    many = pd.DataFrame({"method": "m", "class": [f"class {i}" for i in range(40)], "IoU": 0.5})
+    few = pd.DataFrame({"method": "m", "class": ["background", "disk"], "IoU": 0.5})
+    assert charts.class_iou_bars(many).layout.xaxis.tickangle == 90
+    assert charts.class_iou_bars(few).layout.xaxis.tickangle == 0
+
+
+def grid(rows, columns=4, shape=(30, 40), lines=2, legend=None):
+    titles = ["<br>".join(["word"] * lines)] * (rows * columns)
+    return charts.image_grid([rgb(*shape)] * (rows * columns), titles, columns, legend=legend)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3])
+def test_image_grid_height_follows_its_width_and_its_rows_touch(rows):
+    figure = grid(rows, legend={"true positive": (0, 0, 0), "false negative": (0, 0, 0)})
+    layout = figure.layout
+    per_pixel, fixed = charts.grid_height(layout)
+    assert layout.height == round(per_pixel * charts._ASSUMED_WIDTH + fixed)
+    first, last = layout.yaxis.domain, layout["yaxis%d" % (4 * rows - 3)].domain
+    share = layout.xaxis.domain[1] - layout.xaxis.domain[0]
+    for width in (468, 564, 940):
+        plot = per_pixel * width + fixed - layout.margin.t - layout.margin.b
+        picture = 30 / 40 * share * (width - layout.margin.l - layout.margin.r)
+        assert (first[1] - first[0]) * plot == pytest.approx(picture), "the pictures fill their panels"
+        gap = (first[0] - last[1]) * plot - (rows - 1) * picture
+        assert gap <= (rows - 1) * (12 + (rows > 2) * 3 * 17) * width / 468, "rows of pictures touch"
+    under = [a for a in layout.annotations if a.yanchor == "top"]
+    assert len(under) == (4 if rows > 1 else 0), "the last row's titles go under it"
+    if rows == 3:  # titles above the middle row fit between the rows at the narrowest width
+        plot = per_pixel * charts.NARROWEST_WIDTH + fixed - layout.margin.t - layout.margin.b
+        assert (layout.yaxis.domain[0] - layout.yaxis5.domain[1]) * plot >= 2 * 17
