@@ -127,6 +127,17 @@ class Server:
                 pass
         return total
 
+    def anonymous(self) -> int:
+        """Bytes of the tree's resident memory that are not file pages (heaps and anonymous maps: what
+        the server allocated, not the code and libraries it mapped)."""
+        total = 0
+        for process in self._tree():
+            try:
+                total += sum(m.rss for m in process.memory_maps() if not m.path.startswith("/"))
+            except psutil.Error:
+                pass
+        return total
+
     def stop(self) -> None:
         try:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -215,6 +226,7 @@ async def student(url: str, method: str, key: str, sample: str, *, period: float
                 report = await session.next_run(timeout=600)
                 out["exceptions"] += report.exceptions
         out["repaints"].append(time.perf_counter() - tick)
+        out["by_method"].setdefault(method, []).append(out["repaints"][-1])
         await asyncio.sleep(max(0.0, period - (time.perf_counter() - tick)))
     out["sessions"].append(session)
 
@@ -287,10 +299,10 @@ async def _protocol(server, watch, n, period, duration, heavy, settle, replicas=
     await _warm_up(server.url, replicas)
     alone = await _alone(server.url)
     await asyncio.sleep(release_after() + 2 * CHECK_EVERY_S)  # the warm-up session released: the idle server
-    idle = server.rss()
+    idle, idle_anonymous = server.rss(), server.anonymous()
     pairs = class_pairs(n)
-    out = {"repaints": [], "exceptions": [], "missing": [], "sessions": [], "heavy_runs": 0, "heavy_waits": 0,
-           "pooled": 0}
+    out = {"repaints": [], "by_method": {}, "exceptions": [], "missing": [], "sessions": [], "heavy_runs": 0,
+           "heavy_waits": 0, "pooled": 0}
     connect_gap = 0.5
     out["start"] = time.perf_counter() + connect_gap * (n + heavy) + 20
     until = out["start"] + duration
@@ -313,7 +325,7 @@ async def _protocol(server, watch, n, period, duration, heavy, settle, replicas=
     for session in out["sessions"]:
         await session.close()
     await asyncio.sleep(settle)
-    after = server.rss()
+    after, after_anonymous = server.rss(), server.anonymous()
     r = out["repaints"]
     rows = [{
         "sessions": f"{n} + {heavy} heavy", "replicas": replicas, "period s": period, "moves": len(r),
@@ -327,7 +339,11 @@ async def _protocol(server, watch, n, period, duration, heavy, settle, replicas=
     }, {
         "RSS idle MB": idle / 2**20, "RSS peak MB": peak / 2**20,
         f"RSS {settle:.0f} s after disconnect MB": after / 2**20, "after / idle": after / idle,
+        "anonymous idle MB": idle_anonymous / 2**20, "anonymous after MB": after_anonymous / 2**20,
     }]
+    rows += [{"method": method, "moves": len(times), "p50 ms": 1000 * statistics.median(times),
+              "p95 ms": 1000 * percentile(times, 95), "max ms": 1000 * max(times)}
+             for method, times in sorted(out["by_method"].items(), key=lambda item: -percentile(item[1], 95))]
     for text in sorted(set(out["exceptions"]))[:5]:
         print("exception:", text)
     if out["missing"]:
@@ -570,7 +586,8 @@ def main(argv=None) -> None:
         rows = protocol_class(args.sessions, args.period, args.duration, args.heavy, args.settle, args.replicas)
         print(table(rows[:1]))
         print()
-        print(table(rows[1:]))
+        print(table(rows[1:2]))
+        print(table(rows[2:]))
         print()
     if args.part in ("browser", "both"):
         print(table(browser_class(args.pages, args.presses)))
