@@ -308,6 +308,17 @@ def test_mean_shift_modes_match_scikit_learn(bandwidth):
     np.testing.assert_allclose(ours, theirs, atol=1e-9)
 
 
+def test_fuzzy_memberships_in_chunks_match_one_pass(monkeypatch):
+    rng = np.random.default_rng(4)
+    features = rng.random((1000, 3)).astype(np.float32)
+    centres = rng.random((5, 3))
+    whole = fuzzy_memberships(features, centres, 2.0)
+    monkeypatch.setattr(clustering, "CHUNK_ENTRIES", 5 * 64 + 3)  # chunks of 64 rows and a shorter last one
+    np.testing.assert_array_equal(fuzzy_memberships(features, centres, 2.0), whole)
+    one_pass = clustering._memberships(clustering._scores(features, centres, full=True), 2.0)[0].T
+    np.testing.assert_array_equal(whole, one_pass)
+
+
 def test_nearest_centre_in_chunks_matches_one_pass(monkeypatch):
     rng = np.random.default_rng(2)
     features = rng.random((1000, 3)).astype(np.float32)
