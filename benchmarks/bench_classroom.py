@@ -106,37 +106,29 @@ class Server:
     def _tree(self) -> list[psutil.Process]:
         return [self.proc, *self.proc.children(recursive=True)]
 
-    def cpu_seconds(self) -> float:
-        """CPU seconds of the whole process tree (replicas and nginx too), finished children included."""
-        total = 0.0
-        for process in self._tree():
-            try:
-                times = process.cpu_times()
-            except psutil.Error:
-                continue
-            total += times.user + times.system
-        times = self.proc.cpu_times()
-        return total + times.children_user + times.children_system
-
-    def rss(self) -> int:
+    def _summed(self, measure) -> float:
+        """``measure(process)`` added up over the process tree (a process that just ended counts 0)."""
         total = 0
         for process in self._tree():
             try:
-                total += process.memory_info().rss
+                total += measure(process)
             except psutil.Error:
                 pass
         return total
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds of the whole process tree (replicas and nginx too), finished children included."""
+        times = self.proc.cpu_times()
+        return (self._summed(lambda process: sum(process.cpu_times()[:2]))
+                + times.children_user + times.children_system)
+
+    def rss(self) -> int:
+        return self._summed(lambda process: process.memory_info().rss)
 
     def anonymous(self) -> int:
         """Bytes of the tree's resident memory that are not file pages (heaps and anonymous maps: what
         the server allocated, not the code and libraries it mapped)."""
-        total = 0
-        for process in self._tree():
-            try:
-                total += sum(m.rss for m in process.memory_maps() if not m.path.startswith("/"))
-            except psutil.Error:
-                pass
-        return total
+        return self._summed(lambda process: sum(m.rss for m in process.memory_maps() if not m.path.startswith("/")))
 
     def stop(self) -> None:
         try:

@@ -228,7 +228,8 @@ def image_grid(pictures: Sequence, titles: Sequence[str], columns: int, *, shape
     lines = [max(str(t).count("<br>") + 1 for t in titles[r * columns:(r + 1) * columns]) for r in range(rows)]
     between = _TITLE_LINE * max(lines[1:-1], default=0) + _ROW_GAP  # above the rows in between
     x_domains = _grid_domains(columns, 0.01)
-    tall = h / w * (x_domains[0][1] - x_domains[0][0]) * (NARROWEST_WIDTH - _MARGIN["l"] - _MARGIN["r"])
+    narrowest = NARROWEST_WIDTH - _MARGIN["l"] - _MARGIN["r"]  # the plot area at the narrowest width
+    tall = h / w * (x_domains[0][1] - x_domains[0][0]) * narrowest
     y_domains = _grid_domains(rows, between / (rows * tall + (rows - 1) * between))[::-1]  # at the narrowest
     data, layout = [], {}
     for i, (picture, name) in enumerate(zip(pictures, titles)):
@@ -249,7 +250,7 @@ def image_grid(pictures: Sequence, titles: Sequence[str], columns: int, *, shape
         data.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
                          marker=dict(size=12, symbol="square", color="rgb(%d,%d,%d)" % tuple(colour))))
     names = list(legend or ())
-    legend_layout, per_row = _legend(names, NARROWEST_WIDTH - _MARGIN["l"] - _MARGIN["r"])
+    legend_layout, per_row = _legend(names, narrowest)
     margin = dict(_MARGIN, t=(48 if title else 28) + _MODEBAR + _TITLE_LINE * (lines[0] - 1),
                   b=_MARGIN["b"] + (_TITLE_LINE * lines[-1] if rows > 1 else 0) + (_NAMES_PAD if names else 0))
     layout.update(showlegend=bool(legend), plot_bgcolor="rgba(0,0,0,0)", dragmode="zoom", title=_title(title),

@@ -249,13 +249,13 @@ def _blend(rgb: np.ndarray, painted: np.ndarray, alpha: float, lut: np.ndarray,
     mixed *= 256 - weight
     mixed += shares[0] if index is None else shares.take(index.reshape(-1)[where], axis=0)
     mixed >>= 8  # at most (255 * 256 + 128) >> 8: no overflow in 16 bits
-    if not dense:
-        out = rgb.reshape(-1, 3).copy()
-        out[where] = mixed
-    else:
+    if dense:
         out = mixed.astype(np.uint8)
         if count < flat.size:
             np.copyto(out.reshape(-1), rgb.reshape(-1), where=np.repeat(~flat, 3))
+    else:
+        out = rgb.reshape(-1, 3).copy()
+        out[where] = mixed
     return out.reshape(rgb.shape)
 
 

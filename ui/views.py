@@ -36,7 +36,7 @@ MODE_KEY = "view.mode"
 SIDE_KEY = "view.side"
 SIDES = ("Original", "Label colours")
 DISPLAY_MAX_SIDE = 1200
-OVERLAY_MIN_SIDE = 800  # an overlay is drawn at the labels' size, but not smaller than this (see overlay_side)
+DISPLAY_MIN_SIDE = 800  # a result's pictures are drawn at its working size, but not smaller (see display_side)
 # Pixels of a displayed picture per screen pixel at which lines get one pixel wider.
 _PIXELS_PER_LINE = 350
 STAGE_COLUMNS = 3
@@ -93,7 +93,8 @@ def view_controls() -> tuple[float, str, str]:
 
 
 def result_images(picked: PickedImage, result: Segmentation, opacity: float, mode: str, side: str) -> None:
-    """The overlay and, beside it, the original or the label colours (shrunk for display).
+    """The overlay and, beside it, the original or the label colours, all three drawn at one size
+    (:func:`display_side`).
 
     The pictures are encoded once (JPEG for photos, PNG for flat colours; the
     picture decides, once) and cached by the picture's content key and the
@@ -102,14 +103,15 @@ def result_images(picked: PickedImage, result: Segmentation, opacity: float, mod
     the browser keeps them).
     """
     labels_id = identity(result.labels)  # a cached result's read-only labels: the same object on reruns
+    drawn = display_side(result.working_shape or result.labels.shape)
     left, right = st.columns(2, gap="small")
-    data, mime = _overlay_picture(picked.key, labels_id, result.kind, opacity, mode,
-                                  overlay_side(result.working_shape or result.labels.shape), picked.image, result.labels)
+    data, mime = _overlay_picture(picked.key, labels_id, result.kind, opacity, mode, drawn, picked.image,
+                                  result.labels)
     _show(left, data, mime, f"{mode.capitalize()} overlay ({result.kind})")
     if side == SIDES[0]:
-        _show(right, *_original_picture(picked.key, picked.image), "Original")
+        _show(right, *_original_picture(picked.key, drawn, picked.image), "Original")
     else:
-        _show(right, *_label_picture(labels_id, result.kind, result.labels), "Label colours")
+        _show(right, *_label_picture(labels_id, result.kind, drawn, result.labels), "Label colours")
 
 
 def _show(column, data: bytes, mime: str, caption: str) -> None:
@@ -124,17 +126,18 @@ def _overlay_picture(image_id: str, labels_id: str, kind: str, opacity: float, m
     return viz.encode_picture(picture, lossless=_is_flat(image_id, _image))  # a photo's overlay is a photo
 
 
-def overlay_side(working_shape: tuple[int, int]) -> int:
-    """Longest side an overlay is drawn at for a method that ran at ``working_shape``: that resolution,
-    so its labels are not blended over more pixels than they have detail for (a 1411 px picture run at
-    1024: 1024 px, 0.7 times the pixels of 1200 x 1200, on every move), between :data:`OVERLAY_MIN_SIDE`
-    (a small working size keeps a sharp photo under its labels) and :data:`DISPLAY_MAX_SIDE`."""
-    return int(np.clip(max(working_shape), OVERLAY_MIN_SIDE, DISPLAY_MAX_SIDE))
+def display_side(working_shape: tuple[int, int]) -> int:
+    """Longest side a result's pictures are drawn at for a method that ran at ``working_shape``: that
+    resolution, so its labels are not blended over more pixels than they have detail for (a 1411 px
+    picture run at 1024: 1024 px, 0.7 times the pixels of 1200 x 1200, on every move), between
+    :data:`DISPLAY_MIN_SIDE` (a small working size keeps a sharp photo under its labels) and
+    :data:`DISPLAY_MAX_SIDE`. The original and the label colours beside the overlay take the same size."""
+    return int(np.clip(max(working_shape), DISPLAY_MIN_SIDE, DISPLAY_MAX_SIDE))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _original_picture(image_id: str, _image: np.ndarray) -> tuple[bytes, str]:
-    return viz.encode_picture(viz.fit(_image, None, DISPLAY_MAX_SIDE)[0], lossless=_is_flat(image_id, _image))
+def _original_picture(image_id: str, side: int, _image: np.ndarray) -> tuple[bytes, str]:
+    return viz.encode_picture(viz.fit(_image, None, side)[0], lossless=_is_flat(image_id, _image))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -144,9 +147,9 @@ def _is_flat(image_id: str, _image: np.ndarray) -> bool:
 
 
 @st.cache_data(max_entries=_MAX_PICTURES, show_spinner=False)
-def _label_picture(labels_id: str, kind: str, _labels: np.ndarray) -> tuple[bytes, str]:
+def _label_picture(labels_id: str, kind: str, side: int, _labels: np.ndarray) -> tuple[bytes, str]:
     h, w = _labels.shape
-    scale = min(1.0, DISPLAY_MAX_SIDE / max(h, w))
+    scale = min(1.0, side / max(h, w))
     labels = _labels if scale == 1 else resize_labels(_labels, (max(2, round(h * scale)), max(2, round(w * scale))))
     shown = viz.thicken(labels, line_width(labels.shape[1])) if kind == "edges" else labels
     return viz.encode_picture(viz.colourise(shown, kind), lossless=True)

@@ -188,10 +188,12 @@ def test_model_card_lists_what_the_model_was_trained_on():
 
 def test_an_overlay_is_drawn_at_the_size_its_labels_were_computed_at_within_bounds():
     from ui import views
-    assert views.overlay_side((1024, 700)) == 1024
-    assert views.overlay_side((256, 200)) == views.OVERLAY_MIN_SIDE, "a sharp photo under a small working size"
-    assert views.overlay_side((3000, 2000)) == views.DISPLAY_MAX_SIDE
+    assert views.display_side((1024, 700)) == 1024
+    assert views.display_side((256, 200)) == views.DISPLAY_MIN_SIDE, "a sharp photo under a small working size"
+    assert views.display_side((3000, 2000)) == views.DISPLAY_MAX_SIDE
     image = np.zeros((1411, 1411, 3), np.uint8)  # the retina sample, run at the default 1024 px
     data, _ = views._overlay_picture("test-picture", "test-labels", "regions", 0.5, "filled",
-                                     views.overlay_side((1024, 1024)), image, np.ones((1411, 1411), np.int32))
+                                     views.display_side((1024, 1024)), image, np.ones((1411, 1411), np.int32))
     assert Image.open(io.BytesIO(data)).size == (1024, 1024)
+    original, _ = views._original_picture("test-picture", views.display_side((1024, 1024)), image)
+    assert Image.open(io.BytesIO(original)).size == (1024, 1024), "the original beside it at the same size"

@@ -13,6 +13,15 @@ SHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 WAIT_MS = 60_000
+WIDTHS = (800, 1024, 1400)  # a small laptop, a projector and a wide screen: the ``sized_page`` fixture's widths
+
+# Each chart's title, and its margins as asked and as plotly laid them out (left, right, top, bottom): a colour
+# bar, axis labels or a legend that outgrows its margins makes plotly lay the figure out and draw it twice.
+MARGINS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d => {
+    const asked = d.layout.margin || {}, laid = d._fullLayout._size;
+    return [d._fullLayout.title.text || '', ['l', 'r', 't', 'b'].map(k => asked[k]),
+            ['l', 'r', 't', 'b'].map(k => Math.round(laid[k]))];
+})"""
 
 BROWSER_MARKS = [
     pytest.mark.e2e,

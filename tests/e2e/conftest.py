@@ -80,6 +80,17 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture
+def sized_page(browser, request):
+    """A page ``request.param`` pixels wide and 768 high (a projector's height), for tests parametrised
+    over ``browser_helpers.WIDTHS`` with ``indirect=True``."""
+    context = browser.new_context(viewport={"width": request.param, "height": 768})
+    page = context.new_page()
+    page.viewport_width = request.param
+    yield page
+    context.close()
+
+
 @pytest.fixture(scope="module")
 def small_sam_weights(tmp_path_factory):
     """A tiny random SAM and a small random SAM 2.1 named by their environment variables for the module.

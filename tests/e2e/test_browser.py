@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
-from browser_helpers import (BROWSER_MARKS, WAIT_MS, metric, open_page, ramp_png, screenshot, slide_to,
+from browser_helpers import (BROWSER_MARKS, MARGINS_JS, WAIT_MS, metric, open_page, ramp_png, screenshot, slide_to,
                              wait_idle)
 from PIL import Image
 
@@ -57,15 +57,6 @@ def test_methods_render_with_stages(server, page, query):
     page.wait_for_selector(".js-plotly-plot", timeout=WAIT_MS)
     assert page.locator('[data-testid="stAlert"]').filter(has_text="failed").count() == 0
     screenshot(page, "explore-" + query.split("&")[0].split("=")[1])
-
-
-# Each chart's margins as asked and as plotly laid them out: a colour bar, axis labels or a legend that
-# outgrows its margins makes plotly lay the figure out and draw it a second time on every slider move.
-MARGINS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d => {
-    const asked = d.layout.margin || {}, laid = d._fullLayout._size;
-    return [d.layout.title ? d.layout.title.text : '', ['l', 'r', 't', 'b'].map(k => asked[k]),
-            ['l', 'r', 't', 'b'].map(k => Math.round(laid[k]))];
-})"""
 
 
 @pytest.mark.parametrize("query", ["method=global-threshold&sample=astronaut", "method=sobel&sample=coins",

@@ -10,32 +10,15 @@ width. Screenshots land in tests/e2e/screenshots/chart-layout-<page>-<width>.png
 """
 
 import pytest
-from browser_helpers import BROWSER_MARKS, WAIT_MS, open_page, screenshot, wait_idle
+from browser_helpers import BROWSER_MARKS, MARGINS_JS, WAIT_MS, WIDTHS, open_page, screenshot, wait_idle
 
 pytestmark = BROWSER_MARKS
-
-WIDTHS = (800, 1024, 1400)
-
-# Each chart's title, and its margins as asked and as plotly laid them out (left, right, top, bottom).
-MARGINS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d => {
-    const asked = d.layout.margin || {}, laid = d._fullLayout._size;
-    return [d._fullLayout.title.text || '', ['l', 'r', 't', 'b'].map(k => asked[k]),
-            ['l', 'r', 't', 'b'].map(k => Math.round(laid[k]))];
-})"""
 
 # The top and bottom of every picture of the linked figure, in pixels on the page.
 PICTURES = """figure => [...figure.querySelectorAll('.imagelayer image')].map(image => {
     const box = image.getBoundingClientRect();
     return [box.top, box.bottom];
 })"""
-
-
-@pytest.fixture
-def sized_page(browser, request):
-    context = browser.new_context(viewport={"width": request.param, "height": 900})
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def go(page, name: str) -> None:
@@ -52,7 +35,7 @@ def chart(page, title: str):
 
 
 def pushed(page) -> list:
-    charts = page.evaluate(MARGINS)
+    charts = page.evaluate(MARGINS_JS)
     assert charts, "no chart on the page"
     return [(title, asked, laid) for title, asked, laid in charts if any(out > wanted + 1 for wanted, out in zip(asked, laid))]
 

@@ -9,11 +9,10 @@ Screenshots land in tests/e2e/screenshots/layout-<page>-<width>.png.
 """
 
 import pytest
-from browser_helpers import BROWSER_MARKS, WAIT_MS, open_page, screenshot, wait_idle
+from browser_helpers import BROWSER_MARKS, WAIT_MS, WIDTHS, open_page, screenshot, wait_idle
 
 pytestmark = BROWSER_MARKS
 
-WIDTHS = (800, 1024, 1400)
 PAGES = ("Explore", "Compare", "Prompt", "Evaluate", "Train", "Benchmark")
 
 # The visible part of every kind of control Streamlit draws (hidden inputs are skipped).
@@ -56,15 +55,6 @@ PROBLEMS = """([selector, width]) => {
     }
     return problems;
 }"""
-
-
-@pytest.fixture
-def sized_page(browser, request):
-    context = browser.new_context(viewport={"width": request.param, "height": 768})
-    page = context.new_page()
-    page.viewport_width = request.param
-    yield page
-    context.close()
 
 
 @pytest.mark.parametrize("sized_page", WIDTHS, indirect=True, ids=[f"{w}px" for w in WIDTHS])
