@@ -42,8 +42,8 @@ from typing import Any, Callable, Hashable
 from . import progress
 from .checks import check_int
 
-__all__ = ["CostBook", "JobCancelled", "JobPool", "Ticket", "checkpoint", "default_express", "default_nice", "default_workers", "lower_priority",
-           "shared_pool"]
+__all__ = ["CostBook", "JobCancelled", "JobPool", "Ticket", "checkpoint", "default_express", "default_nice", "default_workers", "in_job",
+           "lower_priority", "shared_pool"]
 
 WORKERS_ENV = "SEGDASH_HEAVY_WORKERS"
 NICE_ENV = "SEGDASH_HEAVY_NICE"
@@ -90,6 +90,12 @@ def checkpoint() -> None:
     job = _current.get()
     if job is not None and not job.wanted():
         raise JobCancelled(f"nobody waits for job {job.key!r} any more")
+
+
+def in_job() -> bool:
+    """True while the calling thread runs a pool job (its work may go to a child process, see
+    :mod:`seglib.isolation`)."""
+    return _current.get() is not None
 
 
 class Ticket:

@@ -21,7 +21,7 @@ import numpy as np
 import streamlit as st
 
 import seglib
-from seglib import comparison, progress
+from seglib import comparison, isolation, jobs, progress
 from seglib.core import DEFAULT_WORKING_SIZE
 from seglib.registry import Method
 from seglib.result import Segmentation
@@ -42,13 +42,29 @@ less to send and re-render on every slider move."""
 def _call(image, method: str, params: dict, pre: dict, post: dict, working_size: int | None,
           image_key: str | None = None) -> Segmentation:
     spec = seglib.method(method)  # a first call imports the method's module: not part of a run's cost
-    cpu = time.thread_time()
-    result = seglib.segment(image, method, working_size=working_size, preprocess_options=pre,
-                            postprocess_options=post, keep_scores=False, **params)  # no page shows them
-    cpu = time.thread_time() - cpu
+    options = dict(working_size=working_size, preprocess_options=pre, postprocess_options=post,
+                   keep_scores=False, **params)  # no page shows the confidence map
+    if in_child(spec):
+        result, cpu = isolation.call(seglib.segment, image, method, **options)
+    else:
+        cpu = time.thread_time()
+        result = seglib.segment(image, method, **options)
+        cpu = time.thread_time() - cpu
     heavy.COSTS.observe(method, _working_pixels(image, working_size), cost_seconds(spec, result.elapsed_s, cpu),
                         picture=image_key)
     return result
+
+
+def in_child(method: Method) -> bool:
+    """Whether a run of ``method`` here goes to a child process (:mod:`seglib.isolation`).
+
+    It does on a heavy-job pool's worker, for seglib's own methods without weights: their compiled
+    loops (felzenszwalb: seconds on a big picture) would otherwise hold this server's interpreter lock
+    and stall other sessions' slider moves, and a cancel stops them at once. Deep methods stay here
+    (torch works off the lock, and their models are cached in this process), and so do methods
+    registered outside seglib (a child process would not know them).
+    """
+    return jobs.in_job() and not method.takes_weights and method.func.__module__.startswith("seglib.")
 
 
 def cost_seconds(method: Method, wall: float, cpu: float) -> float:

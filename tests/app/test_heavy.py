@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import seglib
+from seglib import isolation
 from seglib.jobs import CostBook, JobPool
 from ui import heavy, run
 
@@ -284,3 +285,43 @@ def test_a_run_slowed_by_other_sessions_is_not_judged_heavy(monkeypatch):
 def test_a_torch_method_is_judged_by_its_wall_time():
     assert run.cost_seconds(seglib.method("unet"), wall=3.0, cpu=0.2) == 3.0  # its work runs on torch's threads
     assert run.cost_seconds(seglib.method("kmeans"), wall=3.0, cpu=0.2) == 0.2
+
+
+def test_a_heavy_classical_run_goes_to_a_child_process_and_other_runs_stay(monkeypatch):
+    """On a pool worker, seglib's own methods without weights run in a child process (their compiled
+    loops then hold no lock of this server); deep methods, methods registered elsewhere and runs
+    outside the pool stay in this process."""
+    children = []
+    real = isolation.call
+
+    def recorded(fn, *args, **kwargs):
+        children.append(args[1])
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(run.isolation, "call", recorded)
+    image = np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    pool = JobPool(workers=1, name="test-child")
+    try:
+        there = pool.submit("felzenszwalb", lambda: run._call(image, "felzenszwalb", {"scale": 50}, {}, {}, None))
+        there = there.result(LONG)
+        assert children == ["felzenszwalb"]
+        assert [run.in_child(seglib.method(m)) for m in ("felzenszwalb", "unet")] == [False, False]  # not in a job
+        judged = pool.submit("judge", lambda: [run.in_child(seglib.method(m)) for m in ("felzenszwalb", "unet")])
+        assert judged.result(LONG) == [True, False]
+    finally:
+        pool.shutdown()
+    here = run._call(image, "felzenszwalb", {"scale": 50}, {}, {}, None)
+    assert children == ["felzenszwalb"]  # outside the pool: in this process
+    np.testing.assert_array_equal(there.labels, here.labels)
+    assert set(there.stages) == set(here.stages)
+
+
+def test_a_method_registered_outside_seglib_stays_in_this_process(monkeypatch):
+    spec = dataclasses.replace(seglib.method("global-threshold"), func=lambda image, **_: image)
+    monkeypatch.setattr(spec.func, "__module__", "my_lab.methods")
+    pool = JobPool(workers=1, name="test-foreign")
+    try:
+        assert pool.submit("judge", lambda: run.in_child(spec)).result(LONG) is False
+        assert pool.submit("judge 2", lambda: run.in_child(seglib.method("global-threshold"))).result(LONG) is True
+    finally:
+        pool.shutdown()

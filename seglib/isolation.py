@@ -1,0 +1,249 @@
+"""Run a call in a child process at lower priority, so that it holds nobody's interpreter lock.
+
+A heavy classical method (felzenszwalb, SLIC, random walker on a big
+picture) spends seconds in compiled code that keeps Python's interpreter
+lock: run on a thread of the app's server, it stalls every other session's
+slider moves in that process for 150-380 ms at a time, whatever its thread's
+CPU priority. :class:`ChildWorker` runs such calls in a child process of its
+own instead (a plain ``python`` that imports only what the call needs), one
+call at a time:
+
+- the call's :func:`seglib.progress.report` calls come back to the caller's
+  listener, so a job pool's progress bar and cancellation still work;
+- the caller's ``should_stop`` (by default :func:`seglib.jobs.checkpoint`) is
+  asked a few times a second while it waits: when it raises, the child is
+  killed at once, so a cancelled job stops even inside compiled code;
+- the child lowers its CPU priority by ``nice``, and ends by itself after
+  ``idle_s`` seconds without work, so its memory goes back to the system;
+  the next call starts another (about a second of imports).
+
+:func:`call` runs on one worker per calling thread (the threads of a job
+pool each keep theirs).
+
+>>> from seglib import isolation
+>>> outcome = isolation.call(sum, [1, 2, 3])
+>>> outcome.value
+6
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any, Callable, NamedTuple
+
+from . import progress
+from .checks import check_int, check_number
+
+__all__ = ["ChildDied", "ChildWorker", "Outcome", "call", "serve"]
+
+DEFAULT_IDLE_S = 30.0
+_POLL_S = 0.1
+_START_TIMEOUT_S = 120.0
+
+
+class ChildDied(RuntimeError):
+    """The child process ended in the middle of a call (killed, out of memory, a crash in native code)."""
+
+
+class Outcome(NamedTuple):
+    """What a call in the child gave back.
+
+    Attributes
+    ----------
+    value : object
+        The call's return value.
+    cpu_s : float
+        CPU seconds the child spent on the call (all its threads).
+    """
+
+    value: Any
+    cpu_s: float
+
+
+def _lower_priority(nice: int) -> None:
+    if nice:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice))
+        except (AttributeError, OSError):  # not on this system, or not allowed
+            pass
+
+
+def _portable(error: BaseException) -> BaseException:
+    """``error`` itself when it survives pickling, else a RuntimeError that tells its type, message and traceback."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:  # noqa: BLE001 - any pickling failure
+        text = "".join(traceback.format_exception(error))
+        return RuntimeError(f"{type(error).__name__}: {error} (in the child process)\n{text}")
+
+
+def serve(fd: int, nice: int = 0, idle_s: float = DEFAULT_IDLE_S) -> None:
+    """The child's loop: run each ``(fn, args, kwargs)`` received on socket ``fd`` and send back what came of it.
+
+    Messages sent back: ``("progress", fraction, text)`` while a call runs, then ``("value", value,
+    cpu_s)`` or ``("error", exception, cpu_s)``. The loop ends after ``idle_s`` seconds without a call,
+    or when the caller closes its end.
+    """
+    from .threads import cap_blas
+
+    _lower_priority(nice)
+    conn = Connection(fd)
+
+    def forward(fraction: float, text: str) -> None:
+        conn.send(("progress", fraction, text))
+
+    while conn.poll(idle_s):
+        try:
+            fn, args, kwargs = conn.recv()
+        except (EOFError, OSError):
+            return
+        except Exception as error:  # noqa: BLE001 - the call could not be unpickled here
+            conn.send(("error", _portable(error), 0.0))
+            continue
+        cpu = time.process_time()
+        try:
+            cap_blas(1)  # as the app's server: a server's parallelism is its sessions (seglib.threads)
+            with progress.listen(forward):
+                value = fn(*args, **kwargs)
+            message = ("value", value, time.process_time() - cpu)
+        except BaseException as error:  # noqa: BLE001 - handed back to the caller
+            message = ("error", _portable(error), time.process_time() - cpu)
+        try:
+            conn.send(message)
+        except Exception as error:  # noqa: BLE001 - the value could not be pickled
+            conn.send(("error", RuntimeError(f"the child process could not send back the call's "
+                                             f"{message[0]}: {error}"), message[2]))
+        del message, fn, args, kwargs
+
+
+class ChildWorker:
+    """One child process that runs calls sent to it, one at a time; started on demand.
+
+    Parameters
+    ----------
+    nice : int
+        How much lower the child's CPU priority is than this process's (0 to 19).
+    idle_s : float
+        The child ends after this many seconds without a call; the next call starts another.
+    """
+
+    def __init__(self, *, nice: int = 0, idle_s: float = DEFAULT_IDLE_S):
+        self.nice = check_int(nice, "nice", low=0, high=19)
+        self.idle_s = check_number(idle_s, "idle_s", low=0.0)
+        self._process: subprocess.Popen | None = None
+        self._conn: Connection | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The running child's process id (None when there is none)."""
+        return self._process.pid if self._alive() else None
+
+    def _alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def _start(self) -> None:
+        self.close()
+        ours, theirs = socket.socketpair()
+        code = f"from seglib.isolation import serve; serve({theirs.fileno()}, {self.nice}, {self.idle_s!r})"
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        try:
+            self._process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(),), env=env,
+                                             stdin=subprocess.DEVNULL)
+        finally:
+            theirs.close()
+        self._conn = Connection(ours.detach())
+
+    def call(self, fn: Callable, args: tuple = (), kwargs: dict | None = None, *,
+             should_stop: Callable[[], None] | None = None) -> Outcome:
+        """``fn(*args, **kwargs)`` in the child; its value and CPU time, or its error raised here.
+
+        Parameters
+        ----------
+        fn : callable
+            Picklable: a module-level function (the child imports its module).
+        args : tuple
+        kwargs : dict, optional
+            Picklable arguments.
+        should_stop : callable, optional
+            Called a few times a second while the child works; when it raises, the child is
+            killed and the error goes on to the caller. Default: :func:`seglib.jobs.checkpoint`
+            (a job nobody waits for any more stops).
+
+        Raises
+        ------
+        ChildDied
+            When the child ended before answering.
+        Exception
+            Whatever ``fn`` raised (an exception that cannot be pickled arrives as a RuntimeError
+            with its type, message and traceback).
+        """
+        if should_stop is None:
+            from .jobs import checkpoint as should_stop
+        if not self._alive():
+            self._start()
+        answered = False
+        try:
+            self._conn.send((fn, tuple(args), dict(kwargs or {})))
+            while True:
+                while not self._conn.poll(_POLL_S):
+                    should_stop()
+                    if not self._alive():
+                        raise self._died()
+                kind, *rest = self._conn.recv()
+                if kind == "progress":
+                    progress.report(*rest)  # a job pool's report raises when nobody waits any more
+                    continue
+                answered = True
+                value, cpu = rest
+                if kind == "error":
+                    raise value
+                return Outcome(value, cpu)
+        except (EOFError, ConnectionError) as error:
+            if answered:
+                raise
+            raise self._died() from error
+        finally:
+            if not answered:
+                self.close()  # cancelled, interrupted or dead while the child works: stop it now
+
+    def _died(self) -> ChildDied:
+        code = self._process.wait(5) if self._process is not None else None
+        self.close()
+        why = " (killed: out of memory?)" if code == -9 else ""
+        return ChildDied(f"the child process ended with exit code {code}{why} before answering")
+
+    def close(self) -> None:
+        """Stop the child now (a call it is running is lost)."""
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        if conn is not None:
+            conn.close()
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+_local = threading.local()
+
+
+def call(fn: Callable, /, *args, **kwargs) -> Outcome:
+    """``fn(*args, **kwargs)`` on this thread's own :class:`ChildWorker` (started on first use).
+
+    The child inherits the calling thread's CPU priority (Linux keeps it per thread): called from
+    a job pool's worker, it runs at the worker's lower priority. Cancellation is
+    :func:`seglib.jobs.checkpoint`'s, as :meth:`ChildWorker.call`.
+    """
+    worker = getattr(_local, "worker", None)
+    if worker is None:
+        worker = _local.worker = ChildWorker()
+    return worker.call(fn, args, kwargs)

@@ -1,0 +1,186 @@
+"""seglib.isolation: calls in a child process, their errors, progress, cancellation and priority.
+
+Each test starts real child processes (about a second each); nothing here measures time beyond
+"within a generous deadline".
+"""
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import seglib
+from seglib import isolation, progress
+from seglib.jobs import CANCELLED, JobCancelled, JobPool
+
+LONG = 60
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:  # a zombie (killed, not yet reaped) counts as gone
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1].startswith("Z")
+    except OSError:
+        return True
+
+
+class Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("this error cannot be pickled")
+
+
+def raise_unpicklable():
+    raise Unpicklable("bad news")
+
+
+def return_unpicklable():
+    return threading.Lock()
+
+
+def report_twice():
+    progress.report(0.25, "a quarter")
+    progress.report(0.75, "three quarters")
+    return "done"
+
+
+@pytest.fixture
+def worker():
+    worker = isolation.ChildWorker()
+    yield worker
+    worker.close()
+
+
+def test_a_call_runs_in_another_process_and_gives_its_value_and_cpu_time(worker):
+    outcome = worker.call(os.getpid)
+    assert outcome.value != os.getpid() and outcome.value == worker.pid
+    assert outcome.cpu_s >= 0
+    assert worker.call(sum, ([1, 2, 3],)).value == 6
+    assert worker.pid == outcome.value  # the same child serves the next call
+
+
+def test_a_segmentation_comes_back_equal_to_one_made_here(worker):
+    image = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    here = seglib.segment(image, "felzenszwalb", scale=50)
+    there = worker.call(seglib.segment, (image, "felzenszwalb"), {"scale": 50}).value
+    np.testing.assert_array_equal(there.labels, here.labels)
+    assert set(there.stages) == set(here.stages) and there.params == here.params
+
+
+def test_the_calls_error_is_raised_here_and_the_child_carries_on(worker):
+    with pytest.raises(ValueError, match="invalid literal"):
+        worker.call(int, ("not a number",))
+    pid = worker.pid
+    assert pid is not None
+    with pytest.raises(KeyError, match="unknown method 'no-such-method'"):
+        worker.call(seglib.segment, (np.zeros((4, 4)), "no-such-method"))
+    assert worker.pid == pid
+
+
+def test_what_cannot_be_pickled_arrives_as_an_error_that_says_what_it_was(worker):
+    with pytest.raises(RuntimeError, match="Unpicklable: bad news"):
+        worker.call(raise_unpicklable)
+    with pytest.raises(RuntimeError, match="could not send back the call's value"):
+        worker.call(return_unpicklable)
+    assert worker.call(abs, (-2,)).value == 2
+
+
+def test_a_child_that_dies_is_reported_and_the_next_call_starts_another(worker):
+    with pytest.raises(isolation.ChildDied, match="exit code 3"):
+        worker.call(os._exit, (3,))
+    assert worker.pid is None
+    assert worker.call(abs, (-5,)).value == 5
+
+
+def test_progress_reports_of_the_child_reach_the_callers_listener(worker):
+    seen = []
+    with progress.listen(lambda fraction, text: seen.append((fraction, text))):
+        assert worker.call(report_twice).value == "done"
+    assert seen == [(0.25, "a quarter"), (0.75, "three quarters")]
+
+
+def test_when_should_stop_raises_the_child_is_killed_at_once(worker):
+    pid = worker.call(os.getpid).value
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+
+    def should_stop():
+        if stop.is_set():
+            raise JobCancelled("nobody waits")
+
+    with pytest.raises(JobCancelled):
+        worker.call(time.sleep, (LONG,), should_stop=should_stop)  # native sleep: no checkpoint inside
+    assert _gone(pid)
+    assert worker.call(abs, (-1,)).value == 1
+
+
+def test_an_idle_child_ends_by_itself():
+    worker = isolation.ChildWorker(idle_s=0.2)
+    pid = worker.call(os.getpid).value
+    deadline = time.monotonic() + LONG
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(pid)
+    assert worker.call(abs, (-7,)).value == 7  # and the next call starts another
+    worker.close()
+
+
+def test_the_child_runs_at_lower_priority(worker):
+    here = os.getpriority(os.PRIO_PROCESS, 0)
+    if here > 14:
+        pytest.skip(f"this process already runs at nice {here}: no room to lower it by 5")
+    low = isolation.ChildWorker(nice=5)
+    try:
+        assert low.call(os.getpriority, (os.PRIO_PROCESS, 0)).value == here + 5
+    finally:
+        low.close()
+
+
+def test_bad_settings_name_the_argument():
+    with pytest.raises(ValueError, match="nice"):
+        isolation.ChildWorker(nice=25)
+    with pytest.raises(ValueError, match="idle_s"):
+        isolation.ChildWorker(idle_s=-1)
+
+
+def test_a_pool_job_calls_a_child_at_the_workers_priority_and_a_cancel_kills_it():
+    pool = JobPool(workers=1, name="test-isolation", nice=3)
+    pids = []
+
+    def work():
+        pids.append(isolation.call(os.getpid).value)
+        priority = isolation.call(os.getpriority, os.PRIO_PROCESS, 0).value
+        pids.append(priority)
+        isolation.call(time.sleep, LONG)
+
+    try:
+        ticket = pool.submit("sleep", work)
+        deadline = time.monotonic() + LONG
+        while len(pids) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child, priority = pids
+        assert priority == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 3)
+        ticket.cancel()
+        assert ticket.wait(LONG) and ticket.state == CANCELLED
+        deadline = time.monotonic() + LONG
+        while not _gone(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _gone(child)
+    finally:
+        pool.shutdown()
+
+
+def test_the_module_call_keeps_one_worker_per_thread():
+    first = isolation.call(os.getpid).value
+    assert isolation.call(os.getpid).value == first
+    other = []
+    thread = threading.Thread(target=lambda: other.append(isolation.call(os.getpid).value))
+    thread.start()
+    thread.join(LONG)
+    assert other and other[0] != first
+
