@@ -198,13 +198,18 @@ def paint_means(labels: np.ndarray, means: np.ndarray, image: np.ndarray) -> np.
 
 
 def mean_colour(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """``image`` with every segment painted in its mean colour (or mean gray level)."""
-    return paint_means(labels, segment_means(image, labels), image)
+    """``image`` with every segment painted in its mean colour (or mean gray level), as float32.
+
+    A picture to look at: float32 holds a mean colour to seven digits, and a 2-megapixel one takes
+    24 MB instead of 48 (kept in every cached result, sent from a child process).
+    """
+    return paint_means(labels, segment_means(image, labels).astype(np.float32), image)
 
 
 def draw_boundaries(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Float RGB copy of ``image`` with the :func:`boundaries` of ``labels`` in :data:`BOUNDARY_COLOUR`."""
-    rgb = np.array(to_rgb(image), dtype=np.float64)
+    """Float32 RGB copy of ``image`` with the :func:`boundaries` of ``labels`` in :data:`BOUNDARY_COLOUR`
+    (a picture to look at: see :func:`mean_colour`)."""
+    rgb = np.array(to_rgb(image), dtype=np.float32)
     rgb[boundaries(labels)] = np.asarray(BOUNDARY_COLOUR) / 255.0
     return rgb
 
