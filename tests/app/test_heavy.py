@@ -302,9 +302,12 @@ def test_a_heavy_classical_run_goes_to_a_child_process_and_other_runs_stay(monke
     image = np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)
     pool = JobPool(workers=1, name="test-child")
     try:
-        there = pool.submit("felzenszwalb", lambda: run._call(image, "felzenszwalb", {"scale": 50}, {}, {}, None))
+        there = pool.submit("felzenszwalb", lambda: run._call(image, "felzenszwalb", {"scale": 50}, {}, {}, None,
+                                                              image_key="picture-a"))
         there = there.result(LONG)
         assert children == ["felzenszwalb"]
+        assert run.stays_in_child("felzenszwalb", "picture-a")  # its child keeps the early stages
+        assert not run.stays_in_child("felzenszwalb", "picture-b") and not run.stays_in_child("slic", "picture-a")
         assert [run.in_child(seglib.method(m)) for m in ("felzenszwalb", "unet")] == [False, False]  # not in a job
         judged = pool.submit("judge", lambda: [run.in_child(seglib.method(m)) for m in ("felzenszwalb", "unet")])
         assert judged.result(LONG) == [True, False]
@@ -325,3 +328,23 @@ def test_a_method_registered_outside_seglib_stays_in_this_process(monkeypatch):
         assert pool.submit("judge 2", lambda: run.in_child(seglib.method("global-threshold"))).result(LONG) is True
     finally:
         pool.shutdown()
+
+
+def test_a_picture_a_method_ran_on_in_a_child_keeps_going_there(monkeypatch):
+    """Once a method ran on a picture in the pool's child, its next runs on that picture go through the
+    pool too, however cheap they now are: the child's stage cache holds the early stages, this
+    process's does not (otherwise every other slider move would pay them again here)."""
+    from ui.image_picker import PickedImage
+
+    book = CostBook(heavy_seconds=1.0)
+    monkeypatch.setattr(heavy, "COSTS", book)
+    monkeypatch.setattr(run, "_CHILD_PICTURES", type(run._CHILD_PICTURES)())
+    image = np.zeros((100, 100, 3), dtype=np.uint8)
+    picked = PickedImage(image=image, name="test", key="picture-a", origin="upload")
+    book.observe("normalized-cut", 100 * 100, 0.05, picture="picture-a")  # a late-stage slider: quick
+    method = seglib.method("normalized-cut")
+    assert run._heavy_now(picked, method, None, "key-1") == (False, book.expected("normalized-cut", 10000,
+                                                                                picture="picture-a"))
+    run._child_ran("normalized-cut", "picture-a")
+    heavy_now, seconds = run._heavy_now(picked, method, None, "key-2")
+    assert heavy_now and seconds < 1.0  # through the pool, on its express line
