@@ -89,8 +89,8 @@ def stays_in_child(method: str, image_key: str | None) -> bool:
 
     That child keeps the run's early stages (SLIC superpixels, a float copy of the picture...) in its
     stage cache, so a slider of a late stage is quick there and slow here. Judged by its cost alone,
-    the quick run would come back to this process, pay the early stages again, be judged heavy, go
-    to the child, and so on, one slow move in two.
+    the quick run would come back to this process and pay the early stages again here, on a script
+    thread of the server, for seconds: the very work the child is there to keep out.
     """
     with _child_lock:
         return (method, image_key) in _CHILD_PICTURES
