@@ -97,6 +97,19 @@ def test_a_child_that_dies_is_reported_and_the_next_call_starts_another(worker):
     assert worker.call(abs, (-5,)).value == 5
 
 
+def kill_myself():
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_child_killed_by_the_system_says_it_may_have_run_out_of_memory(worker):
+    # The kernel's out-of-memory killer ends a process with SIGKILL: the server survives, the page says why.
+    with pytest.raises(isolation.ChildDied, match=r"exit code -9 \(killed: out of memory\?\)"):
+        worker.call(kill_myself)
+    assert worker.call(abs, (-3,)).value == 3
+
+
 def test_progress_reports_of_the_child_reach_the_callers_listener(worker):
     seen = []
     with progress.listen(lambda fraction, text: seen.append((fraction, text))):
