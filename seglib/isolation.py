@@ -1,19 +1,23 @@
-"""Run a call in a child process at lower priority, so that it holds nobody's interpreter lock.
+"""Run a call in a child process at lower priority, where a cancel can stop it at once.
 
 A heavy classical method (felzenszwalb, SLIC, random walker on a big
-picture) spends seconds in compiled code that keeps Python's interpreter
-lock: run on a thread of the app's server, it stalls every other session's
-slider moves in that process for 150-380 ms at a time, whatever its thread's
-CPU priority. :class:`ChildWorker` runs such calls in a child process of its
-own instead (a plain ``python`` that imports only what the call needs), one
-call at a time:
+picture) spends seconds in compiled code that never reports progress: run
+on a thread of the app's server, a cancelled run could only be abandoned,
+and it kept its worker (and every heavy job waiting behind it) busy until
+it returned, 6 s on an idle machine and 80 s on a loaded one for
+felzenszwalb on a 2-megapixel picture. Its memory peak (about 0.9 GB there)
+was also the server's. :class:`ChildWorker` runs such calls in a child
+process of its own instead (a plain ``python`` that imports only what the
+call needs), one call at a time:
 
 - the call's :func:`seglib.progress.report` calls come back to the caller's
   listener, so a job pool's progress bar and cancellation still work;
 - the caller's ``should_stop`` (by default :func:`seglib.jobs.checkpoint`) is
   asked a few times a second while it waits: when it raises, the child is
   killed at once, so a cancelled job stops even inside compiled code;
-- the child lowers its CPU priority by ``nice``, and ends by itself after
+- the child lowers its CPU priority by ``nice``, offers itself first to
+  Linux's out-of-memory killer (a run that asks too much ends the child,
+  not the server), and ends by itself after
   ``idle_s`` seconds without work, so its memory goes back to the system;
   the next call starts another (about a second of imports).
 
@@ -75,6 +79,19 @@ def _lower_priority(nice: int) -> None:
             os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice))
         except (AttributeError, OSError):  # not on this system, or not allowed
             pass
+
+
+def _first_to_go() -> None:
+    """Ask Linux's out-of-memory killer to pick this process before any other (``oom_score_adj`` 1000).
+
+    A heavy run that needs more memory than the machine has then ends its own child, which the
+    caller reports as :class:`ChildDied`, rather than the server that holds everyone's sessions.
+    """
+    try:
+        with open("/proc/self/oom_score_adj", "w") as adj:
+            adj.write("1000")
+    except OSError:  # not Linux, or not allowed
+        pass
 
 
 def _release_free_memory() -> None:
@@ -152,6 +169,7 @@ def serve(fd: int, nice: int = 0, idle_s: float = DEFAULT_IDLE_S) -> None:
     from .threads import cap_blas
 
     _lower_priority(nice)
+    _first_to_go()
     conn = _Channel(socket.socket(fileno=fd))
 
     def forward(fraction: float, text: str) -> None:

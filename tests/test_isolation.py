@@ -110,6 +110,15 @@ def test_a_child_killed_by_the_system_says_it_may_have_run_out_of_memory(worker)
     assert worker.call(abs, (-3,)).value == 3
 
 
+def test_the_child_is_the_first_the_out_of_memory_killer_takes(worker):
+    pid = worker.call(os.getpid).value
+    try:
+        with open(f"/proc/{pid}/oom_score_adj") as adj:
+            assert adj.read().strip() == "1000"
+    except FileNotFoundError:
+        pytest.skip("no /proc/<pid>/oom_score_adj: not Linux")
+
+
 def test_progress_reports_of_the_child_reach_the_callers_listener(worker):
     seen = []
     with progress.listen(lambda fraction, text: seen.append((fraction, text))):
