@@ -62,10 +62,10 @@ def in_child(method: Method) -> bool:
     """Whether a run of ``method`` here goes to a child process (:mod:`seglib.isolation`).
 
     It does on a heavy-job pool's worker, for seglib's own methods without weights: their compiled
-    loops (felzenszwalb: seconds on a big picture) would otherwise hold this server's interpreter lock
-    and stall other sessions' slider moves, and a cancel stops them at once. Deep methods stay here
-    (torch works off the lock, and their models are cached in this process), and so do methods
-    registered outside seglib (a child process would not know them).
+    loops (felzenszwalb: seconds on a big picture) report no progress, so on a thread a cancelled run
+    kept the worker until it returned; a child is killed at once, and its memory peak is not the
+    server's. Deep methods stay here (their models are loaded in this process once), and so do
+    methods registered outside seglib (a child process would not know them).
     """
     return jobs.in_job() and not method.takes_weights and method.func.__module__.startswith("seglib.")
 
