@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import os
 import pickle
-import select
+import selectors
 import socket
 import struct
 import subprocess
@@ -127,6 +127,8 @@ class _Channel:
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
+        self._ready = selectors.DefaultSelector()  # epoll on Linux: a busy server's descriptors may pass 1023
+        self._ready.register(sock, selectors.EVENT_READ)
 
     def send(self, message: Any) -> None:
         buffers: list[pickle.PickleBuffer] = []
@@ -153,9 +155,10 @@ class _Channel:
 
     def poll(self, timeout: float) -> bool:
         """True when a message (or the end of the channel) is waiting to be read."""
-        return bool(select.select([self.sock], [], [], timeout)[0])
+        return bool(self._ready.select(timeout))
 
     def close(self) -> None:
+        self._ready.close()
         self.sock.close()
 
 
@@ -193,6 +196,8 @@ def serve(fd: int, nice: int = 0, idle_s: float = DEFAULT_IDLE_S) -> None:
             message = ("error", _portable(error), time.process_time() - cpu)
         try:
             conn.send(message)
+        except OSError:  # the caller is gone (killed, or it gave up on the call)
+            return
         except Exception as error:  # noqa: BLE001 - the value could not be pickled
             conn.send(("error", RuntimeError(f"the child process could not send back the call's "
                                              f"{message[0]}: {error}"), message[2]))
@@ -292,7 +297,10 @@ class ChildWorker:
                 self.close()  # cancelled, interrupted or dead while the child works: stop it now
 
     def _died(self) -> ChildDied:
-        code = self._process.wait(5) if self._process is not None else None
+        try:
+            code = self._process.wait(5) if self._process is not None else None
+        except subprocess.TimeoutExpired:  # it closed its end but lives on: it is of no use any more
+            code = None
         self.close()
         why = " (killed: out of memory?)" if code == -9 else ""
         return ChildDied(f"the child process ended with exit code {code}{why} before answering")
