@@ -133,11 +133,26 @@ def segment(
         result,
         labels=labels,
         kind=kind,
+        stages={name: _as_picture(value) for name, value in result.stages.items()},
         scores=scores,
         params=all_params,
         elapsed_s=elapsed,
         working_shape=tuple(small),
     )
+
+
+def _as_picture(value):
+    """A stage's float64 maps and pictures as float32 (those of a dict of them too); the rest as it is.
+
+    Stages are there to be looked at: float32 keeps seven digits, far finer than a screen's 256
+    levels, in half the memory of every cached result (fuzzy c-means at 1024 px: 63 -> 35 MB).
+    Read-only arrays are left alone: they are shared with the stage cache, and a copy would add to it.
+    """
+    if isinstance(value, dict):
+        return {key: _as_picture(item) for key, item in value.items()}
+    if isinstance(value, np.ndarray) and value.dtype == np.float64 and value.ndim >= 2 and value.flags.writeable:
+        return value.astype(np.float32)
+    return value
 
 
 def snippet(method: str | Method, params: dict, image_expr: str = "image", *, sample: str | None = None,
