@@ -78,7 +78,9 @@ def segment(
     -------
     Segmentation
         Labels at the input's size, with ``params``, ``stages`` and
-        ``elapsed_s`` filled.
+        ``elapsed_s`` filled. Stage arrays the method made as float64 come
+        back as float32 (they are pictures to look at); read-only ones,
+        shared with the stage cache, as they are.
 
     Raises
     ------
