@@ -125,6 +125,12 @@ class Server:
     def rss(self) -> int:
         return self._summed(lambda process: process.memory_info().rss)
 
+    def pss(self) -> int:
+        """The tree's proportional resident memory: a page that k of its processes share (the libraries
+        every Python maps, a child's inherited pages) counts 1/k in each, so the sum counts it once,
+        where :meth:`rss` counts it once per process."""
+        return self._summed(lambda process: process.memory_full_info().pss)
+
     def anonymous(self) -> int:
         """Bytes of the tree's resident memory that are not file pages (heaps and anonymous maps: what
         the server allocated, not the code and libraries it mapped)."""
@@ -139,10 +145,11 @@ class Server:
 
 
 class MemoryWatch:
-    """Samples the server's RSS twice a second in a thread; ``peak`` since the last ``reset``."""
+    """Samples the server's RSS and PSS twice a second in a thread; ``peak`` and ``peak_pss`` since the
+    last ``reset``."""
 
     def __init__(self, server: Server):
-        self.server, self.peak, self._stop = server, 0, threading.Event()
+        self.server, self.peak, self.peak_pss, self._stop = server, 0, 0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -150,11 +157,12 @@ class MemoryWatch:
         while not self._stop.wait(0.5):
             try:
                 self.peak = max(self.peak, self.server.rss())
+                self.peak_pss = max(self.peak_pss, self.server.pss())
             except psutil.Error:
                 return
 
     def reset(self):
-        self.peak = self.server.rss()
+        self.peak, self.peak_pss = self.server.rss(), self.server.pss()
 
     def close(self):
         self._stop.set()
@@ -313,7 +321,7 @@ async def _protocol(server, watch, n, period, duration, heavy, settle, replicas=
     await asyncio.gather(measure_cpu(), *tasks)
     cpu_s, wall = server.cpu_seconds() - cpu_before[0], time.perf_counter() - cpu_before[1]
     client_s = time.process_time() - cpu_before[2]  # this load generator shares the machine's cores
-    peak = watch.peak
+    peak, peak_pss = watch.peak, watch.peak_pss
     for session in out["sessions"]:
         await session.close()
     await asyncio.sleep(settle)
@@ -329,7 +337,7 @@ async def _protocol(server, watch, n, period, duration, heavy, settle, replicas=
         "exceptions": len(out["exceptions"]),
         "machine load (1 min)": os.getloadavg()[0],
     }, {
-        "RSS idle MB": idle / 2**20, "RSS peak MB": peak / 2**20,
+        "RSS idle MB": idle / 2**20, "RSS peak MB": peak / 2**20, "PSS peak MB": peak_pss / 2**20,
         f"RSS {settle:.0f} s after disconnect MB": after / 2**20, "after / idle": after / idle,
         "anonymous idle MB": idle_anonymous / 2**20, "anonymous after MB": after_anonymous / 2**20,
     }]
