@@ -206,3 +206,16 @@ def test_the_module_call_keeps_one_worker_per_thread():
     thread.join(LONG)
     assert other and other[0] != first
 
+
+
+def test_every_method_the_dashboard_sends_to_a_child_gives_the_same_result_there(worker):
+    # ui.run sends the Method itself (the child imports only its module): every one of seglib's own
+    # methods without weights must pickle, run there and come back as it runs here.
+    image = np.random.default_rng(1).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    methods = [m for m in seglib.methods() if not m.takes_weights]
+    assert len(methods) >= 20
+    for method in methods:
+        there = worker.call(seglib.segment, (image, method), {"keep_scores": False}).value
+        here = seglib.segment(image, method.name, keep_scores=False)
+        np.testing.assert_array_equal(there.labels, here.labels, err_msg=method.name)
+        assert list(there.stages) == list(here.stages) and there.params == here.params, method.name
