@@ -46,12 +46,12 @@ from typing import Any, Callable, NamedTuple
 
 from . import progress
 from .checks import check_int, check_number
+from .jobs import checkpoint, lower_priority
 
 __all__ = ["ChildDied", "ChildWorker", "Outcome", "call", "serve"]
 
 DEFAULT_IDLE_S = 30.0
 _POLL_S = 0.1
-_START_TIMEOUT_S = 120.0
 
 
 class ChildDied(RuntimeError):
@@ -73,14 +73,6 @@ class Outcome(NamedTuple):
     cpu_s: float
 
 
-def _lower_priority(nice: int) -> None:
-    if nice:
-        try:
-            os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice))
-        except (AttributeError, OSError):  # not on this system, or not allowed
-            pass
-
-
 def _first_to_go() -> None:
     """Ask Linux's out-of-memory killer to pick this process before any other (``oom_score_adj`` 1000).
 
@@ -91,20 +83,6 @@ def _first_to_go() -> None:
         with open("/proc/self/oom_score_adj", "w") as adj:
             adj.write("1000")
     except OSError:  # not Linux, or not allowed
-        pass
-
-
-def _release_free_memory() -> None:
-    """Hand the C heap's free memory back to the system (glibc's ``malloc_trim``; elsewhere nothing).
-
-    A heavy call leaves hundreds of MB freed but kept by the allocator (felzenszwalb on a 2
-    megapixel picture: a 940 MB peak, 390 MB kept afterwards); an idle child need not hold it.
-    """
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
         pass
 
 
@@ -171,7 +149,7 @@ def serve(fd: int, nice: int = 0, idle_s: float = DEFAULT_IDLE_S) -> None:
     """
     from .threads import cap_blas
 
-    _lower_priority(nice)
+    lower_priority(nice)  # the main thread's priority is the process's
     _first_to_go()
     conn = _Channel(socket.socket(fileno=fd))
 
@@ -202,7 +180,6 @@ def serve(fd: int, nice: int = 0, idle_s: float = DEFAULT_IDLE_S) -> None:
             conn.send(("error", RuntimeError(f"the child process could not send back the call's "
                                              f"{message[0]}: {error}"), message[2]))
         del message, fn, args, kwargs
-        _release_free_memory()
 
 
 class ChildWorker:
@@ -267,8 +244,7 @@ class ChildWorker:
             Whatever ``fn`` raised (an exception that cannot be pickled arrives as a RuntimeError
             with its type, message and traceback).
         """
-        if should_stop is None:
-            from .jobs import checkpoint as should_stop
+        should_stop = checkpoint if should_stop is None else should_stop
         if not self._alive():
             self._start()
         answered = False

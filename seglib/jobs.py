@@ -451,13 +451,21 @@ class CostBook:
         self._last: OrderedDict[tuple, float] = OrderedDict()
         self._lock = threading.Lock()
 
-    def observe(self, method: str, pixels: int, seconds: float, *, picture: Hashable = None) -> None:
-        """Record that ``method`` took ``seconds`` on ``pixels`` pixels (of the picture keyed ``picture``)."""
+    def observe(self, method: str, pixels: int, seconds: float, *, picture: Hashable = None,
+                stay: bool = False) -> None:
+        """Record that ``method`` took ``seconds`` on ``pixels`` pixels (of the picture keyed ``picture``).
+
+        With ``stay``, the method's later runs on that picture count as heavy however quick they
+        get: this run was made where its cached early stages now are (a pool worker's child
+        process, :mod:`seglib.isolation`), and a quick late-stage run sent back to the caller's
+        process would compute them all again there.
+        """
         rate = seconds / max(pixels / 1e6, 1e-3)
         with self._lock:
             self._worst[method] = max(rate, self._worst.get(method, 0.0))
             if picture is not None:
-                self._last[method, picture] = rate
+                stays = stay or self._last.get((method, picture), (0.0, False))[1]
+                self._last[method, picture] = (rate, stays)
                 self._last.move_to_end((method, picture))
                 while len(self._last) > self._pictures:
                     self._last.popitem(last=False)
@@ -465,12 +473,16 @@ class CostBook:
     def expected(self, method: str, pixels: int, *, picture: Hashable = None) -> float | None:
         """Predicted seconds for ``method`` on ``pixels`` pixels; None before it ever ran."""
         with self._lock:
-            rate = self._last.get((method, picture)) if picture is not None else None
+            rate = self._last.get((method, picture), (None,))[0] if picture is not None else None
             if rate is None:
                 rate = self._worst.get(method)
         return None if rate is None else rate * max(pixels / 1e6, 1e-3)
 
     def is_heavy(self, method: str, pixels: int, *, picture: Hashable = None, unknown: bool = False) -> bool:
-        """True when the prediction reaches ``heavy_seconds``; ``unknown`` before the method ever ran."""
+        """True when the prediction reaches ``heavy_seconds`` or the picture's runs stay heavy (see
+        :meth:`observe`); ``unknown`` before the method ever ran."""
+        with self._lock:
+            if self._last.get((method, picture), (0.0, False))[1]:
+                return True
         seconds = self.expected(method, pixels, picture=picture)
         return unknown if seconds is None else seconds >= self.heavy_seconds

@@ -296,6 +296,16 @@ def test_cost_book_predicts_per_picture_and_the_worst_rate_for_new_pictures():
     assert book.is_heavy("sam", 10**6, picture="coins")
 
 
+def test_a_picture_whose_run_stays_remains_heavy_however_quick_its_next_runs():
+    book = CostBook(heavy_seconds=1.0, pictures=2)
+    book.observe("normalized-cut", 10**6, 6.0, picture="coins", stay=True)  # in a pool worker's child
+    book.observe("normalized-cut", 10**6, 0.1, picture="coins")  # a late stage, from the child's cache
+    assert book.is_heavy("normalized-cut", 10**6, picture="coins")
+    assert book.expected("normalized-cut", 10**6, picture="coins") == pytest.approx(0.1)  # on the express line
+    book.observe("normalized-cut", 10**6, 0.1, picture="camera")  # ran here: quick here
+    assert not book.is_heavy("normalized-cut", 10**6, picture="camera")
+
+
 def test_a_short_job_takes_the_express_line_while_a_long_one_holds_the_workers():
     pool = JobPool(workers=1, express=1, short_seconds=5.0)
     try:

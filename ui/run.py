@@ -13,10 +13,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import threading
 import time
 import traceback
-from collections import OrderedDict
 from typing import Callable
 
 import numpy as np
@@ -46,17 +44,17 @@ def _call(image, method: str, params: dict, pre: dict, post: dict, working_size:
     spec = seglib.method(method)  # a first call imports the method's module: not part of a run's cost
     options = dict(working_size=working_size, preprocess_options=pre, postprocess_options=post,
                    keep_scores=False, **params)  # no page shows the confidence map
-    if in_child(spec):
+    child = in_child(spec)
+    if child:
         # The Method itself, not its name: the child then imports only its module, not every method's
         # (scikit-learn and pandas with them): 82 MB instead of 215.
         result, cpu = isolation.call(seglib.segment, image, spec, **options)
-        _child_ran(method, image_key)
     else:
         cpu = time.thread_time()
         result = seglib.segment(image, method, **options)
         cpu = time.thread_time() - cpu
     heavy.COSTS.observe(method, _working_pixels(image, working_size), cost_seconds(spec, result.elapsed_s, cpu),
-                        picture=image_key)
+                        picture=image_key, stay=child)  # the child's stage cache holds its early stages now
     return result
 
 
@@ -70,32 +68,6 @@ def in_child(method: Method) -> bool:
     methods registered outside seglib (a child process would not know them).
     """
     return jobs.in_job() and not method.takes_weights and method.func.__module__.startswith("seglib.")
-
-
-_CHILD_PICTURES: OrderedDict[tuple[str, str | None], None] = OrderedDict()
-_MAX_CHILD_PICTURES = 1024
-_child_lock = threading.Lock()
-
-
-def _child_ran(method: str, image_key: str | None) -> None:
-    """Remember that ``method`` ran on the picture ``image_key`` in a pool worker's child process."""
-    with _child_lock:
-        _CHILD_PICTURES[(method, image_key)] = None
-        _CHILD_PICTURES.move_to_end((method, image_key))
-        while len(_CHILD_PICTURES) > _MAX_CHILD_PICTURES:
-            _CHILD_PICTURES.popitem(last=False)
-
-
-def stays_in_child(method: str, image_key: str | None) -> bool:
-    """Whether ``method`` ran on this picture in a pool worker's child process: its next runs go there too.
-
-    That child keeps the run's early stages (SLIC superpixels, a float copy of the picture...) in its
-    stage cache, so a slider of a late stage is quick there and slow here. Judged by its cost alone,
-    the quick run would come back to this process and pay the early stages again here, on a script
-    thread of the server, for seconds: the very work the child is there to keep out.
-    """
-    with _child_lock:
-        return (method, image_key) in _CHILD_PICTURES
 
 
 def cost_seconds(method: Method, wall: float, cpu: float) -> float:
@@ -221,7 +193,6 @@ def _heavy_now(picked: PickedImage, method: Method, working_size: int | None, ke
     pixels = _working_pixels(picked.image, working_size)
     heavy_now = heavy.COSTS.is_heavy(method.name, pixels, picture=picked.key,
                                      unknown=unknown or method.family == "deep")
-    heavy_now = heavy_now or stays_in_child(method.name, picked.key)
     return heavy_now, heavy.COSTS.expected(method.name, pixels, picture=picked.key)
 
 
@@ -230,8 +201,6 @@ def clear() -> None:
     _segment.clear()
     _segment_lean.clear()
     _analyse.clear()
-    with _child_lock:
-        _CHILD_PICTURES.clear()
 
 
 def sweep_runner(*, pre: dict | None = None, post: dict | None = None,

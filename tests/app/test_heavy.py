@@ -288,9 +288,9 @@ def test_a_torch_method_is_judged_by_its_wall_time():
 
 
 def test_a_heavy_classical_run_goes_to_a_child_process_and_other_runs_stay(monkeypatch):
-    """On a pool worker, seglib's own methods without weights run in a child process (their compiled
-    loops then hold no lock of this server); deep methods, methods registered elsewhere and runs
-    outside the pool stay in this process."""
+    """On a pool worker, seglib's own methods without weights run in a child process (a cancel kills
+    it), and their picture stays heavy; deep methods, methods registered elsewhere and runs outside
+    the pool stay in this process."""
     children = []
     real = isolation.call
 
@@ -299,6 +299,8 @@ def test_a_heavy_classical_run_goes_to_a_child_process_and_other_runs_stay(monke
         return real(fn, *args, **kwargs)
 
     monkeypatch.setattr(run.isolation, "call", recorded)
+    book = CostBook(heavy_seconds=1.0)
+    monkeypatch.setattr(heavy, "COSTS", book)
     image = np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)
     pool = JobPool(workers=1, name="test-child")
     try:
@@ -306,8 +308,9 @@ def test_a_heavy_classical_run_goes_to_a_child_process_and_other_runs_stay(monke
                                                               image_key="picture-a"))
         there = there.result(LONG)
         assert children == ["felzenszwalb"]
-        assert run.stays_in_child("felzenszwalb", "picture-a")  # its child keeps the early stages
-        assert not run.stays_in_child("felzenszwalb", "picture-b") and not run.stays_in_child("slic", "picture-a")
+        assert book.is_heavy("felzenszwalb", 100, picture="picture-a")  # its child keeps the early stages
+        assert not book.is_heavy("felzenszwalb", 100, picture="picture-b") and not book.is_heavy("slic", 100,
+                                                                                                 picture="picture-a")
         assert [run.in_child(seglib.method(m)) for m in ("felzenszwalb", "unet")] == [False, False]  # not in a job
         judged = pool.submit("judge", lambda: [run.in_child(seglib.method(m)) for m in ("felzenszwalb", "unet")])
         assert judged.result(LONG) == [True, False]
@@ -338,13 +341,12 @@ def test_a_picture_a_method_ran_on_in_a_child_keeps_going_there(monkeypatch):
 
     book = CostBook(heavy_seconds=1.0)
     monkeypatch.setattr(heavy, "COSTS", book)
-    monkeypatch.setattr(run, "_CHILD_PICTURES", type(run._CHILD_PICTURES)())
     image = np.zeros((100, 100, 3), dtype=np.uint8)
     picked = PickedImage(image=image, name="test", key="picture-a", origin="upload")
     book.observe("normalized-cut", 100 * 100, 0.05, picture="picture-a")  # a late-stage slider: quick
     method = seglib.method("normalized-cut")
     assert run._heavy_now(picked, method, None, "key-1") == (False, book.expected("normalized-cut", 10000,
                                                                                 picture="picture-a"))
-    run._child_ran("normalized-cut", "picture-a")
+    book.observe("normalized-cut", 100 * 100, 0.05, picture="picture-a", stay=True)  # a run in the child
     heavy_now, seconds = run._heavy_now(picked, method, None, "key-2")
     assert heavy_now and seconds < 1.0  # through the pool, on its express line
