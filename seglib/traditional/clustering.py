@@ -684,24 +684,36 @@ def hierarchical(image, *, n_clusters, linkage, n_nodes, colour_space):
 # --------------------------------------------------------------------------- fuzzy c-means
 
 
-def _memberships(d2: np.ndarray, m: float, logs: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-    """Fuzzy memberships and their logarithm (None unless ``logs``) from (K, N) squared distances
-    (overwritten).
+_QUICK_POWERS = (0.5, 1.0, 2.0)  # exponents numpy applies without a logarithm and an exponential
 
-    ``u_ik`` is proportional to ``d_ik^(-2 / (m - 1))``: a softmax of
-    ``-log(d_ik^2) / (m - 1)`` over the clusters, which stays finite for
-    fuzzifiers close to 1 and for points lying exactly on a centre.
+
+def _ratio_powers(d2: np.ndarray, m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The terms of fuzzy memberships from (K, N) squared distances (overwritten).
+
+    ``u_ik`` is proportional to ``d_ik^(-2 / (m - 1))``. With each column's
+    nearest squared distance ``n_k`` and the ratios ``r_ik = n_k / d_ik^2`` in
+    (0, 1], ``u_ik = r_ik^p / sum_j r_jk^p`` with ``p = 1 / (m - 1)``: every
+    term at most 1, so it stays finite for fuzzifiers close to 1 and for points
+    lying exactly on a centre.
+
+    Returns
+    -------
+    ratios : ndarray, (K, N)
+        ``r_ik`` (in ``d2``'s memory).
+    powers : ndarray, (K, N)
+        ``r_ik^p``.
+    nearest : ndarray, (N,)
+        ``n_k``.
     """
-    logits = np.log(np.maximum(d2, np.finfo(d2.dtype).tiny ** 0.5, out=d2), out=d2)
-    logits *= -1.0 / (m - 1.0)
-    logits -= logits.max(axis=0)
-    u = np.exp(logits)
-    total = u.sum(axis=0)
-    u /= total
-    if not logs:
-        return u, None
-    logits -= np.log(total)
-    return u, logits
+    np.maximum(d2, np.finfo(d2.dtype).tiny ** 0.5, out=d2)
+    nearest = d2.min(axis=0)
+    ratios = np.divide(nearest, d2, out=d2)
+    p = 1.0 / (m - 1.0)
+    if p in _QUICK_POWERS:  # m = 2 (the usual choice), 1.5 and 3
+        return ratios, np.power(ratios, p), nearest
+    powers = np.log(ratios)
+    powers *= p
+    return ratios, np.exp(powers, out=powers), nearest
 
 
 def fuzzy_memberships(features: np.ndarray, centres: np.ndarray, m: float) -> np.ndarray:
@@ -728,8 +740,8 @@ def _all_memberships(features: np.ndarray, centres: np.ndarray, m: float) -> np.
     u = np.empty((len(centres), len(features)), dtype=features.dtype)
     step = max(1, CHUNK_ENTRIES // max(len(centres), 1))
     for start in range(0, len(features), step):
-        u[:, start:start + step] = _memberships(_scores(features[start:start + step], centres, full=True), m,
-                                                logs=False)[0]
+        _, powers, _ = _ratio_powers(_scores(features[start:start + step], centres, full=True), m)
+        np.divide(powers, powers.sum(axis=0), out=u[:, start:start + step])
     return u
 
 
@@ -752,11 +764,20 @@ def fit_fuzzy_cmeans(features: np.ndarray, n_clusters: int, m: float = 2.0, *, m
     rng = np.random.default_rng(seed)
     points = features[_sample(len(features), sample_size, rng)].astype(np.float64)
     centres = _kmeans_plusplus(points, n_clusters, rng)
+    squares = np.einsum("nd,nd->n", points, points)  # |x|^2 of the distances, the same every iteration
     objective = []
     for _ in range(max_iter):
-        d2 = _scores(points, centres, full=True)
-        weights = np.exp(m * _memberships(d2.copy(), m)[1])  # u ** m, from log u
-        objective.append(float(np.einsum("kn,kn->", weights, d2)) / len(points))
+        d2 = _scores(points, centres, full=False)
+        d2 += squares
+        ratios, powers, nearest = _ratio_powers(d2, m)
+        # With t = sum_i r_i^p: u^m = (r^p / t)^m = r * r^p / t^m (as r^(p (m - 1)) = r), and the objective's
+        # sum_i u_i^m d_i^2 = n t / t^m: no further power of the table (the softmax of logarithms this
+        # replaces took two exponentials and a logarithm of it).
+        totals = powers.sum(axis=0)
+        scale = totals ** -m
+        weights = np.multiply(ratios, powers, out=ratios)
+        weights *= scale
+        objective.append(float(nearest @ (totals * scale)) / len(points))
         moved = (weights @ points) / np.maximum(weights.sum(axis=1), np.finfo(float).tiny)[:, None]
         shift = float(np.abs(moved - centres).max())
         centres = moved

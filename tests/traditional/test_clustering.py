@@ -132,6 +132,26 @@ def test_fuzzy_memberships_are_a_distribution():
     np.testing.assert_allclose(u[1], inverse / inverse.sum())
 
 
+@pytest.mark.parametrize("m", [1.3, 2.0, 2.7])
+def test_fuzzy_fit_follows_the_textbook_updates(m):
+    # Bezdek's updates written out: u_ik = 1 / sum_j (d_ik / d_jk)^(2 / (m - 1)), v_k = sum_i u_ik^m x_i /
+    # sum_i u_ik^m, J = sum_ik u_ik^m d_ik^2 per point, from the same k-means++ start.
+    rng = np.random.default_rng(3)
+    features = np.concatenate([rng.normal(c, 0.05, (200, 3)) for c in (0.2, 0.5, 0.8)])
+    centres, objective = clustering.fit_fuzzy_cmeans(features, 3, m, max_iter=7, tol=1e-12, seed=1)
+    expected = clustering._kmeans_plusplus(features, 3, np.random.default_rng(1))
+    expected_objective = []
+    for _ in range(len(objective)):  # 7, or fewer where the centres stopped moving
+        d2 = ((features[None, :, :] - expected[:, None, :]) ** 2).sum(axis=-1)
+        d2 = np.maximum(d2, np.finfo(float).tiny ** 0.5)  # k-means++ starts on points: d = 0 there
+        with np.errstate(over="ignore"):  # a far centre's ratio overflows to inf: its membership is 0
+            u = 1 / ((d2[:, None, :] / d2[None, :, :]) ** (1 / (m - 1))).sum(axis=1)
+        expected_objective.append((u ** m * d2).sum() / len(features))
+        expected = (u ** m @ features) / (u ** m).sum(axis=1)[:, None]
+    np.testing.assert_allclose(objective, expected_objective, rtol=1e-10)
+    np.testing.assert_allclose(centres, expected, rtol=1e-10)
+
+
 def test_fuzzifier_close_to_one_gives_hard_memberships():
     image, _ = noisy_quadrants(noise=0.08)
     hard = seglib.segment(image, "fuzzy-cmeans", m=1.1)
@@ -315,8 +335,8 @@ def test_fuzzy_memberships_in_chunks_match_one_pass(monkeypatch):
     whole = fuzzy_memberships(features, centres, 2.0)
     monkeypatch.setattr(clustering, "CHUNK_ENTRIES", 5 * 64 + 3)  # chunks of 64 rows and a shorter last one
     np.testing.assert_array_equal(fuzzy_memberships(features, centres, 2.0), whole)
-    one_pass = clustering._memberships(clustering._scores(features, centres, full=True), 2.0)[0].T
-    np.testing.assert_array_equal(whole, one_pass)
+    _, powers, _ = clustering._ratio_powers(clustering._scores(features, centres, full=True), 2.0)
+    np.testing.assert_array_equal(whole, (powers / powers.sum(axis=0)).T)
 
 
 def test_nearest_centre_in_chunks_matches_one_pass(monkeypatch):
