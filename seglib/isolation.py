@@ -15,14 +15,15 @@ call needs), one call at a time:
 - the caller's ``should_stop`` (by default :func:`seglib.jobs.checkpoint`) is
   asked a few times a second while it waits: when it raises, the child is
   killed at once, so a cancelled job stops even inside compiled code;
-- the child lowers its CPU priority by ``nice``, offers itself first to
+- the child lowers its CPU priority by ``nice``, keeps to the last ``cpus``
+  of the CPUs it may use (so the first stay free for slider moves), offers itself first to
   Linux's out-of-memory killer (a run that asks too much ends the child,
   not the server), and ends by itself after
   ``idle_s`` seconds without work, so its memory goes back to the system;
   the next call starts another (about a second of imports).
 
 :func:`call` runs on one worker per calling thread (the threads of a job
-pool each keep theirs).
+pool each keep theirs), on :func:`seglib.jobs.default_cpus` CPUs.
 
 >>> from seglib import isolation
 >>> outcome = isolation.call(sum, [1, 2, 3])
@@ -46,7 +47,7 @@ from typing import Any, Callable, NamedTuple
 
 from . import progress
 from .checks import check_int, check_number
-from .jobs import checkpoint, lower_priority
+from .jobs import checkpoint, default_cpus, lower_priority, usable_cpus
 
 __all__ = ["ChildDied", "ChildWorker", "Outcome", "call", "serve"]
 
@@ -140,16 +141,27 @@ class _Channel:
         self.sock.close()
 
 
-def serve(fd: int, nice: int = 0, idle_s: float = DEFAULT_IDLE_S) -> None:
+def _confine(cpus: int | None) -> None:
+    """Keep this process on the last ``cpus`` of the CPUs it may use (None: leave it where it is)."""
+    if cpus is None:
+        return
+    try:
+        os.sched_setaffinity(0, usable_cpus()[-cpus:])
+    except (AttributeError, OSError):  # no affinity on this system, or not allowed: run anywhere
+        pass
+
+
+def serve(fd: int, nice: int = 0, idle_s: float = DEFAULT_IDLE_S, cpus: int | None = None) -> None:
     """The child's loop: run each ``(fn, args, kwargs)`` received on socket ``fd`` and send back what came of it.
 
     Messages sent back: ``("progress", fraction, text)`` while a call runs, then ``("value", value,
     cpu_s)`` or ``("error", exception, cpu_s)``. The loop ends after ``idle_s`` seconds without a call,
-    or when the caller closes its end.
+    or when the caller closes its end. ``cpus``: see :class:`ChildWorker`.
     """
     from .threads import cap_blas
 
     lower_priority(nice)  # the main thread's priority is the process's
+    _confine(cpus)
     _first_to_go()
     conn = _Channel(socket.socket(fileno=fd))
 
@@ -191,11 +203,16 @@ class ChildWorker:
         How much lower the child's CPU priority is than this process's (0 to 19).
     idle_s : float
         The child ends after this many seconds without a call; the next call starts another.
+    cpus : int, optional
+        The child runs on the last ``cpus`` of the CPUs the caller may use, so the first stay free
+        for other work (on two cores, the slider moves of a class have one core no heavy run takes
+        from them); None: on any of them.
     """
 
-    def __init__(self, *, nice: int = 0, idle_s: float = DEFAULT_IDLE_S):
+    def __init__(self, *, nice: int = 0, idle_s: float = DEFAULT_IDLE_S, cpus: int | None = None):
         self.nice = check_int(nice, "nice", low=0, high=19)
         self.idle_s = check_number(idle_s, "idle_s", low=0.0)
+        self.cpus = None if cpus is None else check_int(cpus, "cpus", low=1)
         self._process: subprocess.Popen | None = None
         self._conn: _Channel | None = None
 
@@ -210,7 +227,8 @@ class ChildWorker:
     def _start(self) -> None:
         self.close()
         ours, theirs = socket.socketpair()
-        code = f"from seglib.isolation import serve; serve({theirs.fileno()}, {self.nice}, {self.idle_s!r})"
+        code = (f"from seglib.isolation import serve; "
+                f"serve({theirs.fileno()}, {self.nice}, {self.idle_s!r}, {self.cpus!r})")
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         try:
@@ -299,10 +317,11 @@ def call(fn: Callable, /, *args, **kwargs) -> Outcome:
     """``fn(*args, **kwargs)`` on this thread's own :class:`ChildWorker` (started on first use).
 
     The child inherits the calling thread's CPU priority (Linux keeps it per thread): called from
-    a job pool's worker, it runs at the worker's lower priority. Cancellation is
-    :func:`seglib.jobs.checkpoint`'s, as :meth:`ChildWorker.call`.
+    a job pool's worker, it runs at the worker's lower priority. It keeps to the last
+    :func:`seglib.jobs.default_cpus` of the CPUs (``$SEGDASH_HEAVY_CPUS``; default all but one).
+    Cancellation is :func:`seglib.jobs.checkpoint`'s, as :meth:`ChildWorker.call`.
     """
     worker = getattr(_local, "worker", None)
     if worker is None:
-        worker = _local.worker = ChildWorker()
+        worker = _local.worker = ChildWorker(cpus=default_cpus())
     return worker.call(fn, args, kwargs)

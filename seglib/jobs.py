@@ -42,12 +42,13 @@ from typing import Any, Callable, Hashable
 from . import progress
 from .checks import check_int
 
-__all__ = ["CostBook", "JobCancelled", "JobPool", "Ticket", "checkpoint", "default_express", "default_nice", "default_workers", "in_job",
-           "lower_priority", "shared_pool"]
+__all__ = ["CostBook", "JobCancelled", "JobPool", "Ticket", "checkpoint", "default_cpus", "default_express", "default_nice", "default_workers", "in_job",
+           "lower_priority", "shared_pool", "usable_cpus"]
 
 WORKERS_ENV = "SEGDASH_HEAVY_WORKERS"
 NICE_ENV = "SEGDASH_HEAVY_NICE"
 EXPRESS_ENV = "SEGDASH_EXPRESS_WORKERS"
+CPUS_ENV = "SEGDASH_HEAVY_CPUS"
 DEFAULT_NICE = 10
 
 WAITING, RUNNING, DONE, FAILED, CANCELLED = "waiting", "running", "done", "failed", "cancelled"
@@ -401,6 +402,20 @@ def default_nice() -> int:
 def default_workers() -> int:
     """``$SEGDASH_HEAVY_WORKERS`` if set, else half the CPU cores (at least one)."""
     return _env_int(WORKERS_ENV, max(1, (os.cpu_count() or 2) // 2), 1)
+
+
+def usable_cpus() -> list[int]:
+    """The CPUs the calling thread may run on, in order (all of them where the system does not say)."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this system (macOS, Windows)
+        return list(range(os.cpu_count() or 1))
+
+
+def default_cpus() -> int:
+    """``$SEGDASH_HEAVY_CPUS`` if set, else all usable CPUs but one (at least one): how many CPUs a heavy
+    run in a child process may use (:mod:`seglib.isolation`), so that on two cores one stays free of them."""
+    return _env_int(CPUS_ENV, max(1, len(usable_cpus()) - 1), 1)
 
 
 def default_express() -> int:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import seglib
-from seglib import isolation, progress
+from seglib import isolation, jobs, progress
 from seglib.jobs import CANCELLED, JobCancelled, JobPool
 
 LONG = 60
@@ -163,11 +163,36 @@ def test_the_child_runs_at_lower_priority(worker):
         low.close()
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity on this system")
+def test_the_child_keeps_to_the_last_cpus_it_is_given(worker):
+    usable = jobs.usable_cpus()
+    assert worker.call(os.sched_getaffinity, (0,)).value == set(usable)  # by default, anywhere
+    confined = isolation.ChildWorker(cpus=1)
+    try:
+        assert confined.call(os.sched_getaffinity, (0,)).value == {usable[-1]}
+    finally:
+        confined.close()
+    assert os.sched_getaffinity(0) == set(usable)  # the caller's own are untouched
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity on this system")
+def test_the_module_call_keeps_its_children_to_the_configured_cpus(monkeypatch):
+    usable = jobs.usable_cpus()
+    monkeypatch.setenv("SEGDASH_HEAVY_CPUS", "1")
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(isolation.call(os.sched_getaffinity, 0).value))
+    thread.start()  # a new thread: a worker of its own, started with today's setting
+    thread.join(LONG)
+    assert seen == [{usable[-1]}]
+
+
 def test_bad_settings_name_the_argument():
     with pytest.raises(ValueError, match="nice"):
         isolation.ChildWorker(nice=25)
     with pytest.raises(ValueError, match="idle_s"):
         isolation.ChildWorker(idle_s=-1)
+    with pytest.raises(ValueError, match="cpus"):
+        isolation.ChildWorker(cpus=0)
 
 
 def test_a_pool_job_calls_a_child_at_the_workers_priority_and_a_cancel_kills_it():

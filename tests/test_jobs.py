@@ -13,8 +13,8 @@ import weakref
 import pytest
 
 from seglib import progress
-from seglib.jobs import (CostBook, JobCancelled, JobPool, checkpoint, default_express, default_nice,
-                         default_workers)
+from seglib.jobs import (CostBook, JobCancelled, JobPool, checkpoint, default_cpus, default_express, default_nice,
+                         default_workers, usable_cpus)
 
 LONG = 30  # seconds a test waits for an event at most before failing (never reached when it works)
 
@@ -241,6 +241,7 @@ def test_bad_sizes_and_settings_are_refused(monkeypatch):
 @pytest.mark.parametrize("read, name, default, allowed, bad, message", [
     (default_nice, "SEGDASH_HEAVY_NICE", 10, "0", ("-1", "20", "low"), "0 to 19"),
     (default_express, "SEGDASH_EXPRESS_WORKERS", 1, "0", ("-1", "one"), "at least 0"),
+    (default_cpus, "SEGDASH_HEAVY_CPUS", max(1, len(usable_cpus()) - 1), "3", ("0", "all"), "at least 1"),
 ])
 def test_pool_settings_from_the_environment_are_checked(monkeypatch, read, name, default, allowed, bad, message):
     monkeypatch.delenv(name, raising=False)
