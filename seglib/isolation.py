@@ -33,6 +33,7 @@ pool each keep theirs), on :func:`seglib.jobs.default_cpus` CPUs.
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import selectors
@@ -49,7 +50,7 @@ from . import progress
 from .checks import check_int, check_number
 from .jobs import checkpoint, default_cpus, lower_priority, usable_cpus
 
-__all__ = ["ChildDied", "ChildWorker", "Outcome", "call", "serve"]
+__all__ = ["ChildDied", "ChildWorker", "Outcome", "call", "offload", "offloaded", "serve"]
 
 DEFAULT_IDLE_S = 30.0
 _POLL_S = 0.1
@@ -325,3 +326,54 @@ def call(fn: Callable, /, *args, **kwargs) -> Outcome:
     if worker is None:
         worker = _local.worker = ChildWorker(cpus=default_cpus())
     return worker.call(fn, args, kwargs)
+
+
+# ----------------------------------------------------------------------------- loops of small numpy calls
+
+HELPER_IDLE_S = 600.0
+_helper: ChildWorker | None = None
+_helper_lock = threading.Lock()
+_offloading = False
+
+
+def offload(enabled: bool = True) -> None:
+    """Run the functions marked :func:`offloaded` in a helper child process from now on (or no more).
+
+    For a server whose threads share the interpreter lock (a Streamlit app: every session's script
+    runs on a thread of one process). A loop of many small numpy calls, such as k-means' Lloyd passes
+    on a sample, gives the lock away at every call and waits to get it back while another thread is
+    busy with Python work: a 40 ms k-means fit took 2.3 s beside one busy thread, and 85 ms in a
+    child (``benchmarks/bench_gil_convoy.py``). Its data (a 10,000-row sample) and its answer (the
+    centres) are small, so it travels to a child in about a millisecond.
+    """
+    global _offloading
+    _offloading = bool(enabled)
+
+
+def offloaded(fn: Callable) -> Callable:
+    """Mark ``fn`` (a module-level function with small, picklable arguments and value) as run in this
+    process's helper child while :func:`offload` is on; otherwise, and in the child, it runs here.
+
+    One helper serves the whole process, one call at a time (calls of other threads wait their turn);
+    it runs at this process's priority and ends after :data:`HELPER_IDLE_S` seconds without a call.
+    Should it die, the call runs here.
+    """
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        global _helper
+        if not _offloading:
+            return fn(*args, **kwargs)
+        with _helper_lock:
+            if _helper is None:
+                _helper = ChildWorker(idle_s=HELPER_IDLE_S)
+            try:
+                return _helper.call(run, args, kwargs, should_stop=_never).value
+            except ChildDied:
+                pass
+        return fn(*args, **kwargs)
+
+    return run
+
+
+def _never() -> None:
+    """A helper's call is never cancelled: it takes milliseconds."""

@@ -14,6 +14,7 @@ import pytest
 import seglib
 from seglib import isolation, jobs, progress
 from seglib.jobs import CANCELLED, JobCancelled, JobPool
+from seglib.traditional import clustering
 
 LONG = 60
 
@@ -244,3 +245,39 @@ def test_every_method_the_dashboard_sends_to_a_child_gives_the_same_result_there
         here = seglib.segment(image, method.name, keep_scores=False)
         np.testing.assert_array_equal(there.labels, here.labels, err_msg=method.name)
         assert list(there.stages) == list(here.stages) and there.params == here.params, method.name
+
+
+def test_fits_run_in_the_helper_while_offloading_is_on_and_here_when_it_fails(monkeypatch):
+    features = np.random.default_rng(0).random((3000, 3))
+    here = clustering.fit_kmeans(features, 4), clustering.fit_fuzzy_cmeans(features, 3, 2.3)
+    assert isolation._helper is None  # offloading is off unless a served app turns it on
+    monkeypatch.setattr(isolation, "_offloading", True)
+    try:
+        there = clustering.fit_kmeans(features, 4), clustering.fit_fuzzy_cmeans(features, 3, 2.3)
+        helper = isolation._helper
+        assert helper is not None and helper.pid not in (None, os.getpid())
+        np.testing.assert_array_equal(there[0], here[0])
+        np.testing.assert_array_equal(there[1][0], here[1][0])
+        np.testing.assert_array_equal(there[1][1], here[1][1])
+        pid = helper.pid
+        helper.close()  # it ended (idle, killed): the next fit starts another
+        np.testing.assert_array_equal(clustering.fit_kmeans(features, 4), here[0])
+        assert helper.pid not in (None, pid)
+
+        def dies(self, *args, **kwargs):
+            raise isolation.ChildDied("the child process ended before answering")
+
+        monkeypatch.setattr(isolation.ChildWorker, "call", dies)
+        np.testing.assert_array_equal(clustering.fit_kmeans(features, 4), here[0])  # then it runs here
+    finally:
+        if isolation._helper is not None:
+            isolation._helper.close()
+        monkeypatch.setattr(isolation, "_helper", None)
+
+
+def test_offload_turns_it_on_and_off(monkeypatch):
+    monkeypatch.setattr(isolation, "_offloading", False)
+    isolation.offload()
+    assert isolation._offloading
+    isolation.offload(False)
+    assert not isolation._offloading

@@ -176,6 +176,12 @@ def _loop(instance, after: float) -> None:
             _LOGGER.exception("releasing disconnected sessions failed")
 
 
+def served() -> bool:
+    """True in a process serving the app (``streamlit run``); False in plain Python and under
+    ``AppTest``, whose runtime is a stand-in (a mock of :class:`~streamlit.runtime.Runtime`)."""
+    return runtime.exists() and type(runtime.get_instance()) is runtime.Runtime
+
+
 def start_reaper() -> bool:
     """Start the release thread once per process (True when this call started it; needs a served app)."""
     global _started

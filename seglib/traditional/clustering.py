@@ -19,9 +19,9 @@ import warnings
 
 import numpy as np
 from scipy import sparse
-from sklearn.cluster import AgglomerativeClustering, estimate_bandwidth
 
 from ..cache import cached_stage
+from ..isolation import offloaded
 from ..labels import (SuperpixelNodes, adjacent_pairs, draw_boundaries, group_means, mean_colour, superpixel_nodes,
                       superpixels)
 from ..registry import Param, register
@@ -337,6 +337,12 @@ def fit_kmeans(features: np.ndarray, n_clusters: int, seed: int = 0, *,
     """
     rng = np.random.default_rng(seed)
     points = features[_sample(len(features), sample_size, rng)].astype(np.float64)
+    return _best_restart(points, n_clusters, rng, n_init)
+
+
+@offloaded  # hundreds of small numpy calls on a small sample: see seglib.isolation.offload
+def _best_restart(points: np.ndarray, n_clusters: int, rng: np.random.Generator, n_init: int) -> np.ndarray:
+    """The centres of the best of ``n_init`` k-means++ starts and their Lloyd passes (lowest inertia)."""
     best, best_inertia = None, np.inf
     for _ in range(n_init):
         centres, inertia = _lloyd(points, _kmeans_plusplus(points, n_clusters, rng))
@@ -397,6 +403,9 @@ def _bin_seeds(points: np.ndarray, bin_size: float, max_seeds: int) -> tuple[np.
 def _auto_bandwidth(points: np.ndarray, seed: int) -> float:
     """scikit-learn's ``estimate_bandwidth`` on a sample: the mean distance of a point to its
     nearest 10 % of the other points (at least 0.02, so a flat image still gets a usable radius)."""
+    from sklearn.cluster import estimate_bandwidth  # here: a process that only fits centres (seglib.isolation's
+    # helper) then does not import scikit-learn (about 120 MB)
+
     rows = _sample(len(points), BANDWIDTH_SAMPLE, np.random.default_rng(seed))
     return max(float(estimate_bandwidth(points[rows], quantile=0.1, random_state=seed)), 0.02)
 
@@ -619,6 +628,8 @@ def agglomerate(colours: np.ndarray, pairs: np.ndarray, n_clusters: int, linkage
     wanted = min(n_clusters, n, len(np.unique(colours, axis=0)))
     if wanted <= 1:
         return np.zeros(n, dtype=np.intp), np.zeros(0)
+    from sklearn.cluster import AgglomerativeClustering  # here, as in _auto_bandwidth
+
     ones = np.ones(len(pairs))
     connectivity = sparse.coo_matrix((ones, (pairs[:, 0], pairs[:, 1])), shape=(n, n)).tocsr()
     model = AgglomerativeClustering(n_clusters=wanted, linkage=linkage, connectivity=connectivity + connectivity.T,
@@ -763,6 +774,13 @@ def fit_fuzzy_cmeans(features: np.ndarray, n_clusters: int, m: float = 2.0, *, m
     """
     rng = np.random.default_rng(seed)
     points = features[_sample(len(features), sample_size, rng)].astype(np.float64)
+    return _fuzzy_iterations(points, n_clusters, m, max_iter, tol, rng)
+
+
+@offloaded  # a hundred small numpy calls an iteration on a small sample: see seglib.isolation.offload
+def _fuzzy_iterations(points: np.ndarray, n_clusters: int, m: float, max_iter: int, tol: float,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Fuzzy c-means on ``points`` from a k-means++ start (see :func:`fit_fuzzy_cmeans`)."""
     centres = _kmeans_plusplus(points, n_clusters, rng)
     squares = np.einsum("nd,nd->n", points, points)  # |x|^2 of the distances, the same every iteration
     objective = []

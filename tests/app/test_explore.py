@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import seglib
+from seglib import isolation
 from seglib.samples import DEFAULT_SAMPLE
 from ui import image_picker as picker
 from ui import views
@@ -47,6 +48,8 @@ def test_app_entry_point_runs_the_explore_page():
     assert not at.error
     assert at.header[0].value == "Explore"
     assert "Time" in metrics(at)
+    # Fits go to a helper process only in a served app (streamlit run): tests run them here.
+    assert not isolation._offloading
 
 
 def test_page_opened_directly_falls_back_to_the_default_sample():
