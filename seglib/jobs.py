@@ -463,7 +463,7 @@ class CostBook:
         self.heavy_seconds = heavy_seconds
         self._pictures = pictures
         self._worst: dict[str, float] = {}
-        self._last: OrderedDict[tuple, float] = OrderedDict()
+        self._last: OrderedDict[tuple, tuple[float, bool]] = OrderedDict()  # (method, picture) -> (rate, stays)
         self._lock = threading.Lock()
 
     def observe(self, method: str, pixels: int, seconds: float, *, picture: Hashable = None,

@@ -186,7 +186,7 @@ def start_reaper() -> bool:
     """Start the release thread once per process (True when this call started it; needs a served app)."""
     global _started
     with _start_lock:
-        if _started or not runtime.exists():
+        if _started or not served():  # not under AppTest either: its runtime is a stand-in
             return False
         _started = True
     threading.Thread(target=_loop, args=(runtime.get_instance(), release_after()), name="segdash-session-reaper",

@@ -789,8 +789,7 @@ def _fuzzy_iterations(points: np.ndarray, n_clusters: int, m: float, max_iter: i
         d2 += squares
         ratios, powers, nearest = _ratio_powers(d2, m)
         # With t = sum_i r_i^p: u^m = (r^p / t)^m = r * r^p / t^m (as r^(p (m - 1)) = r), and the objective's
-        # sum_i u_i^m d_i^2 = n t / t^m: no further power of the table (the softmax of logarithms this
-        # replaces took two exponentials and a logarithm of it).
+        # sum_i u_i^m d_i^2 = n t / t^m: no further power of the table.
         totals = powers.sum(axis=0)
         scale = totals ** -m
         weights = np.multiply(ratios, powers, out=ratios)

@@ -9,6 +9,7 @@ import pytest
 
 from streamlit.runtime.fragment import MemoryFragmentStorage
 from streamlit.runtime.state import SessionState
+from streamlit.testing.v1 import AppTest
 
 from seglib.jobs import JobPool
 from ui import sessions
@@ -170,6 +171,16 @@ def test_release_time_from_the_environment(monkeypatch):
 
 def test_no_reaper_without_a_served_app():
     assert sessions.start_reaper() is False  # pytest: no Streamlit runtime
+
+
+def test_an_app_test_run_is_not_a_served_app():
+    # AppTest stands a mock in for Streamlit's runtime while its script runs: no reaper thread and no
+    # helper process for it (app.py asks served() for both).
+    script = "import streamlit as st\nfrom ui.sessions import served, start_reaper\nst.write(f'{served()} {start_reaper()}')"
+    at = AppTest.from_string(script).run()
+    assert not at.exception
+    assert at.markdown[0].value == "False False"
+    assert sessions.served() is False
 
 
 def test_streamlit_sessions_still_hold_what_forget_empties():
