@@ -1,6 +1,6 @@
 """Slider moves of numpy-heavy methods beside threads busy with Python work, by the interpreter's switch interval.
 
-Run: ``python -m benchmarks.bench_gil_convoy [--runs 5] [--busy 1,2] [--intervals 5,1,0.2]``
+Run: ``python -m benchmarks.bench_gil_convoy [--runs 5] [--busy 1,2] [--intervals 5,1,0.2] [--offload]``
 
 A Streamlit server runs every session's script on a thread of one process, and the threads
 share Python's interpreter lock. A method such as k-means makes hundreds of small numpy calls
@@ -29,6 +29,7 @@ import threading
 import time
 
 import seglib
+from seglib import isolation
 from seglib.samples import load_sample
 
 from .harness import table
@@ -113,7 +114,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5, help="moves timed per method and setting")
     parser.add_argument("--busy", default="1,2", help="numbers of busy threads, comma-separated")
     parser.add_argument("--intervals", default="5,1,0.2", help="switch intervals in ms, comma-separated")
+    parser.add_argument("--offload", action="store_true",
+                        help="run the fits marked seglib.isolation.offloaded in a helper child, as a served app does")
     args = parser.parse_args(argv)
+    if args.offload:
+        isolation.offload()
     rows = run(args.runs, [int(n) for n in args.busy.split(",")], [float(x) for x in args.intervals.split(",")])
     print(table(rows))
 

@@ -5,7 +5,11 @@ its gray level) optionally followed by its position ``(x, y)`` scaled by a
 ``spatial_weight`` (:func:`pixel_features`). Points that lie close together
 in that feature space share a segment. The point-based methods fit on a
 random sample of pixels and then assign every pixel to its nearest centre,
-which is what makes them fast on full photos.
+which is what makes them fast on full photos. When position does not count,
+that per-pixel work is done once per distinct colour of an 8-bit picture
+(:func:`distinct_colours`: at most 256 for a gray one) and gathered, and a
+sample's repeated colours are fitted once with their counts as weights (k-means,
+fuzzy c-means).
 
 Labels are ``cluster index + 1`` (superpixel ids from 1 for ``slic``);
 clusters are numbered from the darkest centre to the brightest so that the
@@ -40,6 +44,10 @@ MAX_MEMBERSHIP_STAGES = 4  # fuzzy c-means shows the membership maps of at most 
 # stay in cache (1024 x 1024 pixels, against 32 MB tables: 16 centres 123-145 -> 91-107 ms, 8 centres
 # 63-76 -> 49-62 ms; the same labels).
 CHUNK_ENTRIES = 1 << 19
+DISTINCT_SHARE = 0.25
+"""Largest share of pixels with colours of their own (distinct colours / pixels) at which the per-pixel
+work of k-means, mean shift and fuzzy c-means is done once per distinct colour instead (see
+:func:`distinct_colours`)."""
 
 SPATIAL_WEIGHT = Param(
     "spatial_weight", 0.0, low=0.0, high=2.0, step=0.05,
@@ -132,6 +140,75 @@ def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(n, size=size, replace=False))
 
 
+def _distinct_rows(pixels: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The distinct rows of (N, C) 8-bit colours, when at most ``share`` of the rows are distinct.
+
+    Returns
+    -------
+    (first, index, counts) or None
+        ``first``: the row where each distinct colour first occurs; ``index``: each row's colour
+        among them; ``counts``: how many rows have it. None when more rows are distinct, when ``C``
+        is over 3, or when the rows are not 8-bit colours (two rows rounding to the same levels of
+        1/255 must be equal: checked, so the answer is exact whatever the input).
+    """
+    if pixels.shape[1] > 3 or len(pixels) == 0:
+        return None
+    levels = np.rint(pixels * 255.0)
+    if levels.min() < 0 or levels.max() > 255:
+        return None
+    codes = np.zeros(len(levels), dtype=np.int32)
+    for channel in levels.T:  # 8 bits a channel
+        codes <<= 8
+        codes |= channel.astype(np.int32)
+    unique, first, index, counts = np.unique(codes, return_index=True, return_inverse=True, return_counts=True)
+    if len(unique) > share * len(codes) or not np.array_equal(pixels[first][index], pixels):
+        return None
+    return first, index, counts
+
+
+@cached_stage
+def distinct_colours(image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct colours of an 8-bit picture's working image, and each pixel's among them.
+
+    A photo of a million pixels has about a hundred thousand distinct colours, a gray picture at most
+    256, and a pixel's nearest centre and memberships depend on its colour alone (when position does
+    not count): computed once per distinct colour and gathered, they cost a fraction (cached per
+    picture, so the sort that finds them is paid on its first move only).
+
+    Parameters
+    ----------
+    image : ndarray, (H, W) or (H, W, C)
+        Float working image in [0, 1].
+
+    Returns
+    -------
+    (colours, index) or None
+        ``colours``: (U, C) float32, the rows :func:`pixel_features` gives them (without position);
+        ``index``: (H * W,) int32, each pixel's row in ``colours``. None when more than
+        :data:`DISTINCT_SHARE` of the pixels have colours of their own (see :func:`_distinct_rows`).
+    """
+    h, w = image.shape[:2]
+    pixels = image.reshape(h * w, -1)
+    rows = _distinct_rows(pixels, DISTINCT_SHARE)
+    if rows is None:
+        return None
+    first, index, _ = rows
+    return pixels[first].astype(np.float32), index.astype(np.int32)
+
+
+def _colour_table(image: np.ndarray, spatial_weight: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`distinct_colours` when clustering by colour alone (position makes every pixel distinct)."""
+    return distinct_colours(image) if spatial_weight == 0 else None
+
+
+def _assign(features: np.ndarray, centres: np.ndarray, table) -> np.ndarray:
+    """:func:`nearest_centre` of every row, through ``table`` (:func:`distinct_colours`) when there is one."""
+    if table is None:
+        return nearest_centre(features, centres)
+    colours, index = table
+    return nearest_centre(colours, centres).take(index)
+
+
 def _scores(features: np.ndarray, centres: np.ndarray, *, full: bool) -> np.ndarray:
     """(K, N) squared distances of every row to every centre, one contiguous row per centre.
 
@@ -191,9 +268,10 @@ def nearest_centre(features: np.ndarray, centres: np.ndarray) -> np.ndarray:
                            for start in range(0, len(features), step)])
 
 
-def _inertia(features: np.ndarray, centres: np.ndarray) -> float:
-    """Sum of squared distances of the rows to their nearest centre."""
-    return float(_scores(features, centres, full=True).min(axis=0).sum())
+def _inertia(features: np.ndarray, centres: np.ndarray, counts: np.ndarray | None = None) -> float:
+    """Sum of squared distances of the rows to their nearest centre (each counted ``counts`` times)."""
+    nearest = _scores(features, centres, full=True).min(axis=0)
+    return float(nearest.sum() if counts is None else nearest @ counts)
 
 
 def _brightness_order(colours: np.ndarray) -> np.ndarray:
@@ -221,8 +299,9 @@ def _relabel(assignment: np.ndarray, centres: np.ndarray, n_colour: int) -> tupl
 
 
 def _paint(labels: np.ndarray, colours: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Image of ``shape`` where each pixel has the colour of its 1-based label."""
-    table = np.clip(np.vstack([np.zeros((1, colours.shape[1])), colours]), 0.0, 1.0)
+    """Image of ``shape`` where each pixel has the colour of its 1-based label, in float32 (a stage:
+    :func:`seglib.segment` keeps stages in float32, so a float64 picture would be painted, then copied)."""
+    table = np.clip(np.vstack([np.zeros((1, colours.shape[1])), colours]), 0.0, 1.0).astype(np.float32)
     return np.take(table, labels, axis=0).reshape(shape)
 
 
@@ -291,28 +370,32 @@ def _kmeans_plusplus(points: np.ndarray, k: int, rng: np.random.Generator) -> np
     return np.array(centres)
 
 
-def _lloyd(points: np.ndarray, centres: np.ndarray, max_iter: int = 50, tol: float = 1e-4):
+def _lloyd(points: np.ndarray, centres: np.ndarray, max_iter: int = 50, tol: float = 1e-4,
+           repeated: tuple[np.ndarray, np.ndarray | None] | None = None):
     """Lloyd iterations from ``centres``; returns (centres, inertia).
 
     Stops when no point changes cluster, or when the centres move less (sum
     of squared shifts) than ``tol`` times the mean variance of the features,
     scikit-learn's criterion, or after ``max_iter`` passes (on a sample the
     last passes of a slow tail change the inertia by well under 0.1 %). A
-    centre that loses all its points keeps its position.
+    centre that loses all its points keeps its position. ``repeated``: the
+    points' distinct rows and counts (:func:`_repeated_rows`), the same sums
+    over fewer rows.
     """
     tol = tol * float(points.var(axis=0).mean())
+    values, counts = repeated or (points, None)
     previous = None
     for _ in range(max_iter):
-        assignment = nearest_centre(points, centres)
+        assignment = nearest_centre(values, centres)
         if previous is not None and np.array_equal(assignment, previous):
             break
-        means, counts = group_means(assignment, points, len(centres))
-        moved = np.where(counts[:, None] > 0, means, centres)
+        means, totals = group_means(assignment, values, len(centres), weights=counts)
+        moved = np.where(totals[:, None] > 0, means, centres)
         shift = float(((moved - centres) ** 2).sum())
         centres, previous = moved, assignment
         if shift <= tol:
             break
-    return centres, _inertia(points, centres)
+    return centres, _inertia(values, centres, counts)
 
 
 def fit_kmeans(features: np.ndarray, n_clusters: int, seed: int = 0, *,
@@ -344,8 +427,9 @@ def fit_kmeans(features: np.ndarray, n_clusters: int, seed: int = 0, *,
 def _best_restart(points: np.ndarray, n_clusters: int, rng: np.random.Generator, n_init: int) -> np.ndarray:
     """The centres of the best of ``n_init`` k-means++ starts and their Lloyd passes (lowest inertia)."""
     best, best_inertia = None, np.inf
+    repeated = _repeated_rows(points)  # a gray picture's 10,000 pixels have at most 256 values
     for _ in range(n_init):
-        centres, inertia = _lloyd(points, _kmeans_plusplus(points, n_clusters, rng))
+        centres, inertia = _lloyd(points, _kmeans_plusplus(points, n_clusters, rng), repeated=repeated)
         if inertia < best_inertia:
             best, best_inertia = centres, inertia
     return best
@@ -369,7 +453,8 @@ def _best_restart(points: np.ndarray, n_clusters: int, rng: np.random.Generator,
 def kmeans(image, *, n_clusters, spatial_weight, seed):
     features = pixel_features(image, spatial_weight)
     centres = fit_kmeans(features, n_clusters, seed)
-    labels, centres = _relabel(nearest_centre(features, centres), centres, _n_colours(image))
+    table = _colour_table(image, spatial_weight)
+    labels, centres = _relabel(_assign(features, centres, table), centres, _n_colours(image))
     return _point_result(image, labels, centres, "cluster colours", seed, _fewer_note(len(centres), n_clusters))
 
 
@@ -534,7 +619,8 @@ def find_modes(features: np.ndarray, bandwidth: float, seed: int = 0) -> tuple[n
 def mean_shift(image, *, bandwidth, spatial_weight):
     features = pixel_features(image, spatial_weight)
     modes, notes = find_modes(features, bandwidth)
-    labels, modes = _relabel(nearest_centre(features, modes), modes, _n_colours(image))
+    table = _colour_table(image, spatial_weight)
+    labels, modes = _relabel(_assign(features, modes, table), modes, _n_colours(image))
     notes.append(f"Found {len(modes)} mode(s).")
     return _point_result(image, labels, modes, "mode colours", 0, notes)
 
@@ -756,6 +842,16 @@ def _all_memberships(features: np.ndarray, centres: np.ndarray, m: float) -> np.
     return u
 
 
+def _repeated_rows(points: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The distinct rows of ``points`` and how often each occurs, when at most half the rows are
+    distinct (a sum over the points is then a weighted sum over fewer rows); else ``(points, None)``."""
+    rows = _distinct_rows(points, 0.5)
+    if rows is None:
+        return points, None
+    first, _, counts = rows
+    return points[first], counts.astype(points.dtype)
+
+
 def fit_fuzzy_cmeans(features: np.ndarray, n_clusters: int, m: float = 2.0, *, max_iter: int = 100,
                      tol: float = 1e-4, seed: int = 0, sample_size: int = FIT_SAMPLE) -> tuple[np.ndarray, np.ndarray]:
     """Fuzzy c-means centres fitted on a random sample of the rows of ``features``.
@@ -782,20 +878,24 @@ def _fuzzy_iterations(points: np.ndarray, n_clusters: int, m: float, max_iter: i
                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Fuzzy c-means on ``points`` from a k-means++ start (see :func:`fit_fuzzy_cmeans`)."""
     centres = _kmeans_plusplus(points, n_clusters, rng)
-    squares = np.einsum("nd,nd->n", points, points)  # |x|^2 of the distances, the same every iteration
+    values, counts = _repeated_rows(points)  # a gray picture's 10,000 pixels have at most 256 values
+    squares = np.einsum("nd,nd->n", values, values)  # |x|^2 of the distances, the same every iteration
     objective = []
     for _ in range(max_iter):
-        d2 = _scores(points, centres, full=False)
+        d2 = _scores(values, centres, full=False)
         d2 += squares
         ratios, powers, nearest = _ratio_powers(d2, m)
         # With t = sum_i r_i^p: u^m = (r^p / t)^m = r * r^p / t^m (as r^(p (m - 1)) = r), and the objective's
-        # sum_i u_i^m d_i^2 = n t / t^m: no further power of the table.
+        # sum_i u_i^m d_i^2 = n t / t^m: no further power of the table. A value that n points share counts n times.
         totals = powers.sum(axis=0)
         scale = totals ** -m
         weights = np.multiply(ratios, powers, out=ratios)
         weights *= scale
+        if counts is not None:
+            weights *= counts
+            scale *= counts
         objective.append(float(nearest @ (totals * scale)) / len(points))
-        moved = (weights @ points) / np.maximum(weights.sum(axis=1), np.finfo(float).tiny)[:, None]
+        moved = (weights @ values) / np.maximum(weights.sum(axis=1), np.finfo(float).tiny)[:, None]
         shift = float(np.abs(moved - centres).max())
         centres = moved
         if shift <= tol:
@@ -836,17 +936,23 @@ def fuzzy_cmeans(image, *, n_clusters, m, max_iter, tol, spatial_weight, seed):
     centres, objective = fit_fuzzy_cmeans(features, n_clusters, m, max_iter=max_iter, tol=tol, seed=seed)
     order = _brightness_order(centres[:, :_n_colours(image)])
     centres = centres[order]
-    u = _all_memberships(features, centres, m)  # (K, N)
+    colours = centres[:, :_n_colours(image)]
+    table = _colour_table(image, spatial_weight)
+    u = _all_memberships(features if table is None else table[0], centres, m)  # (K, N), or (K, U) by colour
     best, largest = _first_best(u, largest=True, with_best=True)
     labels = (best + 1).astype(np.int32)
-    colours = centres[:, :_n_colours(image)]
-    strongest = largest.astype(np.float64).reshape(image.shape[:2])
+    blend = u.T @ colours.astype(u.dtype)  # membership-weighted centre colours, rows contiguous
+    np.clip(blend, 0, 1, out=blend)
+    if table is not None:  # from each distinct colour to its pixels (take: a third of fancy indexing's time)
+        index = table[1].astype(np.intp)
+        u, labels, largest, blend = (u.take(index, axis=1), labels.take(index), largest.take(index),
+                                     blend.take(index, axis=0))
+    strongest = largest.reshape(image.shape[:2])  # float32, as the stages are kept
     stages = {"membership": strongest}
     for k in range(min(len(centres), MAX_MEMBERSHIP_STAGES)):  # rows of u as they are (float32): no copies
         stages[f"membership of cluster {k + 1}"] = u[k].reshape(image.shape[:2])
     stages["cluster colours"] = _paint(labels, colours, image.shape)
-    blend = colours.T.astype(u.dtype) @ u  # (C, N): membership-weighted centre colours
-    stages["fuzzy colours"] = np.clip(blend.T, 0, 1).reshape(image.shape)
+    stages["fuzzy colours"] = blend.reshape(image.shape)
     stages["pixel cloud"] = _cloud(image, labels, colours, seed)
     stages["objective"] = Curve(np.arange(1, len(objective) + 1, dtype=np.float64), {"objective J_m": objective},
                                 {}, "iteration", "objective per pixel")

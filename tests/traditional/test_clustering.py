@@ -348,3 +348,64 @@ def test_nearest_centre_in_chunks_matches_one_pass(monkeypatch):
     np.testing.assert_array_equal(nearest_centre(features, centres), whole)
 
 
+
+
+def test_distinct_colours_index_every_pixel_exactly():
+    rng = np.random.default_rng(5)
+    palette = rng.integers(0, 256, (40, 3))
+    image = palette[rng.integers(0, 40, (60, 50))] / 255.0  # an 8-bit picture of 40 colours
+    colours, index = clustering.distinct_colours(image)
+    assert len(colours) == len(np.unique(palette, axis=0))
+    np.testing.assert_array_equal(colours[index], pixel_features(image))
+    gray = np.repeat((rng.integers(0, 256, (100, 100)) / 255.0)[..., None], 3, axis=-1)
+    assert len(clustering.distinct_colours(gray)[0]) <= 256
+
+
+def test_distinct_colours_give_way_to_pixels_of_their_own():
+    rng = np.random.default_rng(6)
+    assert clustering.distinct_colours(rng.random((40, 40, 3))) is None  # every pixel its own colour
+    two = np.full((20, 20, 3), 0.5)
+    two[:10] += 0.0001  # two colours that round to the same 8-bit levels: not told apart, so no table
+    assert clustering.distinct_colours(two) is None
+    assert clustering.distinct_colours(np.full((4, 4, 3), 0.5))[0].shape == (1, 3)
+
+
+@pytest.mark.parametrize("slug, params", [("kmeans", {"n_clusters": 5}), ("fuzzy-cmeans", {"m": 1.7}),
+                                          ("mean-shift", {"bandwidth": 0.15})])
+@pytest.mark.parametrize("rgb", [True, False], ids=["rgb", "gray"])
+def test_work_per_distinct_colour_gives_the_per_pixel_result(monkeypatch, slug, params, rgb):
+    image, _ = quadrants(48, rgb=rgb)
+    shade = np.random.default_rng(7).integers(-6, 7, image.shape[:2])  # 13 shades of each quadrant's colour
+    noisy = np.clip(image + (shade[..., None] if image.ndim == 3 else shade), 0, 255).astype(np.uint8)
+    by_colour = seglib.segment(noisy, slug, **params)
+    assert clustering.distinct_colours(seglib.imaging.as_float(noisy)) is not None
+    cache.clear()
+    monkeypatch.setattr(clustering, "DISTINCT_SHARE", 0.0)  # no table: every pixel computed
+    by_pixel = seglib.segment(noisy, slug, **params)
+    np.testing.assert_array_equal(by_colour.labels, by_pixel.labels)
+    for name, stage in by_pixel.stages.items():
+        if isinstance(stage, np.ndarray):
+            np.testing.assert_allclose(by_colour.stages[name], stage, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def test_fuzzy_fit_weighs_repeated_points_by_their_count(monkeypatch):
+    rng = np.random.default_rng(8)
+    levels = rng.integers(0, 256, 30) / 255.0
+    points = np.repeat(levels[rng.integers(0, 30, 2000)][:, None], 3, axis=1)  # a gray sample: 30 values
+    values, counts = clustering._repeated_rows(points)
+    assert len(values) <= 30 and counts.sum() == len(points)
+    weighted = clustering._fuzzy_iterations(points, 4, 2.3, 20, 1e-9, np.random.default_rng(1))
+    monkeypatch.setattr(clustering, "_repeated_rows", lambda rows: (rows, None))  # every point on its own
+    plain = clustering._fuzzy_iterations(points, 4, 2.3, 20, 1e-9, np.random.default_rng(1))
+    np.testing.assert_allclose(weighted[0], plain[0], rtol=1e-10)
+    np.testing.assert_allclose(weighted[1], plain[1], rtol=1e-10)
+
+
+def test_kmeans_fit_weighs_repeated_points_by_their_count(monkeypatch):
+    rng = np.random.default_rng(9)
+    palette = rng.integers(0, 256, (12, 3)) / 255.0
+    points = palette[rng.integers(0, 12, 3000)]  # a drawing's sample: 12 colours
+    weighted = clustering._best_restart(points, 5, np.random.default_rng(2), 3)
+    monkeypatch.setattr(clustering, "_repeated_rows", lambda rows: (rows, None))  # every point on its own
+    plain = clustering._best_restart(points, 5, np.random.default_rng(2), 3)
+    np.testing.assert_allclose(weighted, plain, rtol=1e-12)
