@@ -29,9 +29,9 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from scipy import ndimage as ndi
 
 from . import metrics
@@ -43,6 +43,9 @@ from .result import Segmentation
 from .scoring import (MANY_TO_ONE, METRIC_NAMES, ONE_TO_ONE, check_shapes, is_unsupervised, partitions, score, segment_match,
                       to_gt_classes)
 from .viz import thicken
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NOTHING, HIT, FALSE_POSITIVE, FALSE_NEGATIVE, WRONG_CLASS, IGNORED, SPLIT = range(7)
 """Codes of :attr:`ErrorMap.codes`: untouched background, then the error categories."""
@@ -419,6 +422,8 @@ def scores_frame(rows) -> pd.DataFrame:
     Columns: ``method``, ``kind``, the metrics of :data:`~seglib.scoring.METRIC_NAMES`
     that at least one row has (NaN where a metric does not fit), ``time (s)``, ``error``.
     """
+    import pandas as pd  # here: a server that only draws results never pays its 70 MB
+
     table = pd.DataFrame(list(rows))
     present = [m for m in METRIC_NAMES if m in table]
     return table.reindex(columns=["method", "kind", *present, "time (s)", "error"])
@@ -456,6 +461,8 @@ def class_iou_table(results, gt: GroundTruth) -> pd.DataFrame:
     """
     rows = [{"method": name, **row} for name, result in results if result is not None
             for row in class_iou(result, gt)]
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=["method", "class", "IoU"])
 
 

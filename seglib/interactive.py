@@ -29,6 +29,7 @@ from __future__ import annotations
 import operator
 import warnings
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,12 +38,13 @@ from scipy.sparse.csgraph import breadth_first_order, maximum_flow
 from skimage import filters
 from skimage.segmentation import random_walker as skimage_random_walker
 from skimage.segmentation import watershed
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture import GaussianMixture
 
 from .cache import cached_stage
 from .imaging import colour_distance, resize_image, with_channels, working_shape
 from .prompts import POSITIVE, SEED_BACKGROUND, SEED_OBJECT, Prompts, box_slices, default_prompts, draw_prompts, parse_prompts
+
+if TYPE_CHECKING:
+    from sklearn.mixture import GaussianMixture
 from .registry import Param, method as registered_method, missing_prompt, register
 from .result import Points, Segmentation
 from .threads import limit_threads
@@ -427,6 +429,10 @@ def _fit_colours(samples: np.ndarray, components: int, previous: GaussianMixture
     With ``previous`` of the same size, EM continues from it instead of restarting from k-means++:
     GrabCut refines its colour models round by round, and a warm start settles in a step or two.
     """
+    # scikit-learn here: importing it costs a server process 80 MB, and only GrabCut uses it
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+
     k = max(1, min(components, len(samples) // 4))
     if previous is not None and previous.n_components == k:
         model = previous
