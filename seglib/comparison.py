@@ -459,10 +459,10 @@ def class_iou_table(results, gt: GroundTruth) -> pd.DataFrame:
 
     ``results`` is as for :func:`scores_table`; edge maps and failed results are left out.
     """
+    import pandas as pd  # here, as in scores_frame
+
     rows = [{"method": name, **row} for name, result in results if result is not None
             for row in class_iou(result, gt)]
-    import pandas as pd
-
     return pd.DataFrame(rows, columns=["method", "class", "IoU"])
 
 

@@ -42,12 +42,12 @@ from skimage.segmentation import watershed
 from .cache import cached_stage
 from .imaging import colour_distance, resize_image, with_channels, working_shape
 from .prompts import POSITIVE, SEED_BACKGROUND, SEED_OBJECT, Prompts, box_slices, default_prompts, draw_prompts, parse_prompts
-
-if TYPE_CHECKING:
-    from sklearn.mixture import GaussianMixture
 from .registry import Param, method as registered_method, missing_prompt, register
 from .result import Points, Segmentation
 from .threads import limit_threads
+
+if TYPE_CHECKING:  # imported where GrabCut fits its colour models: see _fit_colours
+    from sklearn.mixture import GaussianMixture
 
 _PROMPT_DOC = ("Click the object (points with label 1), optionally the background (label 0) and draw a box; "
                "coordinates are in the pixels of the image passed in.")

@@ -161,7 +161,7 @@ def _distinct_rows(pixels: np.ndarray, share: float) -> tuple[np.ndarray, np.nda
         codes <<= 8
         codes |= channel.astype(np.int32)
     unique, first, index, counts = np.unique(codes, return_index=True, return_inverse=True, return_counts=True)
-    if len(unique) > share * len(codes) or not np.array_equal(pixels[first][index], pixels):
+    if len(unique) > share * len(codes) or not np.array_equal(pixels.take(first, axis=0).take(index, axis=0), pixels):
         return None
     return first, index, counts
 
@@ -193,7 +193,7 @@ def distinct_colours(image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if rows is None:
         return None
     first, index, _ = rows
-    return pixels[first].astype(np.float32), index.astype(np.int32)
+    return pixels.take(first, axis=0).astype(np.float32), index.astype(np.int32)
 
 
 def _colour_table(image: np.ndarray, spatial_weight: float) -> tuple[np.ndarray, np.ndarray] | None:
