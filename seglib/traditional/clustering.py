@@ -26,6 +26,7 @@ from scipy import sparse
 
 from ..cache import cached_stage
 from ..isolation import offloaded
+from ..palette import distinct_rows, palette
 from ..labels import (SuperpixelNodes, adjacent_pairs, draw_boundaries, group_means, mean_colour, superpixel_nodes,
                       superpixels)
 from ..registry import Param, register
@@ -44,11 +45,6 @@ MAX_MEMBERSHIP_STAGES = 4  # fuzzy c-means shows the membership maps of at most 
 # stay in cache (1024 x 1024 pixels, against 32 MB tables: 16 centres 123-145 -> 91-107 ms, 8 centres
 # 63-76 -> 49-62 ms; the same labels).
 CHUNK_ENTRIES = 1 << 19
-DISTINCT_SHARE = 0.25
-"""Largest share of pixels with colours of their own (distinct colours / pixels) at which the per-pixel
-work of k-means, mean shift and fuzzy c-means is done once per distinct colour instead (see
-:func:`distinct_colours`)."""
-
 SPATIAL_WEIGHT = Param(
     "spatial_weight", 0.0, low=0.0, high=2.0, step=0.05,
     help="How much pixel position counts next to colour. 0 clusters by colour alone, so one "
@@ -140,60 +136,21 @@ def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(n, size=size, replace=False))
 
 
-def _distinct_rows(pixels: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """The distinct rows of (N, C) 8-bit colours, when at most ``share`` of the rows are distinct.
-
-    Returns
-    -------
-    (first, index, counts) or None
-        ``first``: the row where each distinct colour first occurs; ``index``: each row's colour
-        among them; ``counts``: how many rows have it. None when more rows are distinct, when ``C``
-        is over 3, or when the rows are not 8-bit colours (two rows rounding to the same levels of
-        1/255 must be equal: checked, so the answer is exact whatever the input).
-    """
-    if pixels.shape[1] > 3 or len(pixels) == 0:
-        return None
-    levels = np.rint(pixels * 255.0)
-    if levels.min() < 0 or levels.max() > 255:
-        return None
-    codes = np.zeros(len(levels), dtype=np.int32)
-    for channel in levels.T:  # 8 bits a channel
-        codes <<= 8
-        codes |= channel.astype(np.int32)
-    unique, first, index, counts = np.unique(codes, return_index=True, return_inverse=True, return_counts=True)
-    if len(unique) > share * len(codes) or not np.array_equal(pixels.take(first, axis=0).take(index, axis=0), pixels):
-        return None
-    return first, index, counts
-
-
 @cached_stage
 def distinct_colours(image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The distinct colours of an 8-bit picture's working image, and each pixel's among them.
-
-    A photo of a million pixels has about a hundred thousand distinct colours, a gray picture at most
-    256, and a pixel's nearest centre and memberships depend on its colour alone (when position does
-    not count): computed once per distinct colour and gathered, they cost a fraction (cached per
-    picture, so the sort that finds them is paid on its first move only).
-
-    Parameters
-    ----------
-    image : ndarray, (H, W) or (H, W, C)
-        Float working image in [0, 1].
+    """:func:`seglib.palette.palette` in the features' dtype: a pixel's nearest centre and memberships
+    depend on its colour alone (when position does not count), so they are computed once per distinct
+    colour and gathered.
 
     Returns
     -------
     (colours, index) or None
         ``colours``: (U, C) float32, the rows :func:`pixel_features` gives them (without position);
-        ``index``: (H * W,) int32, each pixel's row in ``colours``. None when more than
-        :data:`DISTINCT_SHARE` of the pixels have colours of their own (see :func:`_distinct_rows`).
+        ``index``: (H * W,) int32, each pixel's row in ``colours``. None where the picture has no
+        palette.
     """
-    h, w = image.shape[:2]
-    pixels = image.reshape(h * w, -1)
-    rows = _distinct_rows(pixels, DISTINCT_SHARE)
-    if rows is None:
-        return None
-    first, index, _ = rows
-    return pixels.take(first, axis=0).astype(np.float32), index.astype(np.int32)
+    table = palette(image)
+    return None if table is None else (table.colours.astype(np.float32), table.index)
 
 
 def _colour_table(image: np.ndarray, spatial_weight: float) -> tuple[np.ndarray, np.ndarray] | None:
@@ -845,7 +802,7 @@ def _all_memberships(features: np.ndarray, centres: np.ndarray, m: float) -> np.
 def _repeated_rows(points: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """The distinct rows of ``points`` and how often each occurs, when at most half the rows are
     distinct (a sum over the points is then a weighted sum over fewer rows); else ``(points, None)``."""
-    rows = _distinct_rows(points, 0.5)
+    rows = distinct_rows(points, 0.5)
     if rows is None:
         return points, None
     first, _, counts = rows

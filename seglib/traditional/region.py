@@ -20,6 +20,7 @@ from skimage.util import regular_seeds
 
 from ..cache import cached_stage
 from ..imaging import colour_distance, to_gray, to_rgb, with_channels
+from ..palette import Palette, palette
 from ..labels import adjacent_pairs, boundaries, group_means, group_sums, paint_means, unique_pairs
 from ..registry import Param, register
 from ..result import Curve, Segmentation
@@ -403,21 +404,39 @@ def grow_region(image: np.ndarray, seed: tuple[int, int], tolerance: float, *, a
         Region size after each round.
     """
     pixels = with_channels(image)
+    table = palette(image)
     reference = pixels[seed]
     region = np.zeros(image.shape[:2], dtype=bool)
+    total = np.zeros(pixels.shape[-1])  # the sum of the region's colours
     sizes = []
     for _ in range(_MAX_GROWTH_ROUNDS):
-        distance = colour_distance(pixels, reference) if sizes else _distance_to_seed(image, seed)
+        distance = _distance_to(pixels, table, reference) if sizes else _distance_to_seed(image, seed)
         grown = _connected_to((distance <= tolerance) | region, seed, connectivity)
         grown[seed] = True
         size = int(np.count_nonzero(grown))
         done = bool(sizes) and size == sizes[-1]
+        if adaptive and not done:
+            total += _colour_sum(pixels, grown & ~region)  # a region only gains pixels: add the new ones
         region = grown
         sizes.append(size)
         if done or not adaptive:
             break
-        reference = pixels[region].mean(axis=0)
+        reference = total / size
     return region, distance, sizes
+
+
+def _colour_sum(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Sum of the colours of the pixels in ``mask``, channel by channel (gathering whole (N, C) rows and
+    summing over the short axis costs four times more)."""
+    return np.array([pixels[..., channel][mask].sum() for channel in range(pixels.shape[-1])])
+
+
+def _distance_to(pixels: np.ndarray, table: Palette | None, colour: np.ndarray) -> np.ndarray:
+    """:func:`colour_distance` of every pixel to ``colour``, once per distinct colour when the picture
+    has a ``table`` (:func:`seglib.palette.palette`; a gray picture has at most 256)."""
+    if table is None:
+        return colour_distance(pixels, colour)
+    return colour_distance(table.colours, colour).take(table.index).reshape(pixels.shape[:2])
 
 
 @cached_stage

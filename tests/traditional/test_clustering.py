@@ -5,6 +5,7 @@ from sklearn.cluster import KMeans, MeanShift
 
 import seglib
 import seglib.labels
+import seglib.palette
 from seglib import cache
 from seglib.result import Curve, Points
 from seglib.traditional import clustering
@@ -350,26 +351,6 @@ def test_nearest_centre_in_chunks_matches_one_pass(monkeypatch):
 
 
 
-def test_distinct_colours_index_every_pixel_exactly():
-    rng = np.random.default_rng(5)
-    palette = rng.integers(0, 256, (40, 3))
-    image = palette[rng.integers(0, 40, (60, 50))] / 255.0  # an 8-bit picture of 40 colours
-    colours, index = clustering.distinct_colours(image)
-    assert len(colours) == len(np.unique(palette, axis=0))
-    np.testing.assert_array_equal(colours[index], pixel_features(image))
-    gray = np.repeat((rng.integers(0, 256, (100, 100)) / 255.0)[..., None], 3, axis=-1)
-    assert len(clustering.distinct_colours(gray)[0]) <= 256
-
-
-def test_distinct_colours_give_way_to_pixels_of_their_own():
-    rng = np.random.default_rng(6)
-    assert clustering.distinct_colours(rng.random((40, 40, 3))) is None  # every pixel its own colour
-    two = np.full((20, 20, 3), 0.5)
-    two[:10] += 0.0001  # two colours that round to the same 8-bit levels: not told apart, so no table
-    assert clustering.distinct_colours(two) is None
-    assert clustering.distinct_colours(np.full((4, 4, 3), 0.5))[0].shape == (1, 3)
-
-
 @pytest.mark.parametrize("slug, params", [("kmeans", {"n_clusters": 5}), ("fuzzy-cmeans", {"m": 1.7}),
                                           ("mean-shift", {"bandwidth": 0.15})])
 @pytest.mark.parametrize("rgb", [True, False], ids=["rgb", "gray"])
@@ -380,7 +361,7 @@ def test_work_per_distinct_colour_gives_the_per_pixel_result(monkeypatch, slug, 
     by_colour = seglib.segment(noisy, slug, **params)
     assert clustering.distinct_colours(seglib.imaging.as_float(noisy)) is not None
     cache.clear()
-    monkeypatch.setattr(clustering, "DISTINCT_SHARE", 0.0)  # no table: every pixel computed
+    monkeypatch.setattr(seglib.palette, "DISTINCT_SHARE", 0.0)  # no table: every pixel computed
     by_pixel = seglib.segment(noisy, slug, **params)
     np.testing.assert_array_equal(by_colour.labels, by_pixel.labels)
     for name, stage in by_pixel.stages.items():

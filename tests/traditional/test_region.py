@@ -5,6 +5,8 @@ from skimage import filters
 
 import seglib
 import seglib.cache
+import seglib.imaging
+import seglib.palette
 from seglib.traditional import region
 from seglib.imaging import colour_distance
 from seglib.labels import adjacent_pairs, boundaries
@@ -265,6 +267,48 @@ def test_a_tolerance_move_reuses_the_automatic_seed_and_the_first_round(monkeypa
     assert np.count_nonzero(second.labels) > np.count_nonzero(first.labels)
     adaptive = seglib.segment(image, "region-growing", tolerance=0.2)  # the region's mean: a new last round
     assert len(calls) == 1 and adaptive.stages["seed"] is first.stages["seed"]
+
+
+def textbook_growing(image, seed, tolerance, connectivity=4):
+    """Adaptive region growing as the textbook states it: each round floods from the seed over pixels
+    within ``tolerance`` of the mean colour of the whole region so far."""
+    pixels = image if image.ndim == 3 else image[..., None]
+    reference, region, sizes = pixels[seed], np.zeros(image.shape[:2], dtype=bool), []
+    structure = ndi.generate_binary_structure(2, 1 if connectivity == 4 else 2)
+    while not sizes or len(sizes) < 50:
+        near = (colour_distance(pixels, reference) <= tolerance) | region
+        near[seed] = True
+        blobs, _ = ndi.label(near, structure)
+        grown = blobs == blobs[seed]
+        if sizes and grown.sum() == sizes[-1]:
+            break
+        region, reference = grown, pixels[grown].mean(axis=0)
+        sizes.append(int(grown.sum()))
+    return region
+
+
+@pytest.mark.parametrize("name, tolerance", [("coins", 0.12), ("astronaut", 0.1), ("ihc", 0.08), ("camera", 0.06)])
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_adaptive_growing_matches_the_textbook_rule(name, tolerance, connectivity):
+    # coins, ihc and camera go through the picture's palette, astronaut (a photo) pixel by pixel; the
+    # region's mean is kept up from the pixels each round adds
+    image = seglib.imaging.as_float(load_sample(name))[::2, ::2]
+    seed = region.auto_seed(image)
+    grown, _, sizes = region.grow_region(image, seed, tolerance, connectivity=connectivity)
+    np.testing.assert_array_equal(grown, textbook_growing(image, seed, tolerance, connectivity))
+    assert len(sizes) > 2  # the mean moved: more than one round added pixels
+
+
+@pytest.mark.parametrize("reference", ["region mean", "seed"])
+def test_growing_through_the_palette_gives_the_per_pixel_result(monkeypatch, reference):
+    image = load_sample("ihc")
+    by_colour = seglib.segment(image, "region-growing", tolerance=0.08, reference=reference)
+    assert seglib.palette.palette(seglib.imaging.as_float(image)) is not None
+    seglib.cache.clear()
+    monkeypatch.setattr(seglib.palette, "DISTINCT_SHARE", 0.0)  # no palette: every pixel computed
+    by_pixel = seglib.segment(image, "region-growing", tolerance=0.08, reference=reference)
+    np.testing.assert_array_equal(by_colour.labels, by_pixel.labels)
+    np.testing.assert_array_equal(by_colour.stages["distance to seed"], by_pixel.stages["distance to seed"])
 
 
 # ---------------------------------------------------------------- watershed

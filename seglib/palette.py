@@ -1,0 +1,90 @@
+"""The distinct colours of an 8-bit picture, for per-pixel work done once per colour.
+
+A gray picture has at most 256 colours and a drawing a few dozen, while a
+photo of a million pixels has about a hundred thousand. Whatever depends on
+a pixel's colour alone (its nearest cluster centre, its fuzzy memberships,
+its distance to a region's mean colour) is then cheaper computed once per
+distinct colour and gathered to the pixels. :func:`palette` finds the
+colours once per picture (a cached stage), so the sort is paid on a
+picture's first move only; it is shared by every method that uses it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .cache import cached_stage
+
+DISTINCT_SHARE = 0.25
+"""Largest share of pixels with colours of their own (distinct colours / pixels) at which
+:func:`palette` gives a table: above it, gathering costs about what computing per pixel does."""
+
+
+class Palette(NamedTuple):
+    """A picture's distinct colours and each pixel's among them (see :func:`palette`)."""
+
+    colours: np.ndarray
+    """(U, C) float64: the distinct rows of the working image, exactly (the same bits)."""
+    index: np.ndarray
+    """(H * W,) int32: each pixel's row in ``colours``, pixels in row-major order."""
+    counts: np.ndarray
+    """(U,) int64: how many pixels have each colour."""
+
+
+def distinct_rows(pixels: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The distinct rows of (N, C) 8-bit colours, when at most ``share`` of the rows are distinct.
+
+    Parameters
+    ----------
+    pixels : ndarray, (N, C)
+        Colours in [0, 1], ``C`` at most 3.
+    share : float
+        Largest ratio of distinct rows to rows for which a table is worth it.
+
+    Returns
+    -------
+    (first, index, counts) or None
+        ``first``: the row where each distinct colour first occurs; ``index``: each row's colour
+        among them; ``counts``: how many rows have it. None when more rows are distinct, when ``C``
+        is over 3, or when the rows are not 8-bit colours (two rows rounding to the same levels of
+        1/255 must be equal: checked, so the answer is exact whatever the input).
+    """
+    if pixels.shape[1] > 3 or len(pixels) == 0:
+        return None
+    levels = np.rint(pixels * 255.0)
+    if levels.min() < 0 or levels.max() > 255:
+        return None
+    codes = np.zeros(len(levels), dtype=np.int32)
+    for channel in levels.T:  # 8 bits a channel
+        codes <<= 8
+        codes |= channel.astype(np.int32)
+    unique, first, index, counts = np.unique(codes, return_index=True, return_inverse=True, return_counts=True)
+    if len(unique) > share * len(codes) or not np.array_equal(pixels.take(first, axis=0).take(index, axis=0), pixels):
+        return None
+    return first, index, counts
+
+
+@cached_stage
+def palette(image: np.ndarray) -> Palette | None:
+    """The distinct colours of an 8-bit picture's working image, and each pixel's among them.
+
+    Parameters
+    ----------
+    image : ndarray, (H, W) or (H, W, C)
+        Float working image in [0, 1], ``C`` at most 3.
+
+    Returns
+    -------
+    Palette or None
+        None when more than :data:`DISTINCT_SHARE` of the pixels have colours of their own, or the
+        picture is not made of 8-bit colours (see :func:`distinct_rows`).
+    """
+    h, w = image.shape[:2]
+    pixels = image.reshape(h * w, -1)
+    rows = distinct_rows(pixels, DISTINCT_SHARE)
+    if rows is None:
+        return None
+    first, index, counts = rows
+    return Palette(pixels.take(first, axis=0).astype(np.float64), index.astype(np.int32), counts)
