@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from seglib.palette import distinct_rows, palette
 
@@ -33,3 +34,18 @@ def test_distinct_rows_keep_to_their_share():
     assert counts.tolist() == [10] * 10
     assert distinct_rows(rows, 0.09) is None
     assert distinct_rows(rows + 1.0, 1.0) is None  # levels above 255: not 8-bit colours
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_distinct_rows_are_numpys_unique_rows(channels):
+    rng = np.random.default_rng(channels)
+    levels = rng.integers(0, 256, (300, channels))  # 300 colours over every channel's whole range
+    levels[:, 0] = np.arange(300) % 256
+    rows = levels[rng.integers(0, 300, 5000)] / 255.0
+    first, index, counts = distinct_rows(rows, 1.0)
+    codes = np.rint(rows * 255).astype(np.int64) @ (256 ** np.arange(channels)[::-1])
+    _, unique_first, unique_index, unique_counts = np.unique(codes, return_index=True, return_inverse=True,
+                                                             return_counts=True)
+    np.testing.assert_array_equal(first, unique_first)  # the same colour order and the same first rows
+    np.testing.assert_array_equal(index, unique_index)
+    np.testing.assert_array_equal(counts, unique_counts)
