@@ -54,7 +54,7 @@ def distinct_rows(pixels: np.ndarray, share: float) -> tuple[np.ndarray, np.ndar
     if pixels.shape[1] > 3 or len(pixels) == 0:
         return None
     levels = np.rint(pixels * 255.0)
-    if levels.min() < 0 or levels.max() > 255:
+    if not (levels.min() >= 0 and levels.max() <= 255):  # NaN fails both
         return None
     codes = np.zeros(len(levels), dtype=np.int32)
     for channel in levels.T:  # 8 bits a channel

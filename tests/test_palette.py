@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -34,6 +36,10 @@ def test_distinct_rows_keep_to_their_share():
     assert counts.tolist() == [10] * 10
     assert distinct_rows(rows, 0.09) is None
     assert distinct_rows(rows + 1.0, 1.0) is None  # levels above 255: not 8-bit colours
+    rows[3] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused before any cast of NaN to an integer could warn
+        assert distinct_rows(rows, 1.0) is None
 
 
 @pytest.mark.parametrize("channels", [1, 2, 3])
