@@ -26,9 +26,9 @@ from scipy import sparse
 
 from ..cache import cached_stage
 from ..isolation import offloaded
-from ..palette import distinct_rows, palette
 from ..labels import (SuperpixelNodes, adjacent_pairs, draw_boundaries, group_means, mean_colour, superpixel_nodes,
                       superpixels)
+from ..palette import distinct_rows, palette
 from ..registry import Param, register
 from ..result import Curve, Points, Segmentation
 from ..threads import limit_threads

@@ -20,8 +20,8 @@ from skimage.util import regular_seeds
 
 from ..cache import cached_stage
 from ..imaging import colour_distance, to_gray, to_rgb, with_channels
-from ..palette import Palette, palette
 from ..labels import adjacent_pairs, boundaries, group_means, group_sums, paint_means, unique_pairs
+from ..palette import Palette, palette
 from ..registry import Param, register
 from ..result import Curve, Segmentation
 from .threshold import POLARITY, foreground_side
