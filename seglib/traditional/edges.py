@@ -20,9 +20,9 @@ from skimage import filters
 from skimage.segmentation import expand_labels
 
 from ..cache import cached_stage
-from ..imaging import to_gray
 from ..registry import Param, register
 from ..result import Curve, Segmentation
+from .threshold import luminance
 
 CLOSE_REGIONS = Param(
     "close_regions", False,
@@ -242,12 +242,20 @@ def canny_gradients(image: np.ndarray, sigma: float) -> tuple[np.ndarray, np.nda
         not darken), its Sobel gradient norm, and that norm after
         non-maximum suppression. Cached: read-only.
     """
-    gray = to_gray(image)
-    smoothed = filters.gaussian(gray, **_zero_padded(sigma)) / _coverage(gray.shape, sigma)
+    gray = luminance(image)
+    smoothed = filters.gaussian(gray, **_zero_padded(sigma))
+    smoothed /= _coverage(gray.shape, sigma)
     grad_cols = ndi.sobel(smoothed, axis=1)
     grad_rows = ndi.sobel(smoothed, axis=0)
-    magnitude = np.sqrt(grad_rows * grad_rows + grad_cols * grad_cols)
+    magnitude = _norm(grad_rows, grad_cols)
     return smoothed, magnitude, thin(grad_rows, grad_cols, magnitude)
+
+
+def _norm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.sqrt(a * a + b * b)``, the same bits, in one new array instead of four."""
+    norm = a * a
+    norm += b * b
+    return np.sqrt(norm, out=norm)
 
 
 def thin(grad_rows: np.ndarray, grad_cols: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
@@ -265,10 +273,12 @@ def thin(grad_rows: np.ndarray, grad_cols: np.ndarray, magnitude: np.ndarray) ->
 
 
 def _hysteresis_picture(edges, candidates, strong) -> np.ndarray:
-    category = candidates.astype(np.uint8)  # weak, dropped
-    category[edges] = _WEAK_KEPT
-    category[strong] = _STRONG
-    return _HYSTERESIS_COLOURS[category]
+    # strong pixels are edges and edges candidates, so the sum counts up to a pixel's category:
+    # _WEAK_DROPPED (1), _WEAK_KEPT (2) or _STRONG (3)
+    category = candidates.astype(np.uint8)
+    category += edges
+    category += strong
+    return _HYSTERESIS_COLOURS.take(category, axis=0)  # take: a quarter of fancy indexing's time
 
 
 @register(
@@ -369,7 +379,7 @@ def sobel_gradients(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
         downwards), signed, and ``sqrt((grad_x**2 + grad_y**2) / 2)``, the
         normalisation of :func:`skimage.filters.sobel` (values in [0, 1]).
     """
-    gray = to_gray(image)
+    gray = luminance(image)
     grad_x = filters.sobel(gray, axis=1)
     grad_y = filters.sobel(gray, axis=0)
     magnitude = np.sqrt((grad_x * grad_x + grad_y * grad_y) / 2)
@@ -466,8 +476,7 @@ def log_response(image: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarra
         :func:`zero_crossing_strength` calibrated so that a sharp step of
         height ``h`` gives a strength of about ``h``.
     """
-    gray = to_gray(image)
-    response = ndi.gaussian_laplace(gray, sigma, mode="nearest")
+    response = ndi.gaussian_laplace(luminance(image), sigma, mode="nearest")
     return response, zero_crossing_strength(response, scale=sigma ** 3 * _STEP_FACTOR)
 
 
