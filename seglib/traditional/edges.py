@@ -457,11 +457,16 @@ def zero_crossing_strength(response: np.ndarray, scale: float = 1.0) -> np.ndarr
     for axis in (0, 1):
         first = (slice(None, -1), slice(None)) if axis == 0 else (slice(None), slice(None, -1))
         second = (slice(1, None), slice(None)) if axis == 0 else (slice(None), slice(1, None))
-        crossing = positive[first] != positive[second]
-        contrast = np.where(crossing, np.abs(response[first] - response[second]) * scale, 0.0)
+        # Contrasts are finite and >= 0, so multiplying by a mask keeps or zeroes them exactly as
+        # np.where would, in place: five new arrays an axis instead of nine.
+        contrast = response[first] - response[second]
+        np.abs(contrast, out=contrast)
+        contrast *= scale
+        contrast *= positive[first] != positive[second]  # only across a sign change
         first_nearer = magnitude[first] <= magnitude[second]
-        np.maximum(strength[first], np.where(first_nearer, contrast, 0.0), out=strength[first])
-        np.maximum(strength[second], np.where(first_nearer, 0.0, contrast), out=strength[second])
+        np.maximum(strength[first], contrast * first_nearer, out=strength[first])
+        contrast *= ~first_nearer
+        np.maximum(strength[second], contrast, out=strength[second])
     return strength
 
 
