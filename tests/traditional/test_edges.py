@@ -256,3 +256,18 @@ def test_canny_coverage_equals_the_blur_of_the_whole_ones_image(shape, sigma):
     # Made from the bands near the borders only; skimage's canny divides by the blur of the whole image.
     expected = filters.gaussian(np.ones(shape), sigma=sigma, mode="constant", cval=0.0) + np.finfo(np.float64).eps
     np.testing.assert_array_equal(edges._coverage(shape, sigma), expected)
+
+
+def test_zero_crossing_strength_marks_the_pixel_nearer_zero_with_the_pairs_contrast():
+    rng = np.random.default_rng(11)
+    response = rng.normal(size=(23, 31))
+    response[rng.random(response.shape) < 0.1] = 0.0  # zeros count as positive
+    expected = np.zeros_like(response)
+    for (r, c), value in np.ndenumerate(response):  # every 4-neighbour pair, one at a time
+        for nr, nc in ((r + 1, c), (r, c + 1)):
+            if nr < response.shape[0] and nc < response.shape[1]:
+                other = response[nr, nc]
+                if (value >= 0) != (other >= 0):
+                    nearer = (r, c) if abs(value) <= abs(other) else (nr, nc)
+                    expected[nearer] = max(expected[nearer], abs(value - other) * 2.5)
+    np.testing.assert_array_equal(edges.zero_crossing_strength(response, scale=2.5), expected)
