@@ -110,4 +110,4 @@ def palette(image: np.ndarray) -> Palette | None:
     if rows is None:
         return None
     first, index, counts = rows
-    return Palette(pixels.take(first, axis=0).astype(np.float64), index, counts)
+    return Palette(pixels.take(first, axis=0).astype(np.float64, copy=False), index, counts)

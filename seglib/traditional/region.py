@@ -19,12 +19,12 @@ from skimage.feature import peak_local_max
 from skimage.util import regular_seeds
 
 from ..cache import cached_stage
-from ..imaging import colour_distance, to_gray, to_rgb, with_channels
+from ..imaging import colour_distance, to_rgb, with_channels
 from ..labels import adjacent_pairs, boundaries, group_means, group_sums, paint_means, unique_pairs
 from ..palette import Palette, palette
 from ..registry import Param, register
 from ..result import Curve, Segmentation
-from .threshold import POLARITY, foreground_side
+from .threshold import POLARITY, foreground_side, luminance
 
 _MARK_COLOUR = np.array([0.0, 1.0, 1.0])  # outlines and seed marks on stage images: cyan stands out on most photos
 _HOMOGENEITY_SLACK = 1e-7  # float round-off in block variances must not split a flat block
@@ -445,7 +445,7 @@ def _distance_to_seed(image: np.ndarray, seed: tuple[int, int]) -> np.ndarray:
     (cached, so a tolerance move grows from it at once, and with the seed's colour as the reference
     the distance stage is the same object on every move)."""
     pixels = with_channels(image)
-    return colour_distance(pixels, pixels[seed])
+    return _distance_to(pixels, palette(image), pixels[seed])
 
 
 @register(
@@ -538,7 +538,7 @@ def foreground_distance(image: np.ndarray, polarity: str) -> tuple[np.ndarray, n
     When Otsu finds no split (a constant image) the whole image is
     foreground and every distance is 0.
     """
-    gray = to_gray(image)
+    gray = luminance(image)  # the thresholds' gray picture, made once per picture
     low, high = float(gray.min()), float(gray.max())
     if high == low:
         return np.ones(gray.shape, dtype=bool), np.zeros(gray.shape)
