@@ -21,7 +21,10 @@ The server's CPU time per move (user + system of the whole process, from
 ``/proc/<pid>/stat``) is read before the press and again once the run is
 over (the app's script-run state back to "notRunning", :data:`IDLE`); the table gives its mean
 over the presses (the kernel counts CPU in 10 ms clock ticks: a median of single moves would be
-one of a few tick counts).
+one of a few tick counts). The browser's CPU time per move is read the same way over all of
+Chromium's processes (:func:`browser_cpu_seconds`), from the press to :data:`SETTLE_MS` after the
+run's end: what one student's page costs the machine it runs on, a cost that, unlike a round trip,
+does not depend on how busy the machine is (on this machine the browsers share the server's cores).
 
 Cases (the bare threshold app is the baseline of each):
 
@@ -56,6 +59,7 @@ Nothing passes or fails.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import statistics
@@ -66,6 +70,8 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psutil
 
 from .harness import free_port, percentile
 
@@ -177,6 +183,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15)
 
 
+def browser_cpu_seconds() -> float:
+    """User + system CPU seconds so far of the Chromium Playwright started (the one process with
+    ``--remote-debugging-pipe``) and all its processes: GPU, network, renderers of every page."""
+    total = 0.0
+    for process in psutil.process_iter(["cmdline"]):
+        if "--remote-debugging-pipe" in (process.info["cmdline"] or ()):
+            for member in (process, *process.children(recursive=True)):
+                with contextlib.suppress(psutil.Error):
+                    total += sum(member.cpu_times()[:2])
+    return total
+
+
+SETTLE_MS = 500
+"""After a run ends, the browser still draws (plotly charts, after the watched picture): its CPU time
+per move is read this long after the end of the run, and the next press waits for it."""
+
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 """The app when no script run is going on (the attribute Streamlit's own end-to-end tests wait on; the status
 widget is no sign: it appears only after half a second of running, and not at all in this app's minimal
@@ -202,6 +224,7 @@ class Target:
     key: str = "ArrowRight"
     ms: list = field(default_factory=list)
     cpu_ms: list = field(default_factory=list)
+    browser_ms: list = field(default_factory=list)
 
     def _key(self) -> str:
         # Turn round at either end of the slider (the values met again there may be cached).
@@ -213,7 +236,7 @@ class Target:
 
     def reset(self) -> None:
         """Forget the times so far."""
-        self.ms, self.cpu_ms = [], []
+        self.ms, self.cpu_ms, self.browser_ms = [], [], []
 
     def _prepare(self) -> None:
         self.slider.focus()
@@ -226,12 +249,14 @@ class Target:
         page = self.page
         self._prepare()
         page.evaluate(ARM_JS)
-        before = cpu_seconds(self.pid)
+        before, browser_before = cpu_seconds(self.pid), browser_cpu_seconds()
         page.evaluate(WATCH_JS, [self.picture, self.index, self.column])
         self._act()
         self.ms.append(float(page.evaluate("() => window.__repaint")))
         wait_idle(page)
         self.cpu_ms.append((cpu_seconds(self.pid) - before) * 1000)
+        page.wait_for_timeout(SETTLE_MS)
+        self.browser_ms.append((browser_cpu_seconds() - browser_before) * 1000)
 
 
 def _slider(page, label: str, scope: str = '[data-testid="stMain"]'):
@@ -325,11 +350,13 @@ class Times:
 
     ms: list = field(default_factory=list)
     cpu_ms: list = field(default_factory=list)
+    browser_ms: list = field(default_factory=list)
 
     def take(self, target: Target) -> None:
         """Move ``target``'s times here (the target starts afresh)."""
         self.ms += target.ms
         self.cpu_ms += target.cpu_ms
+        self.browser_ms += target.browser_ms
         target.reset()
 
 
@@ -446,7 +473,10 @@ def _row(name: str, target: Target | Times, bare: Target | Times) -> dict:
     cpu, base_cpu = statistics.fmean(target.cpu_ms), statistics.fmean(bare.cpu_ms)
     return {"move -> repaint": name, "median ms": median, "p95 ms": percentile(target.ms, 95),
             "bare median ms": base, "bare p95 ms": percentile(bare.ms, 95), "repaint ratio": median / base,
-            "server CPU ms/move": cpu, "bare CPU ms/move": base_cpu, "CPU ratio": cpu / base_cpu if base_cpu else None}
+            "server CPU ms/move": cpu, "bare CPU ms/move": base_cpu, "CPU ratio": cpu / base_cpu if base_cpu else None,
+            "browser CPU ms/move": statistics.fmean(target.browser_ms),
+            "bare browser CPU ms/move": statistics.fmean(bare.browser_ms),
+            "browser CPU ratio": statistics.fmean(target.browser_ms) / max(statistics.fmean(bare.browser_ms), 1e-9)}
 
 
 CASES = ("explore-threshold", "explore-kmeans", "compare", "prompt")

@@ -20,7 +20,9 @@ deployment recipe for a class; CPU and RSS then cover the whole process tree):
     Real Chromium pages (Playwright) press a slider's arrow key and wait for the app to
     be idle again, alone first and then all at once while one more page runs
     felzenszwalb on a big picture again and again. Reports p50/p95 of each and the ratio,
-    plus any exception shown.
+    plus any exception shown. Then the same class on the bare app (:data:`BARE_APP`, its
+    students beside the same felzenszwalb page): the browsers share the server's two cores
+    here, so this baseline says how much of the slowdown the machine itself makes.
 
 ``capacity``
     What the protocol class asks of the server: each of its students moves its slider alone, one
@@ -422,18 +424,38 @@ async def _capacity(server, bare_url: str, bare: psutil.Process, pairs: list[tup
 
 
 def browser_class(pages: int = 8, presses: int = 12) -> list[dict]:
-    """The browser class; its rows also say how much of the machine's CPU the server had (the browsers
-    share the same cores here, as they would not in a classroom)."""
+    """The browser class on the app, then the same class on the bare app (:data:`BARE_APP`), in one run.
+
+    The baseline says what the machine itself allows: the browsers share the server's cores here, as
+    they would not in a classroom, so a class of bare-app pages slows down too. In both classes one
+    more page keeps the app's felzenszwalb busy. Each pair of rows also says how much of the machine's
+    CPU the servers had.
+    """
     server = Server()
-    try:
-        server_cpu, machine = server.cpu_seconds(), psutil.cpu_times()
-        rows = asyncio.run(_browser_class(server.url, pages, presses))
-        share = (server.cpu_seconds() - server_cpu) / max(_busy(psutil.cpu_times()) - _busy(machine), 1e-9)
-        for row in rows:
-            row["server's share of the machine's CPU"] = share
-        return rows
-    finally:
-        server.stop()
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "bare_app.py"
+        script.write_text(BARE_APP)
+        bare, bare_url = start_server(script)
+        try:
+            rows = []
+            plans = [(f"{server.url}/?method={m}&sample={SAMPLES[i % len(SAMPLES)]}", _slider_title(m, k))
+                     for i, (m, k, _) in zip(range(pages), CHEAP * 2)]
+            for name, alone, together in (
+                    ("", (f"{server.url}/?method=global-threshold&sample=coffee", "Threshold"), plans),
+                    ("bare app: ", (bare_url, "Threshold"), [(bare_url, "Threshold")] * pages)):
+                servers = lambda: server.cpu_seconds() + sum(psutil.Process(bare.pid).cpu_times()[:2])  # noqa: E731
+                before = servers(), psutil.cpu_times()
+                pair = asyncio.run(_browser_class(server.url, alone, together, presses))
+                cpu = servers() - before[0]
+                share = cpu / max(_busy(psutil.cpu_times()) - _busy(before[1]), 1e-9)
+                for row in pair:
+                    row["case"] = name + row["case"]
+                    row["servers' share of the machine's CPU"] = share
+                rows += pair
+            return rows
+        finally:
+            stop_server(bare)
+            server.stop()
 
 
 def _busy(times) -> float:
@@ -441,49 +463,65 @@ def _busy(times) -> float:
     return times.user + times.system + times.nice + times.irq + times.softirq
 
 
-async def _browser_class(url: str, pages: int, presses: int) -> list[dict]:
+async def _browser_class(app_url: str, alone: tuple[str, str], together: list[tuple[str, str]],
+                         presses: int) -> list[dict]:
+    """One student (a page URL and its slider's label) alone, then the ``together`` students at once beside
+    a page running felzenszwalb on the app at ``app_url``; their two rows."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
         try:
-            alone = (await _students(browser, url, [("global-threshold", "threshold", "coffee")], presses))[0]
-            plans = [(m, k, SAMPLES[i % len(SAMPLES)]) for i, (m, k, _) in zip(range(pages), CHEAP * 2)]
-            stop = asyncio.Event()
-            heavy = asyncio.create_task(_heavy_page(browser, url, stop))
-            together = await _students(browser, url, plans, presses)
+            first = (await _students(browser, [alone], presses))[0]
+            stop, ready = asyncio.Event(), asyncio.Event()
+            heavy = asyncio.create_task(_heavy_page(browser, app_url, stop, ready))
+            # The heavy student is at work before the class starts (its failure ends the run here).
+            await asyncio.wait([asyncio.create_task(ready.wait()), heavy], return_when=asyncio.FIRST_COMPLETED)
+            if heavy.done():
+                heavy.result()
+            class_ = await _students(browser, together, presses)
             stop.set()
             heavy_moves = await heavy
         finally:
             await browser.close()
-    times = [t for page in together for t in page["times"]]
+    times = [t for page in class_ for t in page["times"]]
+    for page in class_:  # who makes the tail
+        print(f"  {page['page']}: {len(page['times'])} moves, p50 {1000 * statistics.median(page['times'] or [0]):.0f} ms,"
+              f" max {1000 * max(page['times'] or [0]):.0f} ms", flush=True)
     return [
-        {"case": "one student alone", "moves": len(alone["times"]),
-         "p50 ms": 1000 * statistics.median(alone["times"]), "p95 ms": 1000 * percentile(alone["times"], 95),
-         "p95 / alone": 1.0, "moves with the same picture": alone["missed"], "presses at a slider's end": alone["no-ops"],
-         "exceptions shown": alone["exceptions"]},
-        {"case": f"{pages} students + 1 running felzenszwalb ({heavy_moves} results)", "moves": len(times),
+        {"case": "one student alone", "moves": len(first["times"]),
+         "p50 ms": 1000 * statistics.median(first["times"]), "p95 ms": 1000 * percentile(first["times"], 95),
+         "p95 / alone": 1.0, "moves with the same picture": first["missed"], "presses at a slider's end": first["no-ops"],
+         "exceptions shown": first["exceptions"]},
+        {"case": f"{len(together)} students + 1 running felzenszwalb ({heavy_moves} results)", "moves": len(times),
          "p50 ms": 1000 * statistics.median(times), "p95 ms": 1000 * percentile(times, 95),
-         "p95 / alone": percentile(times, 95) / percentile(alone["times"], 95),
-         "moves with the same picture": sum(p["missed"] for p in together),
-         "presses at a slider's end": sum(p["no-ops"] for p in together),
-         "exceptions shown": sum(p["exceptions"] for p in together)},
+         "p95 / alone": percentile(times, 95) / percentile(first["times"], 95),
+         "moves with the same picture": sum(p["missed"] for p in class_),
+         "presses at a slider's end": sum(p["no-ops"] for p in class_),
+         "exceptions shown": sum(p["exceptions"] for p in class_)},
     ]
 
 
-async def _students(browser, url: str, plans: list[tuple], presses: int) -> list[dict]:
-    """Each plan is one page (own context) pressing its slider's arrow key ``presses`` times, all at once."""
-    async def one(method, key, sample):
+async def _students(browser, plans: list[tuple[str, str]], presses: int) -> list[dict]:
+    """Each plan (a page URL, the label of the slider to move) is one page (own context) pressing the
+    slider's arrow key ``presses`` times, all at once: once every page has loaded (a class that opens the
+    page together is another load; here students move sliders)."""
+    everyone = asyncio.Barrier(len(plans))
+
+    async def one(url, label):
         context = await browser.new_context(viewport={"width": 1400, "height": 1000})
         context.set_default_timeout(300_000)  # a loaded 2-core machine: fail on nothing but a real hang
         page = await context.new_page()
-        await page.goto(f"{url}/?method={method}&sample={sample}", timeout=300_000)
+        await page.goto(url, timeout=300_000)
         await _idle(page, 300_000)
-        slider = _slider(page, method, key)
-        out = {"times": [], "missed": 0, "no-ops": 0, "exceptions": 0}
+        await _drawn(page)
+        slider = _slider(page, label)
+        await everyone.wait()
+        out = {"page": url.rsplit("/", 1)[-1] or url, "times": [], "missed": 0, "no-ops": 0, "exceptions": 0}
         for n in range(presses):
             before = await _image_sources(page)
+            await page.evaluate(WATCH_RUNS_JS)
             start = time.perf_counter()
             await slider.focus()
             await page.keyboard.press("ArrowRight" if (n // 4) % 2 == 0 else "ArrowLeft")
@@ -501,60 +539,93 @@ async def _students(browser, url: str, plans: list[tuple], presses: int) -> list
     return await asyncio.gather(*(one(*plan) for plan in plans))
 
 
-async def _heavy_page(browser, url: str, stop: asyncio.Event) -> int:
-    """One more student moving felzenszwalb's scale on the largest sample, a new value as each result shows."""
+async def _heavy_page(browser, url: str, stop: asyncio.Event, ready: asyncio.Event) -> int:
+    """One more student moving felzenszwalb's scale on the largest sample, a new value as each result shows;
+    sets ``ready`` once its page is drawn and its first move has started."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(600_000)
     page = await context.new_page()
     await page.goto(f"{url}/?method=felzenszwalb&sample=retina", timeout=300_000)
     await _idle(page, 600_000)
-    slider = _slider(page, "felzenszwalb", "scale")
+    await _drawn(page, 600_000)
+    slider = _slider(page, _slider_title("felzenszwalb", "scale"))
     moves = 0
     while not stop.is_set():
         await slider.focus()
         await page.keyboard.press("ArrowRight")
+        ready.set()
         await _idle(page, 600_000)
         moves += 1
     await context.close()
     return moves
 
 
-def _slider(page, method: str, key: str):
+def _slider_title(method: str, key: str) -> str:
+    """The label of ``method``'s slider for its parameter ``key``."""
     from seglib import method as get_method
 
-    title = next(p for p in get_method(method).params if p.name == key).name.replace("_", " ").capitalize()
-    return page.locator('[data-testid="stSlider"]').filter(has_text=title).first.get_by_role("slider")
+    return next(p for p in get_method(method).params if p.name == key).name.replace("_", " ").capitalize()
+
+
+def _slider(page, label: str):
+    """The main area's slider labelled exactly ``label`` (not one whose label only contains it, such as the
+    sidebar's "Working size" for sauvola's "K")."""
+    exact = page.locator('[data-testid="stWidgetLabel"]').get_by_text(label, exact=True)
+    return page.locator('[data-testid="stMain"] [data-testid="stSlider"]').filter(has=exact).first.get_by_role("slider")
 
 
 async def _image_sources(page) -> list[str]:
     return await page.locator('[data-testid="stImage"] img').evaluate_all("els => els.map(e => e.src)")
 
 
+WATCH_RUNS_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    window.__ran = false;
+    if (!window.__runs) {
+        window.__runs = new MutationObserver(() => {
+            if (app.getAttribute('data-test-script-state') !== 'notRunning') { window.__ran = true; }
+        });
+        window.__runs.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    }
+}"""
+"""Before a press: ``window.__ran`` turns true as soon as a run is asked for or starts, however short it is
+(a poll of the script-run state can miss a run that ends between two looks)."""
+
+
 async def _repainted(page, before: list[str], timeout: float = 300.0, start_within: float = 10.0) -> bool | None:
-    """Wait for the move's repaint: the pictures change, or a run starts and ends; True when they changed.
+    """Wait for the move's repaint (call :data:`WATCH_RUNS_JS` before the press): the pictures change, or a
+    run starts and ends; True when they changed.
 
     None when the press started no run within ``start_within`` seconds (a slider already at the end it
     was pushed towards: not a move).
     """
-    status = page.locator(RUNNING)
-    ran, start = False, time.perf_counter()
+    start = time.perf_counter()
     while time.perf_counter() < start + timeout:
+        ran = await page.evaluate("() => window.__ran")
+        ended = ran and await page.locator(IDLE).count() > 0  # read first: then the pictures below are final
         if await _image_sources(page) != before:
             await _idle(page, 300_000)
             return True
-        running = await status.count() > 0
-        if ran and not running:
+        if ended:
             return False
-        ran = ran or running
         if not ran and time.perf_counter() > start + start_within:
             return None
         await asyncio.sleep(0.03)
     return False
 
 
-RUNNING = ('[data-testid="stApp"][data-test-script-state="running"], '
-           '[data-testid="stApp"][data-test-script-state="rerunRequested"]')
-"""The app while a run is asked for or going on."""
+DRAWN_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+    .every(chart => chart.querySelector('.main-svg') !== null)"""
+"""Every plotly chart of the page drawn (plotly.js is a chunk of its own, loaded and compiled after the run)."""
+
+
+async def _drawn(page, timeout: int = 300_000) -> None:
+    """Wait until the page has loaded what it needs and drawn its charts, as a student would before moving a
+    slider: the end of the run alone comes before the browser has fetched, compiled and drawn plotly."""
+    await page.wait_for_selector('[data-testid="stMain"] [data-testid="stImage"] img', timeout=timeout)
+    await _idle(page, timeout)
+    await page.wait_for_load_state("networkidle", timeout=timeout)
+    await page.wait_for_function(DRAWN_JS, timeout=timeout)
 
 
 async def _idle(page, timeout: int = 120_000) -> None:
