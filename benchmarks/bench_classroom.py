@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -470,21 +471,16 @@ async def _browser_class(app_url: str, alone: tuple[str, str], together: list[tu
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-        try:
-            first = (await _students(browser, [alone], presses))[0]
-            stop, ready = asyncio.Event(), asyncio.Event()
-            heavy = asyncio.create_task(_heavy_page(browser, app_url, stop, ready))
-            # The heavy student is at work before the class starts (its failure ends the run here).
-            await asyncio.wait([asyncio.create_task(ready.wait()), heavy], return_when=asyncio.FIRST_COMPLETED)
-            if heavy.done():
-                heavy.result()
-            class_ = await _students(browser, together, presses)
-            stop.set()
-            heavy_moves = await heavy
-        finally:
-            await browser.close()
+        first = (await _students(playwright, [alone], presses))[0]
+        stop, ready = asyncio.Event(), asyncio.Event()
+        heavy = asyncio.create_task(_heavy_page(playwright, app_url, stop, ready))
+        # The heavy student is at work before the class starts (its failure ends the run here).
+        await asyncio.wait([asyncio.create_task(ready.wait()), heavy], return_when=asyncio.FIRST_COMPLETED)
+        if heavy.done():
+            heavy.result()
+        class_ = await _students(playwright, together, presses)
+        stop.set()
+        heavy_moves = await heavy
     times = [t for page in class_ for t in page["times"]]
     for page in class_:  # who makes the tail
         print(f"  {page['page']}: {len(page['times'])} moves, p50 {1000 * statistics.median(page['times'] or [0]):.0f} ms,"
@@ -503,60 +499,68 @@ async def _browser_class(app_url: str, alone: tuple[str, str], together: list[tu
     ]
 
 
-async def _students(browser, plans: list[tuple[str, str]], presses: int) -> list[dict]:
-    """Each plan (a page URL, the label of the slider to move) is one page (own context) pressing the
+@contextlib.asynccontextmanager
+async def _own_browser(playwright, timeout: int = 300_000):
+    """A page in a Chromium of its own, as each student in a classroom has: nobody shares a browser process,
+    its GPU process (software drawing here) or its network service with the others."""
+    browser = await playwright.chromium.launch(executable_path=CHROMIUM,
+                                               args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+    try:
+        context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(timeout)  # a loaded 2-core machine: fail on nothing but a real hang
+        yield await context.new_page()
+    finally:
+        await browser.close()
+
+
+async def _students(playwright, plans: list[tuple[str, str]], presses: int) -> list[dict]:
+    """Each plan (a page URL, the label of the slider to move) is one page (own browser) pressing the
     slider's arrow key ``presses`` times, all at once: once every page has loaded (a class that opens the
     page together is another load; here students move sliders)."""
     everyone = asyncio.Barrier(len(plans))
 
     async def one(url, label):
-        context = await browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.set_default_timeout(300_000)  # a loaded 2-core machine: fail on nothing but a real hang
-        page = await context.new_page()
-        await page.goto(url, timeout=300_000)
-        await _idle(page, 300_000)
-        await _drawn(page)
-        slider = _slider(page, label)
-        await everyone.wait()
-        out = {"page": url.rsplit("/", 1)[-1] or url, "times": [], "missed": 0, "no-ops": 0, "exceptions": 0}
-        for n in range(presses):
-            before = await _image_sources(page)
-            await page.evaluate(WATCH_RUNS_JS)
-            start = time.perf_counter()
-            await slider.focus()
-            await page.keyboard.press("ArrowRight" if (n // 4) % 2 == 0 else "ArrowLeft")
-            changed = await _repainted(page, before)
-            if changed is None:  # the slider was already at that end: nothing to time
-                out["no-ops"] += 1
-            else:
-                out["times"].append(time.perf_counter() - start)
-                out["missed"] += not changed
-            await asyncio.sleep(0.5)
-        out["exceptions"] = await page.locator('[data-testid="stException"]').count()
-        await context.close()
+        async with _own_browser(playwright) as page:
+            await page.goto(url, timeout=300_000)
+            await _idle(page, 300_000)
+            await _drawn(page)
+            slider = _slider(page, label)
+            await everyone.wait()
+            out = {"page": url.rsplit("/", 1)[-1] or url, "times": [], "missed": 0, "no-ops": 0, "exceptions": 0}
+            for n in range(presses):
+                before = await _image_sources(page)
+                await page.evaluate(WATCH_RUNS_JS)
+                start = time.perf_counter()
+                await slider.focus()
+                await page.keyboard.press("ArrowRight" if (n // 4) % 2 == 0 else "ArrowLeft")
+                changed = await _repainted(page, before)
+                if changed is None:  # the slider was already at that end: nothing to time
+                    out["no-ops"] += 1
+                else:
+                    out["times"].append(time.perf_counter() - start)
+                    out["missed"] += not changed
+                await asyncio.sleep(0.5)
+            out["exceptions"] = await page.locator('[data-testid="stException"]').count()
         return out
 
     return await asyncio.gather(*(one(*plan) for plan in plans))
 
 
-async def _heavy_page(browser, url: str, stop: asyncio.Event, ready: asyncio.Event) -> int:
+async def _heavy_page(playwright, url: str, stop: asyncio.Event, ready: asyncio.Event) -> int:
     """One more student moving felzenszwalb's scale on the largest sample, a new value as each result shows;
     sets ``ready`` once its page is drawn and its first move has started."""
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(600_000)
-    page = await context.new_page()
-    await page.goto(f"{url}/?method=felzenszwalb&sample=retina", timeout=300_000)
-    await _idle(page, 600_000)
-    await _drawn(page, 600_000)
-    slider = _slider(page, _slider_title("felzenszwalb", "scale"))
-    moves = 0
-    while not stop.is_set():
-        await slider.focus()
-        await page.keyboard.press("ArrowRight")
-        ready.set()
+    async with _own_browser(playwright, 600_000) as page:
+        await page.goto(f"{url}/?method=felzenszwalb&sample=retina", timeout=300_000)
         await _idle(page, 600_000)
-        moves += 1
-    await context.close()
+        await _drawn(page, 600_000)
+        slider = _slider(page, _slider_title("felzenszwalb", "scale"))
+        moves = 0
+        while not stop.is_set():
+            await slider.focus()
+            await page.keyboard.press("ArrowRight")
+            ready.set()
+            await _idle(page, 600_000)
+            moves += 1
     return moves
 
 
