@@ -259,8 +259,14 @@ class Target:
         self.browser_ms.append((browser_cpu_seconds() - browser_before) * 1000)
 
 
-def _slider(page, label: str, scope: str = '[data-testid="stMain"]'):
-    return page.locator(f'{scope} [data-testid="stSlider"]').filter(has_text=label).first.get_by_role("slider")
+def main_slider(page, label: str):
+    """The first slider of the main area labelled exactly ``label`` (a sync or async Playwright page).
+
+    Exactly: Playwright's ``has_text`` ignores case and matches part of a text, so "K" (sauvola) would
+    find "Working size" or "Mask" first.
+    """
+    exact = page.locator('[data-testid="stWidgetLabel"]').get_by_text(label, exact=True)
+    return page.locator('[data-testid="stMain"] [data-testid="stSlider"]').filter(has=exact).first.get_by_role("slider")
 
 
 def open_bare(browser, url: str, pid: int) -> Target:
@@ -268,7 +274,7 @@ def open_bare(browser, url: str, pid: int) -> Target:
     page.goto(url)
     page.wait_for_selector('[data-testid="stImage"] img', timeout=WAIT_MS)
     wait_idle(page)
-    return Target("bare app, threshold", page, pid, _slider(page, "Threshold"), '[data-testid="stMain"] img')
+    return Target("bare app, threshold", page, pid, main_slider(page, "Threshold"), '[data-testid="stMain"] img')
 
 
 def open_explore(browser, url: str, pid: int, method: str, label: str, name: str) -> Target:
@@ -276,7 +282,7 @@ def open_explore(browser, url: str, pid: int, method: str, label: str, name: str
     page.goto(f"{url}/?method={method}&sample=coffee")
     page.wait_for_selector('[data-testid="stMain"] [data-testid="stImage"] img', timeout=WAIT_MS)
     wait_idle(page)
-    return Target(name, page, pid, _slider(page, label), '[data-testid="stMain"] [data-testid="stImage"] img')
+    return Target(name, page, pid, main_slider(page, label), '[data-testid="stMain"] [data-testid="stImage"] img')
 
 
 def open_page(browser, url: str, sample: str, title: str):
@@ -297,7 +303,7 @@ def open_compare(browser, url: str, pid: int) -> Target:
     wait_idle(page)
     page.locator('[data-testid="stExpander"]').filter(has_text="Parameters").nth(2).locator("summary").click()
     wait_idle(page)
-    slider = _slider(page, "N clusters")
+    slider = main_slider(page, "N clusters")
     return Target("Compare, panel 3 k-means k", page, pid, slider, ".js-plotly-plot .imagelayer image", index=2)
 
 

@@ -17,10 +17,10 @@ deployment recipe for a class; CPU and RSS then cover the whole process tree):
     minute later against the idle level before the class.
 
 ``browser`` (default 8 pages)
-    Real Chromium pages (Playwright) press a slider's arrow key and wait for the app to
-    be idle again, alone first and then all at once while one more page runs
-    felzenszwalb on a big picture again and again. Reports p50/p95 of each and the ratio,
-    plus any exception shown. Then the same class on the bare app (:data:`BARE_APP`, its
+    Real Chromium pages (Playwright), each in a Chromium of its own as in a classroom,
+    press a slider's arrow key and wait for the repaint, alone first and then all at once
+    (once every page has drawn its charts) while one more page runs felzenszwalb on a big
+    picture again and again. Reports p50/p95 of each and the ratio, plus any exception shown. Then the same class on the bare app (:data:`BARE_APP`, its
     students beside the same felzenszwalb page): the browsers share the server's two cores
     here, so this baseline says how much of the slowdown the machine itself makes.
 
@@ -53,13 +53,12 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.bench_browser import BARE_APP, IDLE, start_server, stop_server
+from benchmarks.bench_browser import BARE_APP, CHROMIUM, CHROMIUM_ARGS, IDLE, main_slider, start_server, stop_server
 from benchmarks.harness import free_port, percentile, table
 from benchmarks.streamlit_client import Session
 from ui.sessions import CHECK_EVERY_S, release_after
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 
 # (method, slider key, values to walk through): cheap methods with a slider students move
 CHEAP = [
@@ -437,6 +436,10 @@ def browser_class(pages: int = 8, presses: int = 12) -> list[dict]:
         script = Path(folder) / "bare_app.py"
         script.write_text(BARE_APP)
         bare, bare_url = start_server(script)
+
+        def servers() -> float:  # CPU seconds of both servers so far
+            return server.cpu_seconds() + sum(psutil.Process(bare.pid).cpu_times()[:2])
+
         try:
             rows = []
             plans = [(f"{server.url}/?method={m}&sample={SAMPLES[i % len(SAMPLES)]}", _slider_title(m, k))
@@ -444,11 +447,9 @@ def browser_class(pages: int = 8, presses: int = 12) -> list[dict]:
             for name, alone, together in (
                     ("", (f"{server.url}/?method=global-threshold&sample=coffee", "Threshold"), plans),
                     ("bare app: ", (bare_url, "Threshold"), [(bare_url, "Threshold")] * pages)):
-                servers = lambda: server.cpu_seconds() + sum(psutil.Process(bare.pid).cpu_times()[:2])  # noqa: E731
-                before = servers(), psutil.cpu_times()
+                servers_before, machine_before = servers(), psutil.cpu_times()
                 pair = asyncio.run(_browser_class(server.url, alone, together, presses))
-                cpu = servers() - before[0]
-                share = cpu / max(_busy(psutil.cpu_times()) - _busy(before[1]), 1e-9)
+                share = (servers() - servers_before) / max(_busy(psutil.cpu_times()) - _busy(machine_before), 1e-9)
                 for row in pair:
                     row["case"] = name + row["case"]
                     row["servers' share of the machine's CPU"] = share
@@ -503,8 +504,7 @@ async def _browser_class(app_url: str, alone: tuple[str, str], together: list[tu
 async def _own_browser(playwright, timeout: int = 300_000):
     """A page in a Chromium of its own, as each student in a classroom has: nobody shares a browser process,
     its GPU process (software drawing here) or its network service with the others."""
-    browser = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                               args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+    browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     try:
         context = await browser.new_context(viewport={"width": 1400, "height": 1000})
         context.set_default_timeout(timeout)  # a loaded 2-core machine: fail on nothing but a real hang
@@ -522,9 +522,8 @@ async def _students(playwright, plans: list[tuple[str, str]], presses: int) -> l
     async def one(url, label):
         async with _own_browser(playwright) as page:
             await page.goto(url, timeout=300_000)
-            await _idle(page, 300_000)
             await _drawn(page)
-            slider = _slider(page, label)
+            slider = main_slider(page, label)
             await everyone.wait()
             out = {"page": url.rsplit("/", 1)[-1] or url, "times": [], "missed": 0, "no-ops": 0, "exceptions": 0}
             for n in range(presses):
@@ -551,9 +550,8 @@ async def _heavy_page(playwright, url: str, stop: asyncio.Event, ready: asyncio.
     sets ``ready`` once its page is drawn and its first move has started."""
     async with _own_browser(playwright, 600_000) as page:
         await page.goto(f"{url}/?method=felzenszwalb&sample=retina", timeout=300_000)
-        await _idle(page, 600_000)
         await _drawn(page, 600_000)
-        slider = _slider(page, _slider_title("felzenszwalb", "scale"))
+        slider = main_slider(page, _slider_title("felzenszwalb", "scale"))
         moves = 0
         while not stop.is_set():
             await slider.focus()
@@ -565,17 +563,11 @@ async def _heavy_page(playwright, url: str, stop: asyncio.Event, ready: asyncio.
 
 
 def _slider_title(method: str, key: str) -> str:
-    """The label of ``method``'s slider for its parameter ``key``."""
+    """The label of ``method``'s slider for its parameter ``key`` (as :func:`ui.params.label` writes it)."""
     from seglib import method as get_method
+    from ui.params import label
 
-    return next(p for p in get_method(method).params if p.name == key).name.replace("_", " ").capitalize()
-
-
-def _slider(page, label: str):
-    """The main area's slider labelled exactly ``label`` (not one whose label only contains it, such as the
-    sidebar's "Working size" for sauvola's "K")."""
-    exact = page.locator('[data-testid="stWidgetLabel"]').get_by_text(label, exact=True)
-    return page.locator('[data-testid="stMain"] [data-testid="stSlider"]').filter(has=exact).first.get_by_role("slider")
+    return label(next(p for p in get_method(method).params if p.name == key))
 
 
 async def _image_sources(page) -> list[str]:
